@@ -1,0 +1,1 @@
+"""What several experiment families share: data, checkpoints, writers, images, mesh, loop."""

@@ -1,0 +1,115 @@
+"""The generic host loop: call a compiled step function, then log, check, save, hook.
+
+A compiled call advances `steps_per_call` optimizer steps (a lax.scan where the body is
+cheap; 1 for conv nets on CPU, where XLA runs convolutions slowly inside loops). Calls are
+enqueued asynchronously and the host reads the device once per chunk (a few scalars).
+"""
+import contextlib
+import dataclasses
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+
+class NonFiniteError(FloatingPointError):
+  pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Every:
+  """Call `fn(step, state)` every `interval` steps and once at the end."""
+  interval: int
+  fn: Callable
+
+
+def chunk_size(num_steps: int, *intervals: int) -> int:
+  """Steps per compiled call: divides every interval, so every event lands between calls."""
+  return math.gcd(num_steps, *intervals)
+
+
+@contextlib.contextmanager
+def stop_requests():
+  """SIGTERM / first Ctrl-C set a flag (the loop saves, then exits); a second Ctrl-C aborts."""
+  requested = []
+
+  def handler(signum, frame):  # pylint: disable=unused-argument
+    logging.warning('Received %s: saving a checkpoint, then stopping.',
+                    signal.Signals(signum).name)
+    requested.append(signum)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+  try:
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+  except ValueError:  # not the main thread: leave signals alone
+    previous = {}
+  try:
+    yield requested
+  finally:
+    for s, h in previous.items():
+      signal.signal(s, h)
+
+
+def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
+        log_every: int, checkpoint_every: int, writer, checkpointer,
+        hooks: tuple[Every, ...] = (), console_keys: tuple[str, ...] = (),
+        steps_per_call: int = 1):
+  """Trains from `first_step` to `num_steps`.
+
+  Returns (state, step reached, last logged metrics, seconds). `chunk` (a multiple of
+  `steps_per_call`) divides every interval; logged metrics are means over the last chunk
+  (shorter only right after a resume from a stop-requested save between boundaries).
+  A non-finite metric stops the run before anything is saved from it, so the last
+  checkpoint stays the last good one.
+  """
+  step = first_step
+  last = {}
+  t0 = time.perf_counter()
+  t_chunk = t0
+  with stop_requests() as stop:
+    while step < num_steps:
+      pending = []
+      start = step
+      while not pending or (step % chunk and not stop):  # to the next boundary, or a stop
+        state, metrics = step_fn(state, data)
+        pending.append(metrics)
+        step += steps_per_call
+      pending = jax.device_get(pending)
+      metrics = {k: np.stack([np.asarray(m[k]) for m in pending]) for k in pending[0]}
+      now = time.perf_counter()
+      bad = sorted(k for k, v in metrics.items() if not np.all(np.isfinite(v)))
+      if bad:
+        saved = checkpointer.steps()
+        raise NonFiniteError(
+            f'Non-finite {", ".join(bad)} between steps {start} and {step}; the run '
+            f'stopped without saving. Last good checkpoint: '
+            f'{saved[-1] if saved else "none"} in {checkpointer.directory}. '
+            f'Try a lower learning rate or another seed.')
+      finished = step >= num_steps or bool(stop)
+      if step % log_every == 0 or finished:
+        last = {k: float(np.mean(v)) for k, v in metrics.items()}
+        last['steps_per_second'] = (step - start) / (now - t_chunk)
+        writer.write_scalars(step, last)
+        _console(step, num_steps, first_step, now - t0, last, console_keys)
+      if step % checkpoint_every == 0 or finished:
+        checkpointer.save(step, state)
+      for hook in hooks:
+        if step % hook.interval == 0 or finished:
+          hook.fn(step, state)
+      t_chunk = time.perf_counter()
+      if stop:
+        break
+  checkpointer.wait()
+  return state, step, last, time.perf_counter() - t0
+
+
+def _console(step, num_steps, first_step, elapsed, metrics, keys):
+  rate = (step - first_step) / max(elapsed, 1e-9)
+  eta = (num_steps - step) / max(rate, 1e-9)
+  shown = ' '.join(f'{k}={metrics[k]:.4f}' for k in keys if k in metrics)
+  logging.info('[%d/%d] %s | %.2f steps/s | ETA %s', step, num_steps, shown, rate,
+               time.strftime('%H:%M:%S', time.gmtime(eta)))

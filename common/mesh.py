@@ -1,0 +1,51 @@
+"""Data parallelism: one global-view jit over a ('data',) mesh; batch sharded, state replicated."""
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from common.validate import ConfigError
+
+DATA_AXIS = 'data'
+
+
+def data_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
+  """A 1-D mesh over the first `num_devices` devices (all of them by default, across hosts)."""
+  devices = jax.devices()
+  n = len(devices) if num_devices is None else num_devices
+  if not 1 <= n <= len(devices):
+    raise ValueError(f'num_devices={n}: this process sees {len(devices)} devices.')
+  return jax.make_mesh((n,), (DATA_AXIS,), axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices[:n])
+
+
+def replicated(mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def batch_sharded(mesh) -> NamedSharding:
+  return NamedSharding(mesh, P(DATA_AXIS))
+
+
+def put_replicated(tree, mesh):
+  """Places host arrays (the same on every process) or device arrays on every device of `mesh`."""
+  sharding = replicated(mesh)
+
+  def put(x):
+    if isinstance(x, jax.Array):
+      return jax.device_put(x, sharding)
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+  return jax.tree.map(put, tree)
+
+
+def shard_batch(x, mesh):
+  """Inside jit: asks the compiler to split the leading (batch) axis over the mesh."""
+  return jax.lax.with_sharding_constraint(x, batch_sharded(mesh))
+
+
+def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') -> None:
+  n = mesh.devices.size
+  if batch_size % n:
+    raise ConfigError(f'config.{key} = {batch_size} must be a multiple of the number of '
+                      f'devices ({n}) so that each device gets an equal share.')

@@ -1,0 +1,69 @@
+"""What a run writes as it goes: metrics.jsonl, TensorBoard events, JSON files."""
+import json
+import os
+
+import numpy as np
+
+
+def write_json(path: str, obj) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=2, sort_keys=True, default=_to_builtin)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _to_builtin(x):
+  if isinstance(x, np.generic):
+    return x.item()
+  if isinstance(x, np.ndarray):
+    return x.tolist()
+  raise TypeError(f'{type(x).__name__} is not JSON serialisable')
+
+
+class MetricWriter:
+  """One JSON row per log step in metrics.jsonl, the same scalars to TensorBoard.
+
+  `resume_step` drops rows (and TensorBoard events) past the step a run restarts from,
+  so a run killed after its last checkpoint leaves no duplicate rows once resumed.
+  Only process 0 writes (multi-host runs).
+  """
+
+  def __init__(self, workdir: str, resume_step: int = 0, enabled: bool = True):
+    self.enabled = enabled
+    self.path = os.path.join(workdir, 'metrics.jsonl')
+    self._tb = None
+    if not enabled:
+      return
+    kept = [r for r in read_metrics(workdir) if r['step'] <= resume_step]
+    with open(self.path, 'w') as f:
+      f.writelines(json.dumps(r) + '\n' for r in kept)
+    from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+    self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'),
+                             purge_step=resume_step + 1 if resume_step else None)
+
+  def write_scalars(self, step: int, scalars: dict) -> None:
+    if not self.enabled:
+      return
+    row = {'step': int(step), **{k: float(v) for k, v in scalars.items()}}
+    with open(self.path, 'a') as f:
+      f.write(json.dumps(row) + '\n')
+    for k, v in row.items():
+      if k != 'step':
+        self._tb.add_scalar(k, v, step)
+
+  def write_image(self, tag: str, step: int, image_uint8: np.ndarray) -> None:
+    if self.enabled:
+      self._tb.add_image(tag, image_uint8, step, dataformats='HWC')
+
+  def close(self) -> None:
+    if self._tb is not None:
+      self._tb.close()

@@ -1,0 +1,1 @@
+"""Generators, discriminators/critics, losses, training and evaluation of the GAN family."""

@@ -1,0 +1,96 @@
+"""Runs one experiment: python launch.py --config=configs/X.py[:arg] --workdir=DIR [--config.a.b=v].
+
+Rerunning the same command continues from the workdir's latest checkpoint.
+"""
+import importlib
+import json
+import logging as logging_std
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+# config.trainer -> the module whose train_and_evaluate(config, workdir) runs it.
+TRAINERS = {
+    'wgan_gp': 'gans.train',
+}
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None,
+                               'Output folder (default: runs/<config file name>[_<arg>]).')
+_MULTIHOST = flags.DEFINE_bool('multihost', False,
+                               'Call jax.distributed.initialize() first (TPU pods, multi-node GPU).')
+flags.mark_flags_as_required(['config'])
+
+
+def default_workdir(config_arg: str) -> str:
+  path, _, arg = config_arg.partition(':')
+  name = os.path.splitext(os.path.basename(path))[0]
+  return os.path.join('runs', name + (f'_{arg}' if arg else ''))
+
+
+class _QuietLibraries(logging_std.Filter):
+  """Keeps Orbax's per-save INFO chatter out of the console; its warnings still show."""
+
+  def filter(self, record):
+    return record.levelno >= logging_std.WARNING or '/orbax/' not in record.pathname
+
+
+def main(argv):
+  logging.get_absl_handler().addFilter(_QuietLibraries())
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  config = _CONFIG.value
+  if config.trainer not in TRAINERS:
+    raise app.UsageError(f'config.trainer = {config.trainer!r}: expected one of '
+                         f'{", ".join(sorted(TRAINERS))}.')
+  trainer = importlib.import_module(TRAINERS[config.trainer])
+  from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
+  try:
+    trainer.validate(config)
+  except ConfigError as e:
+    logging.error('%s', e)
+    sys.exit(2)
+
+  import jax  # pylint: disable=g-import-not-at-top
+  if _MULTIHOST.value:
+    jax.distributed.initialize()
+  workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].serialize().split('=', 1)[1])
+  os.makedirs(workdir, exist_ok=True)
+  if jax.process_index() == 0:
+    _write_config(config, workdir)
+  logging.info('Workdir: %s', os.path.abspath(workdir))
+  try:
+    trainer.train_and_evaluate(config, workdir)
+  except ConfigError as e:
+    logging.error('%s', e)
+    sys.exit(2)
+
+
+def _write_config(config, workdir: str) -> None:
+  path = os.path.join(workdir, 'config.json')
+  resolved = json.loads(config.to_json_best_effort())
+  if os.path.exists(path):
+    with open(path) as f:
+      previous = json.load(f)
+    changed = sorted(_diff(previous, resolved))
+    if changed:
+      logging.warning('Continuing in %s with a config that differs from the saved one in: %s',
+                      workdir, ', '.join(changed))
+  with open(path, 'w') as f:
+    json.dump(resolved, f, indent=2, sort_keys=True)
+
+
+def _diff(a, b, prefix=''):
+  for key in set(a) | set(b):
+    x, y = a.get(key), b.get(key)
+    if isinstance(x, dict) and isinstance(y, dict):
+      yield from _diff(x, y, f'{prefix}{key}.')
+    elif x != y:
+      yield prefix + key
+
+
+if __name__ == '__main__':
+  app.run(main)
