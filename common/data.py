@@ -233,7 +233,7 @@ def _read_tfds(name: str, data_dir: str) -> ImageDataset | None:
   for split in ('train', 'test'):
     source = tfds.data_source(name, split=split, data_dir=data_dir,
                               download=False, try_gcs=False)
-    records = source.__getitems__(list(range(len(source))))
+    records = [source[i] for i in range(len(source))]
     splits[f'{split}_images'] = np.stack([np.asarray(r['image'], np.uint8) for r in records])
     splits[f'{split}_labels'] = np.asarray([r['label'] for r in records], np.int32)
   return ImageDataset(name=name, class_names=tuple(_CLASS_NAMES[name]),

@@ -1,0 +1,133 @@
+"""WGAN-GP train step: this codebase's JAX step against the same models and step in PyTorch.
+
+  pip install -r benchmarks/requirements.txt
+  python -m benchmarks.wgan_gp_step [--width=32 --batch_size=64 --steps=20]
+
+One step = n_critic critic updates (gradient penalty included) + one generator update,
+on 28x28x1 images. Prints steps/s of each (after compilation / warm-up), the JAX compile
+time and the ratio. Also times one transposed-conv layer's gradient, sub-pixel vs
+flax.linen.ConvTranspose, which is why the generator uses the sub-pixel form.
+"""
+import time
+
+from absl import app, flags
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from common import mesh as mesh_lib
+from gans import layers, models, wgan_gp
+
+_WIDTH = flags.DEFINE_integer('width', 32, 'generator and critic width (configs/wgan_gp.py)')
+_BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
+_N_CRITIC = flags.DEFINE_integer('n_critic', 5, 'critic updates per generator update')
+_STEPS = flags.DEFINE_integer('steps', 20, 'timed steps per framework')
+LATENT, SHAPE, N = 128, (28, 28, 1), 6400
+
+
+def time_jax(images):
+  m = wgan_gp.Models(models.Generator(SHAPE, _WIDTH.value), models.Critic(_WIDTH.value),
+                     optax.adam(1e-4, 0.5, 0.9), optax.adam(1e-4, 0.5, 0.9))
+  mesh = mesh_lib.data_mesh(1)
+  state = mesh_lib.put_replicated(wgan_gp.create_state(
+      m, jax.random.key(0), latent_dim=LATENT, image_shape=SHAPE, num_examples=N,
+      batch_size=_BATCH.value), mesh)
+  images = mesh_lib.put_replicated(images, mesh)
+  t0 = time.perf_counter()
+  step = wgan_gp.compile_step(state, images, models=m, mesh=mesh, n_critic=_N_CRITIC.value,
+                              batch_size=_BATCH.value, latent_dim=LATENT, gp_weight=10.0,
+                              pixel_range='minus_one_one')
+  compile_s = time.perf_counter() - t0
+  for _ in range(2):
+    state, metrics = step(state, images)
+  jax.block_until_ready(state)
+  t0 = time.perf_counter()
+  for _ in range(_STEPS.value):
+    state, metrics = step(state, images)
+  jax.block_until_ready((state, metrics))
+  params = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
+  return _STEPS.value / (time.perf_counter() - t0), compile_s, params
+
+
+def time_torch(images):
+  import torch  # pylint: disable=g-import-not-at-top
+  from torch import nn  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  w, c = _WIDTH.value, SHAPE[-1]
+  gen = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 4 * w), nn.ReLU(), nn.Unflatten(1, (4 * w, 7, 7)),
+                      nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.ReLU(),
+                      nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
+  critic = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2),
+                         nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
+                         nn.Linear(7 * 7 * 2 * w, 1))
+  g_opt = torch.optim.Adam(gen.parameters(), 1e-4, betas=(0.5, 0.9))
+  d_opt = torch.optim.Adam(critic.parameters(), 1e-4, betas=(0.5, 0.9))
+  data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+  b = _BATCH.value
+
+  def step():
+    for _ in range(_N_CRITIC.value):
+      idx = torch.randint(0, N, (b,))
+      real = data[idx].float() / 127.5 - 1.0
+      fake = gen(torch.randn(b, LATENT)).detach()
+      alpha = torch.rand(b, 1, 1, 1)
+      x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+      grads, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+      gp = ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+      loss = critic(fake).mean() - critic(real).mean() + 10.0 * gp
+      d_opt.zero_grad(set_to_none=True)
+      loss.backward()
+      d_opt.step()
+    g_loss = -critic(gen(torch.randn(b, LATENT))).mean()
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+
+  for _ in range(2):
+    step()
+  t0 = time.perf_counter()
+  for _ in range(_STEPS.value):
+    step()
+  params = sum(p.numel() for p in [*gen.parameters(), *critic.parameters()])
+  return _STEPS.value / (time.perf_counter() - t0), params, torch.__version__, torch.get_num_threads()
+
+
+def time_conv_transpose_grad():
+  """Kernel+input gradient of one 7x7x(4w) -> 14x14x(2w) layer, batch as above."""
+  w = _WIDTH.value
+  x = jax.random.normal(jax.random.key(0), (_BATCH.value, 7, 7, 4 * w))
+  out = {}
+  for name, module in (('sub-pixel ConvTranspose4x4', layers.ConvTranspose4x4(2 * w)),
+                       ('flax.linen.ConvTranspose', __import__('flax').linen.ConvTranspose(
+                           2 * w, (4, 4), (2, 2), padding='SAME'))):
+    params = module.init(jax.random.key(1), x)
+    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2), argnums=(0, 1)))
+    jax.block_until_ready(grad(params, x))
+    t0 = time.perf_counter()
+    for _ in range(5):
+      jax.block_until_ready(grad(params, x))
+    out[name] = (time.perf_counter() - t0) / 5 * 1e3
+  return out
+
+
+def main(_):
+  images = np.random.default_rng(0).integers(0, 256, (N, *SHAPE), dtype=np.uint8)
+  jax_rate, compile_s, jax_params = time_jax(images)
+  torch_rate, torch_params, torch_version, threads = time_torch(images)
+  assert jax_params == torch_params, (jax_params, torch_params)
+  print(f'WGAN-GP step, 28x28x1, width {_WIDTH.value}, batch {_BATCH.value}, '
+        f'n_critic {_N_CRITIC.value}, {jax_params:,} parameters, {_STEPS.value} timed steps')
+  print(f'  JAX {jax.__version__} ({jax.devices()[0].platform}): {jax_rate:.3f} steps/s '
+        f'({1e3 / jax_rate:.0f} ms/step), compile {compile_s:.1f} s')
+  print(f'  PyTorch {torch_version} (CPU, {threads} threads): {torch_rate:.3f} steps/s '
+        f'({1e3 / torch_rate:.0f} ms/step)')
+  print(f'  speed ratio JAX / PyTorch: {jax_rate / torch_rate:.2f}x')
+  layer = time_conv_transpose_grad()
+  print('Transposed-conv layer gradient (ms): ' +
+        ', '.join(f'{k} {v:.0f}' for k, v in layer.items()) +
+        f' -> {layer["flax.linen.ConvTranspose"] / layer["sub-pixel ConvTranspose4x4"]:.1f}x')
+
+
+if __name__ == '__main__':
+  app.run(main)

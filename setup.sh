@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the project needs into ./.venv (idempotent; no GPU or internet needed beyond
+# the package registries).  `bash setup.sh` adds Fashion-MNIST for the main job (Debian's
+# package, where apt is available); `bash setup.sh --test` adds the test tools instead.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup.sh: needs Python >= 3.11 (JAX 0.10); found: $("$PY" --version 2>&1). Set PYTHON=..." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv || {
+    echo "setup.sh: '$PY -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv" >&2
+    exit 1; }
+fi
+if [ "${1:-}" = "--test" ]; then
+  .venv/bin/python -m pip install -q -r requirements-test.txt
+  exit 0
+fi
+.venv/bin/python -m pip install -q -r requirements.txt
+
+# The main job's data. Elsewhere the run downloads it (or says how to provide it).
+if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
+  $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||
+    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } ||
+    echo "setup.sh: could not install dataset-fashion-mnist; the run will try to download it." >&2
+fi

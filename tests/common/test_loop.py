@@ -1,0 +1,53 @@
+import jax.numpy as jnp
+import pytest
+
+from common import loop
+
+
+class _Recorder:
+  def __init__(self):
+    self.rows, self.saved, self.directory = [], [], '/nowhere'
+
+  def write_scalars(self, step, scalars):
+    self.rows.append((step, scalars))
+
+  def save(self, step, state):
+    self.saved.append(step)
+
+  def steps(self):
+    return self.saved
+
+  def wait(self):
+    pass
+
+
+def _run(step_fn, num_steps=12, **kw):
+  rec = _Recorder()
+  args = dict(state=jnp.float32(0), step_fn=step_fn, data=None, first_step=0,
+              num_steps=num_steps, chunk=2, log_every=4, checkpoint_every=6, writer=rec,
+              checkpointer=rec)
+  args.update(kw)
+  return loop.run(**args), rec
+
+
+def test_logs_means_saves_and_hooks_on_schedule():
+  hooked = []
+  (state, step, last, _), rec = _run(lambda s, d: (s + 1, {'loss': s}),
+                                     hooks=(loop.Every(4, lambda st, s: hooked.append(st)),))
+  assert step == 12 and float(state) == 12
+  assert [r[0] for r in rec.rows] == [4, 8, 12]
+  assert rec.rows[0][1]['loss'] == 2.5  # mean of the chunk's steps 2 and 3
+  assert rec.saved == [6, 12] and hooked == [4, 8, 12]
+  assert last['loss'] == 10.5 and last['steps_per_second'] > 0
+
+
+def test_non_finite_loss_stops_before_saving():
+  step_fn = lambda s, d: (s + 1, {'loss': jnp.where(s >= 7, jnp.nan, s)})
+  with pytest.raises(loop.NonFiniteError, match='Non-finite loss between steps 6 and 8.*'
+                     'Last good checkpoint: 6'):
+    _run(step_fn)
+
+
+def test_chunk_divides_every_interval():
+  assert loop.chunk_size(1500, 50, 250, 250) == 50
+  assert loop.chunk_size(20, 5, 10, 10) == 5

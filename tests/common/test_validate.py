@@ -1,0 +1,27 @@
+import pytest
+
+from common import validate as v
+from configs import wgan_gp as wgan_gp_config
+from gans import train
+
+
+@pytest.mark.parametrize('key,value,expected', [
+    ('optim.g_learning_rate', -1e-4, 'config.optim.g_learning_rate = -0.0001 .* positive'),
+    ('dataset.name', 'svhn', "config.dataset.name = 'svhn' .* one of 'mnist'"),
+    ('loss.n_critic', 0, 'config.loss.n_critic = 0 .* positive integer'),
+    ('optim.b2', 1.5, r'config.optim.b2 = 1.5 .* \[0.0, 1.0\)'),
+    ('dataset.pixel_range', 'zero_255', "one of 'zero_one', 'minus_one_one'"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
+  config = wgan_gp_config.get_config('quick')
+  section, name = key.split('.')
+  config[section][name] = value
+  with pytest.raises(v.ConfigError, match=expected):
+    train.validate(config)
+
+
+def test_default_and_variant_configs_are_valid():
+  for arg in (None, 'quick', 'paper'):
+    train.validate(wgan_gp_config.get_config(arg))
+  with pytest.raises(ValueError, match="unknown argument 'fast'"):
+    wgan_gp_config.get_config('fast')

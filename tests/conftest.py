@@ -1,0 +1,39 @@
+"""Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once."""
+import os
+
+os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
+                           ' --xla_force_host_platform_device_count=8').strip()
+
+import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def write_idx(path, array: np.ndarray) -> None:
+  """Writes `array` (uint8) as a gzipped IDX file, the MNIST format."""
+  header = bytes([0, 0, 0x08, array.ndim]) + b''.join(
+      int(d).to_bytes(4, 'big') for d in array.shape)
+  with gzip.open(path, 'wb') as f:
+    f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+  """A tiny MNIST-format dataset: 10 classes of distinct blobs, 256 train / 64 test images."""
+  rng = np.random.default_rng(0)
+
+  def make(n):
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, y in enumerate(labels):
+      r, c = divmod(int(y), 4)
+      images[i, 4 + 6 * r:10 + 6 * r, 2 + 6 * c:8 + 6 * c] = 200
+    images = np.clip(images + rng.integers(0, 40, images.shape), 0, 255).astype(np.uint8)
+    return images, labels
+
+  for prefix, n in (('train', 256), ('t10k', 64)):
+    images, labels = make(n)
+    write_idx(tmp_path / f'{prefix}-images-idx3-ubyte.gz', images)
+    write_idx(tmp_path / f'{prefix}-labels-idx1-ubyte.gz', labels)
+  return tmp_path
