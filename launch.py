@@ -20,6 +20,9 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config fil
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None,
                                'Output folder (default: runs/<config file name>[_<arg>]).')
+_XLA_CACHE = flags.DEFINE_string(
+    'compilation_cache', os.path.join(os.path.expanduser('~'), '.cache', 'jax_classics', 'xla'),
+    'Folder for compiled programs, so a resumed or repeated run skips compilation ("" = off).')
 _MULTIHOST = flags.DEFINE_bool('multihost', False,
                                'Call jax.distributed.initialize() first (TPU pods, multi-node GPU).')
 flags.mark_flags_as_required(['config'])
@@ -55,6 +58,9 @@ def main(argv):
     sys.exit(2)
 
   import jax  # pylint: disable=g-import-not-at-top
+  if _XLA_CACHE.value and 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+    jax.config.update('jax_compilation_cache_dir', _XLA_CACHE.value)
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   if _MULTIHOST.value:
     jax.distributed.initialize()
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].serialize().split('=', 1)[1])

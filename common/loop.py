@@ -78,6 +78,8 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
         state, metrics = step_fn(state, data)
         pending.append(metrics)
         step += steps_per_call
+        if len(pending) > 1:  # at most two calls in flight, so a stop lands within a step
+          jax.block_until_ready(pending[-2])
       pending = jax.device_get(pending)
       metrics = {k: np.stack([np.asarray(m[k]) for m in pending]) for k in pending[0]}
       now = time.perf_counter()

@@ -1,4 +1,5 @@
 """WGAN-GP training: `train_and_evaluate(config, workdir)` as launch.py calls it."""
+import functools
 import logging
 import os
 import time
@@ -57,10 +58,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 
-  rng = jax.random.key(config.seed)
-  state = mesh_lib.put_replicated(wgan_gp.create_state(
-      models, rng, latent_dim=config.model.latent_dim, image_shape=ds.image_shape,
-      num_examples=num_examples, batch_size=config.train.batch_size), mesh)
+  init = functools.partial(  # jitted: Flax init op by op takes seconds on CPU
+      wgan_gp.create_state, models, latent_dim=config.model.latent_dim,
+      image_shape=ds.image_shape, num_examples=num_examples,
+      batch_size=config.train.batch_size)
+  state = jax.jit(init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(config.seed))
   ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
   restored, restored_step = ckpt.restore_latest(checkpoint.abstract_like(state))
   if restored is not None:

@@ -31,16 +31,17 @@ class Models:
 
 
 def _streams(rng):
-  data_key, step_key = jax.random.split(rng)
-  return data_key, step_key
+  """Independent keys for parameter init, the data order and the per-step noise."""
+  init_key, data_key, step_key = jax.random.split(rng, 3)
+  return init_key, data_key, step_key
 
 
 def create_state(models: Models, rng, *, latent_dim: int, image_shape, num_examples: int,
                  batch_size: int) -> GANState:
-  k_g, k_d = jax.random.split(jax.random.fold_in(rng, 1 << 30))
+  init_key, data_key, _ = _streams(rng)
+  k_g, k_d = jax.random.split(init_key)
   g_params = models.generator.init(k_g, jnp.zeros((1, latent_dim)))['params']
   d_params = models.critic.init(k_d, jnp.zeros((1, *image_shape)))['params']
-  data_key, _ = _streams(rng)
   return GANState(
       step=jnp.zeros((), jnp.int32), rng=rng, g_params=g_params, d_params=d_params,
       g_opt_state=models.g_opt.init(g_params), d_opt_state=models.d_opt.init(d_params),
@@ -73,7 +74,7 @@ def generator_step(state: GANState, images, *, models: Models, mesh, n_critic: i
   the epoch permutation and split over the mesh's 'data' axis.
   """
   num_examples = images.shape[0]
-  data_key, step_key = _streams(state.rng)
+  _, data_key, step_key = _streams(state.rng)
   step_key = jax.random.fold_in(step_key, state.step)
   noise = lambda key: mesh_lib.shard_batch(
       jax.random.normal(key, (batch_size, latent_dim)), mesh)

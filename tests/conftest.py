@@ -1,8 +1,16 @@
-"""Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once."""
+"""Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
+
+Compiled programs are cached on disk for the session (the end-to-end tests and the
+launch.py subprocesses compile the same steps several times).
+"""
 import os
+import tempfile
 
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                            ' --xla_force_host_platform_device_count=8').strip()
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
+                      os.path.join(tempfile.gettempdir(), 'jax_classics_test_xla_cache'))
+os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
 
 import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
 

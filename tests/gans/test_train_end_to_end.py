@@ -74,6 +74,10 @@ def _launch(workdir, data_dir, *flags):
       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def _saved_steps(ckpts):
+  return [int(s) for s in os.listdir(ckpts) if s.isdigit()] if os.path.isdir(ckpts) else [0]
+
+
 def _wait_for(predicate, proc, timeout=180):
   start = time.time()
   while not predicate():
@@ -93,16 +97,16 @@ def test_sigterm_saves_and_sigkill_resumes_from_last_checkpoint(idx_dir, tmp_pat
   out, _ = proc.communicate(timeout=120)
   assert proc.returncode == 0, out
   assert 'Received SIGTERM' in out
-  stopped = max(int(s) for s in os.listdir(ckpts))
+  stopped = max(_saved_steps(ckpts))
   assert stopped >= 10 and json.load(open(os.path.join(workdir, 'summary.json')))[
       'steps'] == stopped
   assert os.path.exists(os.path.join(workdir, 'config.json'))
 
   proc = _launch(workdir, idx_dir, *flags)
-  _wait_for(lambda: max(int(s) for s in os.listdir(ckpts)) >= stopped + 20, proc)
+  _wait_for(lambda: max(_saved_steps(ckpts)) >= stopped + 20, proc)
   proc.kill()
   proc.communicate()
-  last_saved = max(int(s) for s in os.listdir(ckpts) if s.isdigit())
+  last_saved = max(_saved_steps(ckpts))
 
   proc = _launch(workdir, idx_dir, *flags[1:], f'--config.train.num_steps={last_saved + 20}')
   out, _ = proc.communicate(timeout=300)
