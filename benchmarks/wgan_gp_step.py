@@ -5,8 +5,8 @@
 
 One step = n_critic critic updates (gradient penalty included) + one generator update,
 on 28x28x1 images. Prints steps/s of each (after compilation / warm-up), the JAX compile
-time and the ratio. Also times one transposed-conv layer's gradient, sub-pixel vs
-flax.linen.ConvTranspose, which is why the generator uses the sub-pixel form.
+time and the ratio; then, for one critic and one generator layer, the gradient time of
+the patch-matmul forms in gans/layers.py against XLA's own convolutions (why we use them).
 """
 import time
 
@@ -93,21 +93,41 @@ def time_torch(images):
   return _STEPS.value / (time.perf_counter() - t0), params, torch.__version__, torch.get_num_threads()
 
 
-def time_conv_transpose_grad():
-  """Kernel+input gradient of one 7x7x(4w) -> 14x14x(2w) layer, batch as above."""
-  w = _WIDTH.value
-  x = jax.random.normal(jax.random.key(0), (_BATCH.value, 7, 7, 4 * w))
+def time_layer_gradients():
+  """Gradient of the gradient penalty through one layer (critic) and a plain gradient
+  (generator): the patch-matmul layers of gans/layers.py against XLA's convolutions."""
+  w, b = _WIDTH.value, _BATCH.value
+  conv_transpose = lambda x, k: jax.lax.conv_transpose(  # XLA's forward and autodiff
+      x, k, (2, 2), ((2, 2), (2, 2)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+      transpose_kernel=True)
+  conv = lambda x, k: jax.lax.conv_general_dilated(
+      x, k, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  penalty = lambda f: lambda k, x: jnp.sum(jax.grad(lambda x: jnp.sum(f(x, k) ** 2))(x) ** 2)
+  square = lambda f: lambda k, x: jnp.sum(f(x, k) ** 2)
+  cases = {
+      'critic 14x14x{w} -> 7x7x{2w}, penalty gradient':
+          (penalty, layers.conv4x4_stride2, conv, (b, 14, 14, w), (4, 4, w, 2 * w)),
+      'generator 7x7x{4w} -> 14x14x{2w}, gradient':
+          (square, layers.conv_transpose4x4_stride2, conv_transpose, (b, 7, 7, 4 * w),
+           (4, 4, 2 * w, 4 * w)),
+  }
   out = {}
-  for name, module in (('sub-pixel ConvTranspose4x4', layers.ConvTranspose4x4(2 * w)),
-                       ('flax.linen.ConvTranspose', __import__('flax').linen.ConvTranspose(
-                           2 * w, (4, 4), (2, 2), padding='SAME'))):
-    params = module.init(jax.random.key(1), x)
-    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2), argnums=(0, 1)))
-    jax.block_until_ready(grad(params, x))
-    t0 = time.perf_counter()
-    for _ in range(5):
-      jax.block_until_ready(grad(params, x))
-    out[name] = (time.perf_counter() - t0) / 5 * 1e3
+  for name, (loss, ours, xla, x_shape, k_shape) in cases.items():
+    x = jax.random.normal(jax.random.key(0), x_shape)
+    k = jax.random.normal(jax.random.key(1), k_shape) * 0.05
+    if 'generator' in name:  # ours takes the PyTorch ConvTranspose2d tap layout (kh, kw, in, out)
+      k_ours = jnp.swapaxes(k, 2, 3)
+    else:
+      k_ours = k
+    times = []
+    for f, kk in ((ours, k_ours), (xla, k)):
+      g = jax.jit(jax.grad(loss(f), argnums=(0, 1)))
+      jax.block_until_ready(g(kk, x))
+      t0 = time.perf_counter()
+      for _ in range(5):
+        jax.block_until_ready(g(kk, x))
+      times.append((time.perf_counter() - t0) / 5 * 1e3)
+    out[name.format(w=w, **{'2w': 2 * w, '4w': 4 * w})] = times
   return out
 
 
@@ -123,10 +143,9 @@ def main(_):
   print(f'  PyTorch {torch_version} (CPU, {threads} threads): {torch_rate:.3f} steps/s '
         f'({1e3 / torch_rate:.0f} ms/step)')
   print(f'  speed ratio JAX / PyTorch: {jax_rate / torch_rate:.2f}x')
-  layer = time_conv_transpose_grad()
-  print('Transposed-conv layer gradient (ms): ' +
-        ', '.join(f'{k} {v:.0f}' for k, v in layer.items()) +
-        f' -> {layer["flax.linen.ConvTranspose"] / layer["sub-pixel ConvTranspose4x4"]:.1f}x')
+  print('One layer, patch matmuls (gans/layers.py) vs XLA convolution, ms:')
+  for name, (ours, xla) in time_layer_gradients().items():
+    print(f'  {name}: {ours:.1f} vs {xla:.1f} ({xla / ours:.1f}x)')
 
 
 if __name__ == '__main__':

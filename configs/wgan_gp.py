@@ -38,15 +38,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.optim.b2 = 0.9
 
   config.train = ml_collections.ConfigDict()
-  config.train.num_steps = 1500        # generator updates
+  config.train.num_steps = 2500        # generator updates
   config.train.batch_size = 64
   config.train.log_every = 50
-  config.train.checkpoint_every = 250
+  config.train.checkpoint_every = 500
   config.train.keep_checkpoints = 3
   config.train.num_devices = 0         # 0: every device of every host
 
   config.eval = ml_collections.ConfigDict()
-  config.eval.sample_every = 250
+  config.eval.sample_every = 500
   config.eval.num_samples = 100        # fixed noise, one grid per sample_every
 
   if arg == 'paper':
@@ -54,8 +54,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.critic_width = 64
     config.train.num_steps = 200_000
     config.train.log_every = 100
-    config.train.checkpoint_every = 2500
-    config.eval.sample_every = 2500
+    config.train.checkpoint_every = 5000
+    config.eval.sample_every = 5000
   elif arg == 'quick':
     config.model.generator_width = 8
     config.model.critic_width = 8

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 from flax import linen as nn
 
-from gans.layers import ConvTranspose4x4
+from gans.layers import Conv4x4Stride2, ConvTranspose4x4
 
 
 def num_upsamples(height: int) -> int:
@@ -48,6 +48,6 @@ class Critic(nn.Module):
   @nn.compact
   def __call__(self, x):
     for i in range(num_upsamples(x.shape[1])):
-      x = nn.Conv(self.width * 2**i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x)
+      x = Conv4x4Stride2(self.width * 2**i)(x)
       x = nn.leaky_relu(x, 0.2)
     return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
