@@ -113,5 +113,6 @@ def _console(step, num_steps, first_step, elapsed, metrics, keys):
   rate = (step - first_step) / max(elapsed, 1e-9)
   eta = (num_steps - step) / max(rate, 1e-9)
   shown = ' '.join(f'{k}={metrics[k]:.4f}' for k in keys if k in metrics)
-  logging.info('[%d/%d] %s | %.2f steps/s | ETA %s', step, num_steps, shown, rate,
-               time.strftime('%H:%M:%S', time.gmtime(eta)))
+  minutes, seconds = divmod(int(eta), 60)
+  logging.info('[%d/%d] %s | %.2f steps/s | ETA %d:%02d:%02d', step, num_steps, shown, rate,
+               minutes // 60, minutes % 60, seconds)

@@ -54,25 +54,24 @@ def _conv_transpose_bwd(residuals, dy):
 conv_transpose4x4_stride2.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
 
 
-class Conv4x4Stride2(nn.Module):
+class _Kernel4x4(nn.Module):
+  """A 4x4 kernel (kh, kw, in, out) and a bias around `op(x, kernel)`."""
+  features: int
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  op = None  # set by subclasses
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
+    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+    return type(self).op(x, kernel.astype(x.dtype)) + bias
+
+
+class Conv4x4Stride2(_Kernel4x4):
   """Halves height and width: nn.Conv(features, (4, 4), strides=2, padding=1)."""
-  features: int
-  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-
-  @nn.compact
-  def __call__(self, x):
-    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
-    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-    return conv4x4_stride2(x, kernel.astype(x.dtype)) + bias
+  op = staticmethod(conv4x4_stride2)
 
 
-class ConvTranspose4x4(nn.Module):
+class ConvTranspose4x4(_Kernel4x4):
   """Doubles height and width, exactly as ConvTranspose2d(kernel 4, stride 2, padding 1)."""
-  features: int
-  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-
-  @nn.compact
-  def __call__(self, x):
-    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
-    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-    return conv_transpose4x4_stride2(x, kernel.astype(x.dtype)) + bias
+  op = staticmethod(conv_transpose4x4_stride2)

@@ -67,12 +67,12 @@ def test_generator_and_critic_shapes(shape, ups):
   assert models.num_upsamples(shape[0]) == ups
   g, d = models.Generator(shape, width=8), models.Critic(width=8)
   z = jnp.zeros((5, 16))
-  g_params = g.init(jax.random.key(0), z)
-  fake = g.apply(g_params, z)
+  g_params = jax.jit(g.init)(jax.random.key(0), z)
+  fake = jax.jit(g.apply)(g_params, z)
   chex.assert_shape(fake, (5, *shape))
   assert float(jnp.max(jnp.abs(fake))) <= 1.0
-  d_params = d.init(jax.random.key(1), fake)
-  chex.assert_shape(d.apply(d_params, fake), (5,))
+  d_params = jax.jit(d.init)(jax.random.key(1), fake)
+  chex.assert_shape(jax.jit(d.apply)(d_params, fake), (5,))
 
 
 def test_critic_has_no_batch_statistics():
