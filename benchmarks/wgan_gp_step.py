@@ -14,10 +14,10 @@ from absl import app, flags
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from common import mesh as mesh_lib
-from gans import layers, models, wgan_gp
+from configs import wgan_gp as wgan_gp_config
+from gans import layers, train, wgan_gp
 
 _WIDTH = flags.DEFINE_integer('width', 32, 'generator and critic width (configs/wgan_gp.py)')
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
@@ -27,8 +27,9 @@ LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
 def time_jax(images):
-  m = wgan_gp.Models(models.Generator(SHAPE, _WIDTH.value), models.Critic(_WIDTH.value),
-                     optax.adam(1e-4, 0.5, 0.9), optax.adam(1e-4, 0.5, 0.9))
+  config = wgan_gp_config.get_config()  # the trainer's own models and optimizers
+  config.model.generator_width = config.model.critic_width = _WIDTH.value
+  m = train.build_models(config, SHAPE)
   mesh = mesh_lib.data_mesh(1)
   state = mesh_lib.put_replicated(wgan_gp.create_state(
       m, jax.random.key(0), latent_dim=LATENT, image_shape=SHAPE, num_examples=N,
