@@ -13,6 +13,8 @@ from ml_collections import config_flags
 
 # config.trainer -> the module whose train_and_evaluate(config, workdir) runs it.
 TRAINERS = {
+    'classifier': 'classifiers.train',
+    'classifier_sweep': 'classifiers.sweep',
     'wgan_gp': 'gans.train',
 }
 

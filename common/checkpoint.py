@@ -24,8 +24,11 @@ class Checkpointer:
       return
     self._manager.save(step, args=ocp.args.StandardSave(state))
 
-  def restore_latest(self, abstract_state):
+  def restore_latest(self, abstract_state=None):
     """Newest readable checkpoint as (state, step), or (None, None) if there is none.
+
+    Without `abstract_state` the tree comes back as saved, as nested dicts of arrays
+    (for readers that need only part of it, such as a classifier's parameters).
 
     An unreadable checkpoint (interrupted copy, corrupt file) is skipped with a warning and
     the one before it is tried, so one bad save never costs the whole run.

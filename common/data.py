@@ -104,6 +104,34 @@ def load(name: str, data_dir: str = '', download: bool = True) -> ImageDataset:
   raise DataNotFoundError(_how_to_provide(name, tried))
 
 
+def class_names(name: str) -> tuple[str, ...]:
+  return tuple(_CLASS_NAMES[name])
+
+
+def restrict_classes(ds: ImageDataset, classes) -> ImageDataset:
+  """Keeps the examples of `classes` (original label values), relabelled 0..len(classes)-1
+  in that order: classes=(3, 8) makes a binary problem with 3 -> 0 and 8 -> 1."""
+  classes = tuple(int(c) for c in classes)
+  if not classes:
+    return ds
+  bad = [c for c in classes if not 0 <= c < ds.num_classes]
+  if bad or len(set(classes)) != len(classes):
+    raise ValueError(f'config.dataset.classes = {classes}: expected distinct labels in '
+                     f'0..{ds.num_classes - 1} of {ds.name} ({", ".join(ds.class_names)}).')
+  lookup = np.full(ds.num_classes, -1, np.int32)
+  lookup[list(classes)] = np.arange(len(classes))
+
+  def keep(images, labels):
+    new = lookup[labels]
+    return images[new >= 0], new[new >= 0]
+
+  train_images, train_labels = keep(ds.train_images, ds.train_labels)
+  test_images, test_labels = keep(ds.test_images, ds.test_labels)
+  return dataclasses.replace(
+      ds, train_images=train_images, train_labels=train_labels, test_images=test_images,
+      test_labels=test_labels, class_names=tuple(ds.class_names[c] for c in classes))
+
+
 def _how_to_provide(name: str, tried: list[str]) -> str:
   files = ('the four IDX files (' + ', '.join(f + '[.gz]' for f in _IDX_FILES.values()) + ')'
            if name in _IDX_URLS else

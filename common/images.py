@@ -30,24 +30,41 @@ def save_png(path: str, image_uint8: np.ndarray, scale: int = 1) -> None:
   pil.save(path)
 
 
-def plot_metrics(rows: list[dict], keys: list[str], path: str, title: str = '') -> None:
-  """One panel per metric against `step`; metrics absent from the rows are skipped."""
+def plot_metrics(rows: list[dict], keys: list, path: str, title: str = '',
+                 x: str = 'step') -> None:
+  """One panel per metric against `x`; a tuple of metrics shares a panel (train and test
+  accuracy); metrics absent from the rows are skipped."""
+  panels = [tuple(k for k in ((p,) if isinstance(p, str) else p) if any(k in r for r in rows))
+            for p in keys]
+  panels = [p for p in panels if p]
+  if not panels:
+    return
+  fig = new_figure((4 * len(panels), 3.2))
+  for i, panel in enumerate(panels):
+    ax = fig.add_subplot(1, len(panels), i + 1)
+    for key in panel:
+      pts = [(r[x], r[key]) for r in rows if key in r and x in r]
+      ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key)
+    ax.set_title(' / '.join(panel))
+    ax.set_xlabel(x)
+    if len(panel) > 1:
+      ax.legend()
+    ax.grid(alpha=0.3)
+  save_figure(fig, path, title)
+
+
+def new_figure(figsize):
+  """A matplotlib figure outside pyplot (no global state, no display needed)."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
-  keys = [k for k in keys if any(k in r for r in rows)]
-  if not keys:
-    return
-  fig = Figure(figsize=(4 * len(keys), 3.2))
+  fig = Figure(figsize=figsize)
   FigureCanvasAgg(fig)
-  for i, key in enumerate(keys):
-    ax = fig.add_subplot(1, len(keys), i + 1)
-    pts = [(r['step'], r[key]) for r in rows if key in r]
-    ax.plot([p[0] for p in pts], [p[1] for p in pts])
-    ax.set_title(key)
-    ax.set_xlabel('step')
-    ax.grid(alpha=0.3)
+  return fig
+
+
+def save_figure(fig, path: str, title: str = '', dpi: int = 100) -> None:
   if title:
     fig.suptitle(title)
   fig.tight_layout()
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.savefig(path, dpi=100)
+  fig.savefig(path, dpi=dpi)

@@ -1,8 +1,9 @@
 """The generic host loop: call a compiled step function, then log, check, save, hook.
 
-A compiled call advances `steps_per_call` optimizer steps (a lax.scan where the body is
-cheap; 1 for conv nets on CPU, where XLA runs convolutions slowly inside loops). Calls are
-enqueued asynchronously and the host reads the device once per chunk (a few scalars).
+A compiled call advances `steps_per_call` optimizer steps: a lax.scan over an epoch where
+the body is cheap, a few unrolled steps for conv nets on CPU (XLA runs convolutions slowly
+inside loops, and each call has a fixed cost). Calls are enqueued asynchronously and the
+host reads the device once per chunk (a few scalars).
 """
 import contextlib
 import dataclasses
@@ -57,14 +58,19 @@ def stop_requests():
 def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
         log_every: int, checkpoint_every: int, writer, checkpointer,
         hooks: tuple[Every, ...] = (), console_keys: tuple[str, ...] = (),
-        steps_per_call: int = 1):
+        steps_per_call: int | Callable[[int], int] = 1, evaluate: Callable | None = None,
+        stop_on_non_finite: bool = True):
   """Trains from `first_step` to `num_steps`.
 
-  Returns (state, step reached, last logged metrics, seconds). `chunk` (a multiple of
-  `steps_per_call`) divides every interval; logged metrics are means over the last chunk
+  Returns (state, step reached, last logged metrics, seconds). `chunk` divides every
+  interval and is a multiple of `steps_per_call`, or `steps_per_call(step)` gives the size
+  of the call starting at `step` (and `step_fn(state, data, size)` takes it), so calls of
+  several sizes can end exactly on chunk boundaries. Logged metrics are means over the last chunk
   (shorter only right after a resume from a stop-requested save between boundaries).
   A non-finite metric stops the run before anything is saved from it, so the last
-  checkpoint stays the last good one.
+  checkpoint stays the last good one (unless `stop_on_non_finite` is off: a sweep records
+  its diverged variants instead). `evaluate(step, state) -> dict` adds its metrics to each
+  logged row.
   """
   step = first_step
   last = {}
@@ -72,19 +78,25 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
   t_chunk = t0
   with stop_requests() as stop:
     while step < num_steps:
-      pending = []
+      pending, sizes = [], []
       start = step
       while not pending or (step % chunk and not stop):  # to the next boundary, or a stop
-        state, metrics = step_fn(state, data)
+        if callable(steps_per_call):
+          size = steps_per_call(step)
+          state, metrics = step_fn(state, data, size)
+        else:
+          size = steps_per_call
+          state, metrics = step_fn(state, data)
         pending.append(metrics)
-        step += steps_per_call
+        sizes.append(size)
+        step += size
         if len(pending) > 1:  # at most two calls in flight, so a stop lands within a step
           jax.block_until_ready(pending[-2])
       pending = jax.device_get(pending)
       metrics = {k: np.stack([np.asarray(m[k]) for m in pending]) for k in pending[0]}
       now = time.perf_counter()
       bad = sorted(k for k, v in metrics.items() if not np.all(np.isfinite(v)))
-      if bad:
+      if bad and stop_on_non_finite:
         saved = checkpointer.steps()
         raise NonFiniteError(
             f'Non-finite {", ".join(bad)} between steps {start} and {step}; the run '
@@ -93,8 +105,11 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
             f'Try a lower learning rate or another seed.')
       finished = step >= num_steps or bool(stop)
       if step % log_every == 0 or finished:
-        last = {k: float(np.mean(v)) for k, v in metrics.items()}
+        last = {k: float(np.average(v, axis=0, weights=sizes).mean())
+                for k, v in metrics.items()}
         last['steps_per_second'] = (step - start) / (now - t_chunk)
+        if evaluate is not None:
+          last.update(evaluate(step, state))
         writer.write_scalars(step, last)
         _console(step, num_steps, first_step, now - t0, last, console_keys)
       if step % checkpoint_every == 0 or finished:

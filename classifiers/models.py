@@ -1,0 +1,93 @@
+"""Classifier modules: an MLP and a conv net described by layer specs (the reports' CNNs, LeNets).
+
+Both take float images [N, H, W, C] and return outputs [N, num_outputs]; with
+`return_features=True` they return the penultimate activations instead (the features the
+GAN evaluation takes a Frechet distance on).
+"""
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS = {
+    'relu': nn.relu, 'leaky_relu': nn.leaky_relu, 'sigmoid': nn.sigmoid, 'tanh': nn.tanh,
+    'none': lambda x: x,
+}
+# Output layers: 'none' gives logits; the reports' choices (sigmoid, ReLU, log-softmax) too.
+OUTPUT_ACTIVATIONS = {**ACTIVATIONS, 'log_softmax': nn.log_softmax, 'softmax': nn.softmax}
+POOLS = {'max': nn.max_pool, 'avg': nn.avg_pool}
+
+
+def _dense(features, init_constant):
+  """Dense with Flax's default init, or every weight and bias equal to `init_constant`."""
+  if init_constant is None:
+    return nn.Dense(features)
+  init = nn.initializers.constant(init_constant)
+  return nn.Dense(features, kernel_init=init, bias_init=init)
+
+
+class MLP(nn.Module):
+  """Flatten -> Dense(h, activation) for h in `hidden` -> Dense(num_outputs, output_activation)."""
+  hidden: Sequence[int]
+  num_outputs: int = 10
+  activation: str = 'sigmoid'
+  output_activation: str = 'sigmoid'
+  init_constant: float | None = None  # report 002 studies constant initial weights
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False, return_features: bool = False):
+    del train  # no dropout or batch statistics
+    x = x.reshape(x.shape[0], -1)
+    for width in self.hidden:
+      x = ACTIVATIONS[self.activation](_dense(width, self.init_constant)(x))
+    if return_features:
+      return x
+    return OUTPUT_ACTIVATIONS[self.output_activation](
+        _dense(self.num_outputs, self.init_constant)(x))
+
+
+class ConvNet(nn.Module):
+  """Conv layers, each optionally pooled, then dense layers.
+
+  `convs` holds (features, kernel, padding, pool_window, pool_stride) per conv layer, a
+  pool_window of 0 meaning no pooling: LeNet's first layer is (6, 5, 2, 2, 2). The last
+  hidden dense layer may take its own activation (report 002's LeNet uses tanh there).
+  """
+  convs: Sequence[Sequence[int]]
+  dense: Sequence[int]
+  num_outputs: int = 10
+  activation: str = 'relu'
+  last_hidden_activation: str = ''   # '' = same as `activation`
+  output_activation: str = 'none'
+  pool: str = 'max'
+  dropout: float = 0.0               # before each dense layer after the first
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False, return_features: bool = False):
+    act = ACTIVATIONS[self.activation]
+    for features, kernel, padding, window, stride in self.convs:
+      x = act(nn.Conv(features, (kernel, kernel), padding=[(padding, padding)] * 2)(x))
+      if window:
+        x = POOLS[self.pool](x, (window, window), (stride, stride))
+    x = x.reshape(x.shape[0], -1)
+    for i, width in enumerate(self.dense):
+      last = i == len(self.dense) - 1
+      hidden_act = ACTIVATIONS[self.last_hidden_activation or self.activation] if last else act
+      x = hidden_act(nn.Dense(width)(self._drop(x, train) if i else x))
+    if return_features:
+      return x
+    return OUTPUT_ACTIVATIONS[self.output_activation](
+        nn.Dense(self.num_outputs)(self._drop(x, train)))
+
+  def _drop(self, x, train):
+    return nn.Dropout(self.dropout, deterministic=not train)(x) if self.dropout else x
+
+
+def count_params(params) -> int:
+  return int(sum(x.size for x in jax.tree.leaves(params)))
+
+
+def init_params(model, rng, image_shape):
+  """Parameters for `image_shape` (H, W, C); pure, so it can be jitted and vmapped."""
+  return model.init({'params': rng}, jnp.zeros((1, *image_shape)))['params']

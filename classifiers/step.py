@@ -1,0 +1,119 @@
+"""Classifier state, optimizers, and the compiled train and eval steps.
+
+`train_steps` runs several optimizer steps in one compiled call (a lax.scan over a whole
+epoch for MLPs), drawing batches on device; stacking states and wrapping it in `jax.vmap`
+trains several variants (learning rates, seeds) in one program (classifiers/sweep.py).
+"""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from common import batches, data, mesh as mesh_lib
+from classifiers import losses, models as models_lib
+
+@struct.dataclass
+class ClassifierState:
+  step: jax.Array         # optimizer steps done
+  rng: jax.Array          # base key: init, data order and dropout streams derive from it
+  params: dict
+  opt_state: optax.OptState  # holds the learning rate (inject_hyperparams), so it can vary
+  data_order: jax.Array      # this epoch's permutation of the training set
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  """The static half of a run."""
+  model: object
+  optimizer: optax.GradientTransformation
+  loss: str
+  pixel_range: str
+  batch_size: int
+  image_shape: tuple
+  mesh: object
+  unroll: bool = False     # unroll the steps of a call (conv nets on XLA:CPU)
+  augment: str = 'none'    # 'flip': mirror each training image left-right with p = 1/2
+
+AUGMENTATIONS = ('none', 'flip')
+
+
+def augment(images, key, kind: str):
+  if kind == 'none':
+    return images
+  flip = jax.random.bernoulli(key, 0.5, (images.shape[0], 1, 1, 1))
+  return jnp.where(flip, images[:, :, ::-1], images)
+
+
+def _streams(rng):
+  init_key, data_key, noise_key = jax.random.split(rng, 3)  # noise: dropout, augmentation
+  return init_key, data_key, noise_key
+
+
+def create_state(setup: Setup, rng, num_examples: int) -> ClassifierState:
+  init_key, data_key, _ = _streams(rng)
+  params = models_lib.init_params(setup.model, init_key, setup.image_shape)
+  return ClassifierState(
+      step=jnp.zeros((), jnp.int32), rng=rng, params=params,
+      opt_state=setup.optimizer.init(params),
+      data_order=batches.order_at(data_key, 0, num_examples=num_examples,
+                                  batch_size=setup.batch_size))
+
+
+def set_learning_rate(state: ClassifierState, learning_rate) -> ClassifierState:
+  hyper = dict(state.opt_state.hyperparams, learning_rate=jnp.asarray(learning_rate,
+                                                                      jnp.float32))
+  return state.replace(opt_state=state.opt_state._replace(hyperparams=hyper))
+
+
+def loss_fn(params, setup: Setup, images, labels, dropout_key):
+  outputs = setup.model.apply({'params': params}, images, train=True,
+                              rngs={'dropout': dropout_key})
+  return losses.LOSSES[setup.loss](outputs, labels), outputs
+
+
+def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_steps: int):
+  """`num_steps` optimizer steps; returns the state and the steps' mean loss and accuracy.
+
+  `images` (uint8) and `labels` are the whole training set; each batch is gathered from
+  the epoch permutation and split over the mesh's 'data' axis.
+  """
+  num_examples = images.shape[0]
+  _, data_key, dropout_key = _streams(state.rng)
+
+  def one_step(carry, i):
+    params, opt_state, order = carry
+    counter = state.step + i
+    order, idx = batches.next_indices(order, data_key, counter, num_examples=num_examples,
+                                      batch_size=setup.batch_size)
+    k_drop, k_aug = jax.random.split(jax.random.fold_in(dropout_key, counter))
+    x = augment(data.to_float(images[idx], setup.pixel_range), k_aug, setup.augment)
+    x = mesh_lib.shard_batch(x, setup.mesh)
+    y = mesh_lib.shard_batch(labels[idx], setup.mesh)
+    (loss, outputs), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        params, setup, x, y, k_drop)
+    updates, opt_state = setup.optimizer.update(grads, opt_state, params)
+    accuracy = jnp.mean(losses.predictions(outputs) == y)
+    return (optax.apply_updates(params, updates), opt_state, order), (loss, accuracy)
+
+  (params, opt_state, order), (loss, accuracy) = jax.lax.scan(
+      one_step, (state.params, state.opt_state, state.data_order), jnp.arange(num_steps),
+      unroll=setup.unroll)
+  state = state.replace(step=state.step + num_steps, params=params, opt_state=opt_state,
+                        data_order=order)
+  return state, {'train_loss': jnp.mean(loss), 'train_accuracy': jnp.mean(accuracy)}
+
+
+def eval_batch(params, images, labels, mask, *, setup: Setup):
+  """Sums over the masked examples of one batch: loss, correct, squared error; predictions."""
+  x = data.to_float(images, setup.pixel_range)
+  outputs = setup.model.apply({'params': params}, x)
+  weight = mask.astype(jnp.float32)
+  per_example = jax.vmap(lambda o, y: losses.LOSSES[setup.loss](o[None], y[None]))(
+      outputs, labels)
+  predicted = losses.predictions(outputs)
+  return {'loss': jnp.sum(per_example * weight),
+          'correct': jnp.sum((predicted == labels) * weight),
+          'squared_error': jnp.sum(losses.squared_errors(outputs, labels) * weight),
+          'count': jnp.sum(weight)}, predicted

@@ -1,0 +1,160 @@
+"""Classifier training: `train_and_evaluate(config, workdir)` as launch.py calls it.
+
+One row per epoch in metrics.jsonl: the epoch's mean train loss and accuracy, then the
+test loss, accuracy and RMSE. At the end: summary.json, plots/ (curves, confusion matrix)
+and figures/test_predictions.png.
+"""
+import functools
+import logging
+import os
+
+import jax
+
+from common import checkpoint, data, loop, mesh as mesh_lib, validate as v, writers
+from classifiers import evaluation, figures, losses, models as models_lib, optimizers
+from classifiers import step as step_lib
+
+CONSOLE_KEYS = ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy')
+MODELS = ('mlp', 'convnet')
+
+
+def validate(config) -> None:
+  v.one_of(config, 'dataset.name', data.DATASETS)
+  v.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
+  v.one_of(config, 'model.name', MODELS)
+  v.non_negative(config, 'model.num_outputs')
+  activations = models_lib.ACTIVATIONS
+  v.one_of(config, 'model.activation', activations)
+  v.one_of(config, 'model.output_activation', models_lib.OUTPUT_ACTIVATIONS)
+  if config.model.name == 'convnet':
+    v.one_of(config, 'model.pool', models_lib.POOLS)
+    v.one_of(config, 'model.last_hidden_activation', ('', *activations))
+    v.in_range(config, 'model.dropout', 0.0, 1.0)
+    for i, spec in enumerate(config.model.convs):
+      v.check(len(spec) == 5 and all(isinstance(n, int) and n >= 0 for n in spec) and
+              spec[0] > 0 and spec[1] > 0, f'model.convs[{i}]', spec,
+              '(features, kernel, padding, pool_window, pool_stride) as integers >= 0, '
+              'features and kernel > 0, pool_window 0 for no pooling')
+  v.one_of(config, 'loss.name', losses.LOSSES)
+  v.one_of(config, 'optim.name', optimizers.NAMES)
+  v.positive(config, 'optim.learning_rate')
+  for key in ('train.num_epochs', 'train.batch_size', 'train.checkpoint_every_epochs',
+              'train.keep_checkpoints', 'eval.batch_size'):
+    v.positive(config, key, integer=True)
+  v.non_negative(config, 'train.steps_per_call')
+  v.one_of(config, 'train.augment', step_lib.AUGMENTATIONS)
+  v.non_negative(config, 'train.num_devices')
+
+
+def build_model(config, num_classes: int):
+  m = config.model
+  num_outputs = m.num_outputs or num_classes
+  v.check(num_outputs == num_classes or (num_outputs == 1 and num_classes == 2),
+          'model.num_outputs', m.num_outputs,
+          f'0 (one per class), {num_classes}, or 1 for a two-class problem')
+  if m.name == 'mlp':
+    return models_lib.MLP(tuple(m.hidden), num_outputs, m.activation, m.output_activation,
+                          m.init_constant)
+  return models_lib.ConvNet(
+      tuple(tuple(c) for c in m.convs), tuple(m.dense), num_outputs, m.activation,
+      m.last_hidden_activation, m.output_activation, m.pool, m.dropout)
+
+
+def load_data(config) -> data.ImageDataset:
+  ds = data.load(config.dataset.name, config.dataset.dir, config.dataset.download)
+  try:
+    return data.restrict_classes(ds, config.dataset.classes)
+  except ValueError as e:
+    raise v.ConfigError(str(e)) from None
+
+
+def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
+  model = build_model(config, ds.num_classes)
+  has_convs = isinstance(model, models_lib.ConvNet)
+  return step_lib.Setup(
+      model=model,
+      optimizer=optimizers.build(config.optim.name, config.optim.learning_rate,
+                                 config.optim.momentum),
+      loss=config.loss.name, pixel_range=config.dataset.pixel_range,
+      batch_size=config.train.batch_size, image_shape=ds.image_shape, mesh=mesh,
+      unroll=has_convs and jax.default_backend() == 'cpu', augment=config.train.augment)
+
+
+def steps_per_call(config, setup: step_lib.Setup, steps_per_epoch: int) -> int:
+  """0 = auto: a whole epoch per compiled call (a rolled lax.scan), except conv nets on CPU:
+  8 unrolled steps per call.
+
+  XLA:CPU runs convolutions ~3-9x slower inside a loop body (jax#12868), and a call costs
+  ~20 ms on top of its steps for the report-000 CNN; 8 unrolled steps amortise that.
+  """
+  k = config.train.steps_per_call or (8 if setup.unroll else steps_per_epoch)
+  return min(k, steps_per_epoch)
+
+
+def initial_state(setup: step_lib.Setup, seed: int, num_examples: int):
+  init = functools.partial(step_lib.create_state, setup, num_examples=num_examples)
+  return jax.jit(init, out_shardings=mesh_lib.replicated(setup.mesh))(jax.random.key(seed))
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  validate(config)
+  mesh = mesh_lib.data_mesh(config.train.num_devices or None)
+  mesh_lib.check_batch_divides(config.train.batch_size, mesh)
+  ds = load_data(config)
+  num_examples = len(ds.train_images)
+  v.check(config.train.batch_size <= num_examples, 'train.batch_size',
+          config.train.batch_size, f'at most the {num_examples} training examples')
+  setup = build_setup(config, ds, mesh)
+  steps_per_epoch = num_examples // config.train.batch_size
+  k = steps_per_call(config, setup, steps_per_epoch)
+  logging.info('Data: %s from %s, %d training images of %s, %d classes; %d device(s).',
+               ds.name, ds.source, num_examples, ds.image_shape, ds.num_classes,
+               mesh.devices.size)
+
+  state = initial_state(setup, config.seed, num_examples)
+  ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
+  restored, restored_step = ckpt.restore_latest(checkpoint.abstract_like(state))
+  if restored is not None:
+    state = restored
+    logging.info('Resumed from %s/%d.', ckpt.directory, restored_step)
+  first_step = int(state.step)
+  train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
+  # Calls of k steps, and a shorter one where an epoch ends (compiled once per size).
+  compiled = jax.jit(functools.partial(step_lib.train_steps, setup=setup),
+                     static_argnames='num_steps', donate_argnums=0)
+  call_size = lambda step: min(k, steps_per_epoch - step % steps_per_epoch)
+  tester = evaluation.Evaluator(setup, ds.test_images, ds.test_labels,
+                                config.eval.batch_size)
+
+  def evaluate(step, state):
+    return {'epoch': step / steps_per_epoch, **tester.metrics(state.params)}
+
+  is_main = jax.process_index() == 0
+  writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
+  num_steps = config.train.num_epochs * steps_per_epoch
+  try:
+    state, step, last, seconds = loop.run(
+        state=state, step_fn=lambda s, d, n: compiled(s, *d, num_steps=n), data=train_data,
+        first_step=first_step, num_steps=num_steps, chunk=steps_per_epoch,
+        log_every=steps_per_epoch,
+        checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
+        writer=writer, checkpointer=ckpt, console_keys=CONSOLE_KEYS, steps_per_call=call_size,
+        evaluate=evaluate)
+  finally:
+    ckpt.close()
+    writer.close()
+
+  final, predicted = tester.metrics(state.params, with_predictions=True)
+  summary = {
+      'steps': step, 'epochs': step / steps_per_epoch, 'resumed_from_step': first_step,
+      'train_seconds': seconds, 'params': models_lib.count_params(state.params),
+      'dataset': ds.name, 'classes': list(ds.class_names), 'num_devices': int(mesh.devices.size),
+      'train_loss': last.get('train_loss'), 'train_accuracy': last.get('train_accuracy'),
+      **final}
+  if is_main:
+    writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+    figures.write_run_figures(workdir, ds, predicted, title=f'{config.model.name} on {ds.name}')
+  logging.info('Test accuracy %.4f, loss %.4f, RMSE %.4f after %d epochs (%.1f s).',
+               final['test_accuracy'], final['test_loss'], final['test_rmse'],
+               step // steps_per_epoch, seconds)
+  return summary

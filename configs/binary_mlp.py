@@ -1,0 +1,29 @@
+"""Report 002's from-scratch binary MLP: MNIST 0 vs 1, one hidden layer, a sigmoid output.
+
+  python launch.py --config=configs/binary_mlp.py
+  python launch.py --config=configs/binary_mlp.py --config.dataset.name=fashion_mnist \
+      --config.dataset.classes='(5, 7)'     # sandal vs sneaker
+
+784 -> 5 (sigmoid) -> 1 (sigmoid) = P(second class), squared error, plain SGD lr 0.1,
+batch 1 (the report's settings; its 1000 epochs are shortened to 5). The report scores the
+RMSE of the output probability; plots/confusion_matrix.png is its confusion matrix.
+`--config.model.init_constant=0.0` starts from the report's all-zero weights.
+"""
+from configs import classifier_common as common
+
+
+def get_config(arg: str | None = None):
+  config = common.base('mnist')
+  config.dataset.classes = (0, 1)
+  config.model = common.mlp(hidden=(5,), activation='sigmoid', output_activation='sigmoid')
+  config.model.num_outputs = 1
+  config.loss.name = 'mse'
+  config.optim.name = 'sgd'
+  config.optim.learning_rate = 0.1
+  config.train.batch_size = 1
+  config.train.num_epochs = 5
+  if arg == 'quick':
+    common.quick(config)
+  elif arg:
+    raise ValueError(f'configs/binary_mlp.py: unknown argument {arg!r}; use quick.')
+  return config

@@ -1,0 +1,80 @@
+"""Sections every classifier config shares; each config file fills in its recipe."""
+import ml_collections
+from ml_collections import config_dict
+
+
+def base(dataset: str) -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.trainer = 'classifier'
+  config.seed = 0
+
+  config.dataset = ml_collections.ConfigDict()
+  config.dataset.name = dataset          # mnist | fashion_mnist | cifar10
+  config.dataset.dir = ''                # a local copy (raw files or a TFDS data_dir)
+  config.dataset.download = True         # one quick try at the raw files when none is local
+  config.dataset.pixel_range = 'zero_one'
+  config.dataset.classes = ()            # e.g. (0, 1): keep these classes, relabelled 0, 1
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.name = 'softmax_cross_entropy'  # | nll | mse | binary_cross_entropy
+
+  config.optim = ml_collections.ConfigDict()
+  config.optim.name = 'adam'             # sgd | momentum | adam | rmsprop | adagrad
+  config.optim.learning_rate = 1e-3
+  config.optim.momentum = 0.9            # for 'momentum' only
+
+  config.train = ml_collections.ConfigDict()
+  config.train.num_epochs = 20
+  config.train.batch_size = 32
+  config.train.augment = 'none'          # or 'flip' (left-right, p = 1/2)
+  config.train.steps_per_call = 0        # 0: an epoch per call (1 for conv nets on CPU)
+  config.train.checkpoint_every_epochs = 1
+  config.train.keep_checkpoints = 3
+  config.train.num_devices = 1           # 0: every device; small batches suit one device
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.batch_size = 1000
+  return config
+
+
+def mlp(hidden=(20,), activation='sigmoid', output_activation='sigmoid'):
+  model = ml_collections.ConfigDict()
+  model.name = 'mlp'
+  model.hidden = hidden
+  model.num_outputs = 0                  # 0: one per class; 1 for a sigmoid binary output
+  model.activation = activation          # relu | leaky_relu | sigmoid | tanh | none
+  model.output_activation = output_activation  # also log_softmax, softmax, none (logits)
+  model.init_constant = config_dict.placeholder(float)  # None: Flax's default init
+  return model
+
+
+def convnet(convs, dense, activation='relu', pool='max', dropout=0.0):
+  model = ml_collections.ConfigDict()
+  model.name = 'convnet'
+  model.convs = convs    # (features, kernel, padding, pool_window, pool_stride) per conv
+  model.dense = dense
+  model.num_outputs = 0
+  model.activation = activation
+  model.last_hidden_activation = ''      # '' = activation
+  model.output_activation = 'none'       # logits; 'relu' reproduces report 000's bug
+  model.pool = pool                      # max | avg
+  model.dropout = dropout
+  return model
+
+
+def quick(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Shrinks any classifier config for tests and a first look (big_vision's runlocal)."""
+  config.train.num_epochs = 2
+  config.train.batch_size = 16
+  config.eval.batch_size = 64
+  return config
+
+
+def sweep(axis: str, values: tuple, seeds: int = 1) -> ml_collections.ConfigDict:
+  """The section a sweep config adds to a classifier config (trainer 'classifier_sweep')."""
+  section = ml_collections.ConfigDict()
+  section.axis = axis        # a dotted config key
+  section.axis_values = values
+  section.seeds = seeds      # seeds per value: config.seed, config.seed + 1, ...
+  section.vmap = True        # train shape-sharing variants in one program
+  return section

@@ -1,0 +1,111 @@
+"""Classifier modules: the reports' parameter counts and shapes, and outputs equal to PyTorch's."""
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+from classifiers import models, train
+from configs import cnn, eval_classifier, lenet, mlp
+
+
+def _params(model, shape=(28, 28, 1)):
+  return jax.eval_shape(lambda: models.init_params(model, jax.random.key(0), shape))
+
+
+def _model(config):
+  return train.build_model(config, 10)
+
+
+def test_report_parameter_counts():
+  assert models.count_params(_params(_model(mlp.get_config()))) == 15_910
+  assert models.count_params(_params(_model(cnn.get_config('no_pool')))) == 16_151_306
+  # LeNet and the report's variants: the first dense layer's inputs as the report lists.
+  for arg, flat in (('lenet', 400), ('no_pool', 9216), ('wide', 1568), ('single_conv', 3920)):
+    params = _params(_model(lenet.get_config(arg)))
+    assert params['Dense_0']['kernel'].shape == (flat, 120), arg
+  assert models.count_params(_params(_model(lenet.get_config()))) == 61_706
+
+
+@pytest.mark.parametrize('config', [mlp.get_config(), cnn.get_config(), lenet.get_config('wide'),
+                                    eval_classifier.get_config()],
+                         ids=['mlp', 'cnn', 'lenet_wide', 'eval_classifier'])
+def test_output_and_feature_shapes(config):
+  model = _model(config)
+  x = jax.random.uniform(jax.random.key(1), (3, 28, 28, 1))
+  params = jax.jit(lambda: models.init_params(model, jax.random.key(0), (28, 28, 1)))()
+  out = model.apply({'params': params}, x)
+  chex.assert_shape(out, (3, 10))
+  chex.assert_tree_all_finite(out)
+  width = (config.model.hidden if config.model.name == 'mlp' else config.model.dense)[-1]
+  chex.assert_shape(model.apply({'params': params}, x, return_features=True), (3, width))
+
+
+def test_constant_initial_weights_and_binary_output():
+  model = models.MLP((5,), num_outputs=1, init_constant=0.25)
+  params = models.init_params(model, jax.random.key(0), (28, 28, 1))
+  for leaf in jax.tree.leaves(params):
+    np.testing.assert_array_equal(leaf, 0.25)
+  out = model.apply({'params': params}, jnp.ones((2, 28, 28, 1)))
+  chex.assert_shape(out, (2, 1))
+  # every hidden unit is sigmoid(0.25 * 785); the output is sigmoid(0.25 * (5 h + 1))
+  h = 1 / (1 + np.exp(-0.25 * 785))
+  np.testing.assert_allclose(out, 1 / (1 + np.exp(-0.25 * (5 * h + 1))), rtol=1e-6)
+
+
+def _torch_convnet(config):
+  """The same net in PyTorch, as report 002 writes it (nn.Sequential, NCHW)."""
+  m = config.model
+  acts = {'relu': torch.nn.ReLU, 'leaky_relu': lambda: torch.nn.LeakyReLU(0.01),
+          'tanh': torch.nn.Tanh, 'sigmoid': torch.nn.Sigmoid}
+  pools = {'max': torch.nn.MaxPool2d, 'avg': torch.nn.AvgPool2d}
+  layers, channels = [], 1
+  for features, kernel, padding, window, stride in m.convs:
+    layers += [torch.nn.Conv2d(channels, features, kernel, padding=padding), acts[m.activation]()]
+    if window:
+      layers.append(pools[m.pool](window, stride=stride))
+    channels = features
+  layers.append(torch.nn.Flatten())
+  return layers
+
+
+def _copy_into_torch(params, layers, chw_of_flatten):
+  convs = [l for l in layers if isinstance(l, torch.nn.Conv2d)]
+  for i, conv in enumerate(convs):
+    p = params[f'Conv_{i}']
+    conv.weight.data = torch.tensor(np.transpose(np.asarray(p['kernel']), (3, 2, 0, 1)))
+    conv.bias.data = torch.tensor(np.asarray(p['bias']))
+  denses, i = [], 0
+  while f'Dense_{i}' in params:
+    kernel = np.asarray(params[f'Dense_{i}']['kernel'])
+    if i == 0:  # Flax flattens (H, W, C), PyTorch (C, H, W)
+      c, h, w = chw_of_flatten
+      kernel = kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
+    dense = torch.nn.Linear(*kernel.shape)
+    dense.weight.data = torch.tensor(kernel.T.copy())
+    dense.bias.data = torch.tensor(np.asarray(params[f'Dense_{i}']['bias']))
+    denses.append(dense)
+    i += 1
+  return denses
+
+
+@pytest.mark.parametrize('arg', ['lenet', 'wide', 'single_conv'])
+def test_lenet_family_matches_pytorch(arg):
+  config = lenet.get_config(arg)
+  model = _model(config)
+  params = jax.jit(lambda: models.init_params(model, jax.random.key(0), (28, 28, 1)))()
+  x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
+  ours = np.asarray(model.apply({'params': params}, x))
+
+  features = torch.nn.Sequential(*_torch_convnet(config))
+  with torch.no_grad():
+    flat_chw = features[:-1](torch.zeros(1, 1, 28, 28)).shape[1:]
+    denses = _copy_into_torch(params, list(features), flat_chw)
+    h = features(torch.tensor(x.transpose(0, 3, 1, 2)))
+    act = {'leaky_relu': torch.nn.functional.leaky_relu, 'relu': torch.relu}[
+        config.model.activation]
+    last = {'tanh': torch.tanh, '': act}[config.model.last_hidden_activation]
+    h = last(denses[1](act(denses[0](h))))
+    theirs = denses[2](h).numpy()
+  np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,98 @@
+"""The compiled train step: PyTorch's optimizers and batches reproduced, one trace, vmap = loop."""
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+from classifiers import models, optimizers, step as step_lib
+from common import batches, mesh as mesh_lib
+
+N, BATCH, STEPS = 64, 8, 12
+
+
+def _data():
+  rng = np.random.default_rng(0)
+  return (rng.integers(0, 256, (N, 6, 6, 1)).astype(np.uint8),
+          rng.integers(0, 10, N).astype(np.int32))
+
+
+def _setup(optim='sgd', lr=0.05):
+  return step_lib.Setup(
+      model=models.MLP((7,), 10, 'sigmoid', 'sigmoid'), optimizer=optimizers.build(optim, lr),
+      loss='mse', pixel_range='zero_one', batch_size=BATCH, image_shape=(6, 6, 1),
+      mesh=mesh_lib.data_mesh(1))
+
+
+def _torch_net(params, optim, lr):
+  """The same MLP and optimizer in PyTorch, from the same initial weights."""
+  l1, l2 = torch.nn.Linear(36, 7), torch.nn.Linear(7, 10)
+  for layer, p in ((l1, params['Dense_0']), (l2, params['Dense_1'])):
+    layer.weight.data = torch.tensor(np.asarray(p['kernel']).T.copy())
+    layer.bias.data = torch.tensor(np.asarray(p['bias']))
+  net = torch.nn.Sequential(torch.nn.Flatten(), l1, torch.nn.Sigmoid(), l2, torch.nn.Sigmoid())
+  make = {'sgd': lambda p: torch.optim.SGD(p, lr), 'momentum': lambda p: torch.optim.SGD(
+      p, lr, momentum=0.9), 'adam': lambda p: torch.optim.Adam(p, lr),
+          'rmsprop': lambda p: torch.optim.RMSprop(p, lr), 'adagrad': lambda p: torch.optim.Adagrad(
+              p, lr)}
+  return net, make[optim](net.parameters())
+
+
+@pytest.mark.parametrize('optim', optimizers.NAMES)
+def test_steps_match_pytorch(optim):
+  images, labels = _data()
+  lr = 0.01 if optim in ('adam', 'rmsprop', 'adagrad') else 0.5
+  setup = _setup(optim, lr)
+  state = step_lib.create_state(setup, jax.random.key(3), N)
+  net, opt = _torch_net(state.params, optim, lr)
+  x_all = torch.tensor(images.astype(np.float32) / 255.0)
+  _, data_key, _ = step_lib._streams(state.rng)  # pylint: disable=protected-access
+  steps_per_epoch = N // BATCH
+  for counter in range(STEPS):  # the batches the JAX step draws, epoch by epoch
+    epoch, slot = divmod(counter, steps_per_epoch)
+    order = np.asarray(batches.epoch_order(data_key, epoch, N))
+    idx = order[slot * BATCH:(slot + 1) * BATCH]
+    target = torch.nn.functional.one_hot(torch.tensor(labels[idx]).long(), 10).float()
+    loss = torch.nn.functional.mse_loss(net(x_all[idx]), target)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+  state, metrics = jax.jit(functools.partial(step_lib.train_steps, setup=setup,
+                                             num_steps=STEPS))(state, images, labels)
+  chex.assert_tree_all_finite(metrics)
+  ours = np.asarray(state.params['Dense_0']['kernel']).T
+  np.testing.assert_allclose(ours, net[1].weight.detach().numpy(), rtol=2e-4, atol=2e-6)
+  np.testing.assert_allclose(state.params['Dense_1']['bias'], net[3].bias.detach().numpy(),
+                             rtol=2e-4, atol=2e-6)
+  assert int(state.step) == STEPS
+
+
+def test_vmapped_learning_rates_equal_separate_runs_and_trace_once():
+  images, labels = _data()
+  setup = _setup('sgd')
+  rates = jnp.array([0.01, 0.3, 2.0])
+
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def run(state, images, labels):
+    return step_lib.train_steps(state, images, labels, setup=setup, num_steps=STEPS)
+
+  keys = jax.vmap(jax.random.key)(jnp.arange(3, dtype=jnp.uint32))
+  stacked = jax.vmap(lambda k, lr: step_lib.set_learning_rate(
+      step_lib.create_state(setup, k, N), lr))(keys, rates)
+  together, metrics = jax.jit(jax.vmap(
+      functools.partial(step_lib.train_steps, setup=setup, num_steps=STEPS),
+      in_axes=(0, None, None)))(stacked, images, labels)
+  chex.assert_shape(metrics['train_loss'], (3,))
+  for i in range(3):
+    alone = step_lib.set_learning_rate(step_lib.create_state(setup, jax.random.key(i), N),
+                                       rates[i])
+    alone, alone_metrics = run(alone, images, labels)
+    chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], together.params), alone.params,
+                                rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(metrics['train_loss'][i], alone_metrics['train_loss'],
+                                rtol=1e-5)
