@@ -3,7 +3,6 @@
 Rerunning the same command continues from the workdir's latest checkpoint.
 """
 import importlib
-import json
 import logging as logging_std
 import os
 import sys
@@ -52,6 +51,7 @@ def main(argv):
     raise app.UsageError(f'config.trainer = {config.trainer!r}: expected one of '
                          f'{", ".join(sorted(TRAINERS))}.')
   trainer = importlib.import_module(TRAINERS[config.trainer])
+  from common import writers  # pylint: disable=g-import-not-at-top
   from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
   try:
     trainer.validate(config)
@@ -68,36 +68,13 @@ def main(argv):
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].serialize().split('=', 1)[1])
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() == 0:
-    _write_config(config, workdir)
+    writers.write_config(config, workdir)
   logging.info('Workdir: %s', os.path.abspath(workdir))
   try:
     trainer.train_and_evaluate(config, workdir)
   except ConfigError as e:
     logging.error('%s', e)
     sys.exit(2)
-
-
-def _write_config(config, workdir: str) -> None:
-  path = os.path.join(workdir, 'config.json')
-  resolved = json.loads(config.to_json_best_effort())
-  if os.path.exists(path):
-    with open(path) as f:
-      previous = json.load(f)
-    changed = sorted(_diff(previous, resolved))
-    if changed:
-      logging.warning('Continuing in %s with a config that differs from the saved one in: %s',
-                      workdir, ', '.join(changed))
-  with open(path, 'w') as f:
-    json.dump(resolved, f, indent=2, sort_keys=True)
-
-
-def _diff(a, b, prefix=''):
-  for key in set(a) | set(b):
-    x, y = a.get(key), b.get(key)
-    if isinstance(x, dict) and isinstance(y, dict):
-      yield from _diff(x, y, f'{prefix}{key}.')
-    elif x != y:
-      yield prefix + key
 
 
 if __name__ == '__main__':

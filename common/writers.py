@@ -1,5 +1,6 @@
 """What a run writes as it goes: metrics.jsonl, TensorBoard events, JSON files."""
 import json
+import logging
 import os
 
 import numpy as np
@@ -11,6 +12,30 @@ def write_json(path: str, obj) -> None:
     json.dump(obj, f, indent=2, sort_keys=True, default=_to_builtin)
     f.write('\n')
   os.replace(tmp, path)
+
+
+def write_config(config, workdir: str) -> None:
+  """workdir/config.json: the resolved config (what loaders rebuild models from); warns when
+  a rerun in the same workdir changes it."""
+  path = os.path.join(workdir, 'config.json')
+  resolved = json.loads(config.to_json_best_effort())
+  previous = read_json(path)
+  if previous is not None:
+    changed = sorted(_diff(previous, resolved))
+    if changed:
+      logging.warning('Continuing in %s with a config that differs from the saved one in: %s',
+                      workdir, ', '.join(changed))
+  with open(path, 'w') as f:
+    json.dump(resolved, f, indent=2, sort_keys=True)
+
+
+def _diff(a, b, prefix=''):
+  for key in set(a) | set(b):
+    x, y = a.get(key), b.get(key)
+    if isinstance(x, dict) and isinstance(y, dict):
+      yield from _diff(x, y, f'{prefix}{key}.')
+    elif x != y:
+      yield prefix + key
 
 
 def read_json(path: str, default=None):

@@ -1,0 +1,135 @@
+"""The classifier trainer and the sweep on tiny data: files, resume, devices, loading, bad input."""
+import json
+import os
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from classifiers import pretrained, sweep, train
+from common import data, validate, writers
+from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
+
+
+def _quick(module, data_dir, arg='quick', **overrides):
+  config = module.get_config(arg)
+  config.dataset.dir = str(data_dir)
+  config.dataset.download = False
+  for key, value in overrides.items():
+    section, name = key.split('__')
+    config[section][name] = value
+  return config
+
+
+def _rows(workdir):
+  return [{k: r[k] for k in ('step', 'epoch', 'train_loss', 'test_accuracy')}
+          for r in writers.read_metrics(workdir)]
+
+
+def test_mlp_run_writes_its_files_and_resume_reproduces_it(idx_dir, tmp_path):
+  full, split = str(tmp_path / 'full'), str(tmp_path / 'split')
+  summary = train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=3), full)
+  train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=2), split)
+  resumed = train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=3), split)
+
+  assert resumed['resumed_from_step'] == 2 * 16 and resumed['epochs'] == 3
+  assert _rows(split) == _rows(full)  # one row per epoch, bit-identical after the resume
+  assert [r['epoch'] for r in _rows(full)] == [1, 2, 3]
+  with open(os.path.join(full, 'summary.json')) as f:
+    saved = json.load(f)
+  assert saved['params'] == 15_910
+  for key in ('test_accuracy', 'test_loss', 'test_rmse', 'train_seconds'):
+    assert saved[key] == summary[key]
+  for path in ('plots/curves.png', 'plots/confusion_matrix.png', 'figures/test_predictions.png'):
+    assert os.path.exists(os.path.join(full, path)), path
+
+
+def test_conv_net_learns_on_eight_devices_and_loads_back(idx_dir, tmp_path):
+  assert jax.device_count() == 8
+  config = _quick(eval_classifier, idx_dir, train__num_devices=0, train__num_epochs=4,
+                  train__batch_size=32)
+  writers.write_config(config, str(tmp_path))  # as launch.py does
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert summary['num_devices'] == 8
+  assert summary['test_accuracy'] > 0.5  # 10 well-separated blobs; chance is 0.1
+
+  clf = pretrained.load(str(tmp_path))
+  ds = data.load('fashion_mnist', str(idx_dir))
+  x = data.to_float(ds.test_images, clf.pixel_range)
+  accuracy = np.mean(np.argmax(clf.logits(x), -1) == ds.test_labels)
+  assert accuracy == pytest.approx(summary['test_accuracy'])
+  chex.assert_shape(clf.features(x), (len(x), 256))
+  assert clf.class_names[0] == 'T-shirt/top' and clf.step == summary['steps']
+
+
+def test_binary_run_on_two_classes(idx_dir, tmp_path):
+  config = _quick(binary_mlp, idx_dir, dataset__classes=(3, 7), train__num_epochs=3,
+                  optim__learning_rate=1.0)
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert summary['classes'] == ['3', '7'] and summary['params'] == 784 * 5 + 5 + 6
+  assert summary['test_accuracy'] > 0.9
+
+
+def test_lenet_variant_runs(idx_dir, tmp_path):
+  summary = train.train_and_evaluate(
+      _quick(lenet, idx_dir, 'single_conv_quick', train__num_epochs=1), str(tmp_path))
+  assert summary['params'] == 20 * 26 + 3920 * 120 + 120 + 120 * 84 + 84 + 850
+
+
+def test_vmapped_sweep_matches_separate_runs_and_resumes(idx_dir, tmp_path):
+  config = _quick(sweep_mlp_lr, idx_dir)
+  config.sweep.seeds = 1
+  result = sweep.train_and_evaluate(config, str(tmp_path / 'sweep'))
+  assert result['vmapped'] and [r['value'] for r in result['table']] == [0.01, 0.1]
+  for row in result['rows']:
+    alone = _quick(mlp, idx_dir, optim__learning_rate=row['value'])
+    single = train.train_and_evaluate(alone, str(tmp_path / f'alone_{row["value"]}'))
+    assert row['test_accuracy'] == pytest.approx(single['test_accuracy'], abs=1e-6)
+    assert row['test_loss'] == pytest.approx(single['test_loss'], rel=1e-4)
+  with open(tmp_path / 'sweep' / 'results.md') as f:
+    assert f.read().count('\n') == 4
+  assert os.path.exists(tmp_path / 'sweep' / 'results.csv')
+  assert os.path.exists(tmp_path / 'sweep' / 'plots' / 'sweep.png')
+  # Rerunning keeps the finished rows instead of training again.
+  again = sweep.train_and_evaluate(config, str(tmp_path / 'sweep'))
+  assert again['rows'] == result['rows']
+
+
+def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
+  config = _quick(sweep_mlp_lr, idx_dir)
+  config.sweep.axis = 'model.hidden'
+  config.sweep.axis_values = ((8,), (16, 8))
+  result = sweep.train_and_evaluate(config, str(tmp_path))
+  assert not result['vmapped'] and len(result['rows']) == 4  # 2 values x 2 seeds
+  assert [r['seeds'] for r in result['table']] == [2, 2]
+
+
+@pytest.mark.parametrize('key, value, words', [
+    ('optim__name', 'lbfgs', 'optim.name'),
+    ('model__activation', 'gelu', 'model.activation'),
+    ('train__augment', 'mixup', 'train.augment'),
+    ('loss__name', 'hinge', 'loss.name'),
+    ('dataset__classes', (3, 12), 'config.dataset.classes'),
+    ('model__num_outputs', 1, 'model.num_outputs'),
+])
+def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
+  with pytest.raises(validate.ConfigError, match=words.replace('.', r'\.')):
+    train.train_and_evaluate(_quick(mlp, idx_dir, **{key: value}), str(tmp_path))
+  assert not os.path.exists(tmp_path / 'checkpoints')
+
+
+def test_bad_conv_spec_and_sweep_axis(idx_dir):
+  config = _quick(lenet, idx_dir)
+  config.model.convs = ((6, 5, 2), (16, 5, 0, 2, 2))
+  with pytest.raises(validate.ConfigError, match=r'model\.convs\[0\]'):
+    train.validate(config)
+  config = _quick(sweep_mlp_lr, idx_dir)
+  config.sweep.axis = 'optim.learnig_rate'
+  with pytest.raises(validate.ConfigError, match=r'sweep\.axis'):
+    sweep.validate(config)
+
+
+def test_loading_a_missing_classifier_says_how_to_train_it(tmp_path):
+  with pytest.raises(FileNotFoundError, match='configs/eval_classifier.py'):
+    pretrained.load(str(tmp_path / 'nothing'))
