@@ -29,7 +29,13 @@ def adagrad_torch(learning_rate, eps: float = 1e-10):
                      optax.scale_by_learning_rate(learning_rate))
 
 
-def build(name: str, learning_rate, momentum: float = 0.9) -> optax.GradientTransformation:
+SCHEDULES = ('constant', 'cosine')
+
+
+def build(name: str, learning_rate, momentum: float = 0.9, schedule: str = 'constant',
+          total_steps: int = 0) -> optax.GradientTransformation:
+  """`schedule='cosine'` multiplies the rate by a cosine decay from 1 to 0 over
+  `total_steps`, kept apart from the rate itself so that sweeps can still set the rate."""
   factories = {
       'sgd': optax.sgd,
       'momentum': functools.partial(optax.sgd, momentum=momentum),
@@ -37,4 +43,12 @@ def build(name: str, learning_rate, momentum: float = 0.9) -> optax.GradientTran
       'rmsprop': functools.partial(optax.rmsprop, decay=0.99, eps=1e-8, eps_in_sqrt=False),
       'adagrad': adagrad_torch,
   }
-  return optax.inject_hyperparams(factories[name])(learning_rate=learning_rate)
+  base = optax.inject_hyperparams(factories[name])(learning_rate=learning_rate)
+  if schedule == 'constant':
+    return base
+  return optax.chain(base, optax.scale_by_schedule(optax.cosine_decay_schedule(1.0, total_steps)))
+
+
+def set_learning_rate(opt_state, learning_rate):
+  """The optimizer state with another learning rate (wherever build() put it)."""
+  return optax.tree.set(opt_state, learning_rate=jnp.asarray(learning_rate, jnp.float32))

@@ -12,7 +12,7 @@ import optax
 from flax import struct
 
 from common import batches, data, mesh as mesh_lib
-from classifiers import losses, models as models_lib
+from classifiers import losses, models as models_lib, optimizers
 
 @struct.dataclass
 class ClassifierState:
@@ -34,16 +34,27 @@ class Setup:
   image_shape: tuple
   mesh: object
   unroll: bool = False     # unroll the steps of a call (conv nets on XLA:CPU)
-  augment: str = 'none'    # 'flip': mirror each training image left-right with p = 1/2
+  augment: str = 'none'    # see AUGMENTATIONS
 
-AUGMENTATIONS = ('none', 'flip')
+# 'flip': mirror left-right with p = 1/2; 'flip_shift': also translate by up to 2 pixels
+# (zero padding), as torchvision's RandomCrop(28, padding=2).
+AUGMENTATIONS = ('none', 'flip', 'flip_shift')
+MAX_SHIFT = 2
 
 
 def augment(images, key, kind: str):
   if kind == 'none':
     return images
-  flip = jax.random.bernoulli(key, 0.5, (images.shape[0], 1, 1, 1))
-  return jnp.where(flip, images[:, :, ::-1], images)
+  k_flip, k_shift = jax.random.split(key)
+  flip = jax.random.bernoulli(k_flip, 0.5, (images.shape[0], 1, 1, 1))
+  images = jnp.where(flip, images[:, :, ::-1], images)
+  if kind == 'flip_shift':
+    n, h, w, _ = images.shape
+    padded = jnp.pad(images, ((0, 0), (MAX_SHIFT, MAX_SHIFT), (MAX_SHIFT, MAX_SHIFT), (0, 0)))
+    offsets = jax.random.randint(k_shift, (n, 2), 0, 2 * MAX_SHIFT + 1)
+    crop = lambda img, o: jax.lax.dynamic_slice(img, (o[0], o[1], 0), (h, w, img.shape[-1]))
+    images = jax.vmap(crop)(padded, offsets)
+  return images
 
 
 def _streams(rng):
@@ -62,9 +73,7 @@ def create_state(setup: Setup, rng, num_examples: int) -> ClassifierState:
 
 
 def set_learning_rate(state: ClassifierState, learning_rate) -> ClassifierState:
-  hyper = dict(state.opt_state.hyperparams, learning_rate=jnp.asarray(learning_rate,
-                                                                      jnp.float32))
-  return state.replace(opt_state=state.opt_state._replace(hyperparams=hyper))
+  return state.replace(opt_state=optimizers.set_learning_rate(state.opt_state, learning_rate))
 
 
 def loss_fn(params, setup: Setup, images, labels, dropout_key):

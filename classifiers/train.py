@@ -37,6 +37,7 @@ def validate(config) -> None:
               'features and kernel > 0, pool_window 0 for no pooling')
   v.one_of(config, 'loss.name', losses.LOSSES)
   v.one_of(config, 'optim.name', optimizers.NAMES)
+  v.one_of(config, 'optim.schedule', optimizers.SCHEDULES)
   v.positive(config, 'optim.learning_rate')
   for key in ('train.num_epochs', 'train.batch_size', 'train.checkpoint_every_epochs',
               'train.keep_checkpoints', 'eval.batch_size'):
@@ -70,11 +71,13 @@ def load_data(config) -> data.ImageDataset:
 
 def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
   model = build_model(config, ds.num_classes)
+  steps_per_epoch = len(ds.train_images) // config.train.batch_size
   has_convs = isinstance(model, models_lib.ConvNet)
   return step_lib.Setup(
       model=model,
       optimizer=optimizers.build(config.optim.name, config.optim.learning_rate,
-                                 config.optim.momentum),
+                                 config.optim.momentum, config.optim.schedule,
+                                 config.train.num_epochs * steps_per_epoch),
       loss=config.loss.name, pixel_range=config.dataset.pixel_range,
       batch_size=config.train.batch_size, image_shape=ds.image_shape, mesh=mesh,
       unroll=has_convs and jax.default_backend() == 'cpu', augment=config.train.augment)

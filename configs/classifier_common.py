@@ -22,11 +22,12 @@ def base(dataset: str) -> ml_collections.ConfigDict:
   config.optim.name = 'adam'             # sgd | momentum | adam | rmsprop | adagrad
   config.optim.learning_rate = 1e-3
   config.optim.momentum = 0.9            # for 'momentum' only
+  config.optim.schedule = 'constant'     # or 'cosine': decays the rate to 0 over the run
 
   config.train = ml_collections.ConfigDict()
   config.train.num_epochs = 20
   config.train.batch_size = 32
-  config.train.augment = 'none'          # or 'flip' (left-right, p = 1/2)
+  config.train.augment = 'none'          # | flip (left-right) | flip_shift (+ up to 2 px)
   config.train.steps_per_call = 0        # 0: an epoch per call (1 for conv nets on CPU)
   config.train.checkpoint_every_epochs = 1
   config.train.keep_checkpoints = 3

@@ -96,3 +96,30 @@ def test_vmapped_learning_rates_equal_separate_runs_and_trace_once():
                                 rtol=1e-5, atol=1e-6)
     chex.assert_trees_all_close(metrics['train_loss'][i], alone_metrics['train_loss'],
                                 rtol=1e-5)
+
+
+def test_augmentations_are_flips_and_small_shifts():
+  x = jnp.zeros((64, 12, 12, 1)).at[:, 4:8, 3:6].set(1.0)  # an off-centre block
+  assert step_lib.augment(x, jax.random.key(0), 'none') is x
+  out = np.asarray(step_lib.augment(x, jax.random.key(0), 'flip_shift'))
+  chex.assert_shape(out, x.shape)
+  candidates = []
+  for image in (np.asarray(x[0]), np.asarray(x[0])[:, ::-1]):
+    padded = np.pad(image, ((2, 2), (2, 2), (0, 0)))
+    candidates += [padded[a:a + 12, b:b + 12] for a in range(5) for b in range(5)]
+  for image in out:  # each is the flipped or unflipped block moved by at most 2 pixels
+    assert any(np.array_equal(image, c) for c in candidates)
+  assert len({out[i].tobytes() for i in range(64)}) > 10
+
+
+def test_cosine_schedule_keeps_a_settable_rate():
+  opt = optimizers.build('sgd', 0.5, schedule='cosine', total_steps=10)
+  params = {'w': jnp.ones(3)}
+  state = optimizers.set_learning_rate(opt.init(params), 0.1)
+  grads = {'w': jnp.ones(3)}
+  first, state = opt.update(grads, state, params)
+  chex.assert_trees_all_close(first['w'], -0.1 * jnp.ones(3))  # factor 1 at step 0
+  for _ in range(9):
+    update, state = opt.update(grads, state, params)
+  expected = -0.1 * 0.5 * (1 + np.cos(np.pi * 9 / 10))
+  chex.assert_trees_all_close(update['w'], expected * jnp.ones(3), rtol=1e-5)
