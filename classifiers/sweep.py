@@ -137,8 +137,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
-  restored, _ = ckpt.restore_latest(checkpoint.abstract_like(state))
-  state = restored if restored is not None else state
+  state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
 

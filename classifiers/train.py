@@ -116,10 +116,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   state = initial_state(setup, config.seed, num_examples)
   ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
-  restored, restored_step = ckpt.restore_latest(checkpoint.abstract_like(state))
-  if restored is not None:
-    state = restored
-    logging.info('Resumed from %s/%d.', ckpt.directory, restored_step)
+  state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   # Calls of k steps, and a shorter one where an epoch ends (compiled once per size).

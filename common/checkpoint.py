@@ -42,6 +42,14 @@ class Checkpointer:
                         self.directory, step, type(e).__name__, str(e).splitlines()[0][:200])
     return None, None
 
+  def restore_or_keep(self, state):
+    """The newest readable checkpoint shaped like `state` (a fresh one), else `state`."""
+    restored, step = self.restore_latest(abstract_like(state))
+    if restored is None:
+      return state
+    logging.info('Resumed from %s/%d.', self.directory, step)
+    return restored
+
   def wait(self) -> None:
     self._manager.wait_until_finished()
 

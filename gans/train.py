@@ -64,10 +64,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       batch_size=config.train.batch_size)
   state = jax.jit(init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(config.seed))
   ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
-  restored, restored_step = ckpt.restore_latest(checkpoint.abstract_like(state))
-  if restored is not None:
-    state = restored
-    logging.info('Resumed from %s/%d.', ckpt.directory, restored_step)
+  state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
   train_images = mesh_lib.put_replicated(ds.train_images, mesh)
 
