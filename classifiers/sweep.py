@@ -164,8 +164,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
         first_step=first_step, num_steps=config.train.num_epochs * steps_per_epoch,
         chunk=steps_per_epoch, log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
-        writer=writer, checkpointer=ckpt, steps_per_call=lambda s: min(
-            k, steps_per_epoch - s % steps_per_epoch),
+        writer=writer, checkpointer=ckpt, steps_per_call=train.call_sizes(k, steps_per_epoch),
         evaluate=evaluate, stop_on_non_finite=False)
   finally:
     ckpt.close()

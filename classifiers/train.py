@@ -14,7 +14,7 @@ from common import checkpoint, data, loop, mesh as mesh_lib, validate as v, writ
 from classifiers import evaluation, figures, losses, models as models_lib, optimizers
 from classifiers import step as step_lib
 
-CONSOLE_KEYS = ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy')
+CONSOLE_KEYS = ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy', 'test_rmse')
 MODELS = ('mlp', 'convnet')
 
 
@@ -94,6 +94,12 @@ def steps_per_call(config, setup: step_lib.Setup, steps_per_epoch: int) -> int:
   return min(k, steps_per_epoch)
 
 
+def call_sizes(k: int, steps_per_epoch: int):
+  """Steps of the call starting at `step`: k, or fewer where the epoch ends (so that every
+  epoch ends on a call boundary; each size compiles once)."""
+  return lambda step: min(k, steps_per_epoch - step % steps_per_epoch)
+
+
 def initial_state(setup: step_lib.Setup, seed: int, num_examples: int):
   init = functools.partial(step_lib.create_state, setup, num_examples=num_examples)
   return jax.jit(init, out_shardings=mesh_lib.replicated(setup.mesh))(jax.random.key(seed))
@@ -119,10 +125,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
-  # Calls of k steps, and a shorter one where an epoch ends (compiled once per size).
   compiled = jax.jit(functools.partial(step_lib.train_steps, setup=setup),
                      static_argnames='num_steps', donate_argnums=0)
-  call_size = lambda step: min(k, steps_per_epoch - step % steps_per_epoch)
   tester = evaluation.Evaluator(setup, ds.test_images, ds.test_labels,
                                 config.eval.batch_size)
 
@@ -138,7 +142,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
         first_step=first_step, num_steps=num_steps, chunk=steps_per_epoch,
         log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
-        writer=writer, checkpointer=ckpt, console_keys=CONSOLE_KEYS, steps_per_call=call_size,
+        writer=writer, checkpointer=ckpt, console_keys=CONSOLE_KEYS,
+        steps_per_call=call_sizes(k, steps_per_epoch),
         evaluate=evaluate)
   finally:
     ckpt.close()

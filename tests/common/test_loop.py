@@ -51,3 +51,21 @@ def test_non_finite_loss_stops_before_saving():
 def test_chunk_divides_every_interval():
   assert loop.chunk_size(1500, 50, 250, 250) == 50
   assert loop.chunk_size(20, 5, 10, 10) == 5
+
+
+def test_calls_of_several_sizes_end_on_boundaries_and_weight_the_means():
+  from classifiers.train import call_sizes  # pylint: disable=g-import-not-at-top
+  sizes = []
+
+  def step_fn(s, d, n):  # n steps; the loss is the step number they start from
+    sizes.append(n)
+    return s + n, {'loss': s}
+
+  evaluated = []
+  (state, step, _, _), rec = _run(step_fn, num_steps=14, chunk=7, log_every=7,
+                                  checkpoint_every=7, steps_per_call=call_sizes(3, 7),
+                                  evaluate=lambda st, s: evaluated.append(st) or {'acc': 1.0})
+  assert sizes == [3, 3, 1, 3, 3, 1] and step == 14 and float(state) == 14
+  assert [r[0] for r in rec.rows] == [7, 14] and evaluated == [7, 14]
+  assert rec.rows[0][1]['loss'] == pytest.approx((3 * 0 + 3 * 3 + 1 * 6) / 7)
+  assert rec.rows[0][1]['acc'] == 1.0 and rec.saved == [7, 14]
