@@ -117,9 +117,7 @@ def sweep_ratio(ds) -> tuple[float, float]:
   steps = _SWEEP_EPOCHS.value * (N // group_config.train.batch_size)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values, [0], N)
-  together = jax.jit(jax.vmap(
-      functools.partial(step_lib.train_steps, setup=setup, num_steps=steps),
-      in_axes=(sweep.STACKED, None, None), out_axes=(sweep.STACKED, 0)))
+  together = jax.jit(sweep.vmapped_steps(setup, steps))
   one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
   singles = [step_lib.set_learning_rate(train.initial_state(setup, 0, N), lr) for lr in values]
   vmapped_s = _timed(together, stacked, images, labels)

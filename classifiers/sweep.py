@@ -26,7 +26,23 @@ from classifiers import evaluation, step as step_lib, train
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
 # Variants share the step counter: batching it would turn the epoch-boundary lax.cond of
 # the data order into a select that reshuffles the whole training set at every step.
+# States are stacked [seed, value]: the seeds (outer axis) differ in init, data order and
+# dropout; the values of one seed (inner axis) share them, so their first layer sees one
+# unbatched input batch and its matmuls merge into one (batched tiny matmuls do not).
 STACKED = step_lib.ClassifierState(step=None, rng=0, params=0, opt_state=0, data_order=0)
+SHARED = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, data_order=None)
+
+
+def vmapped_steps(setup, num_steps: int):
+  """train_steps over states stacked [seed, value]; metrics come back [seed, value]."""
+  one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps)
+  inner = jax.vmap(one, in_axes=(SHARED, None, None), out_axes=(SHARED, 0))
+  return jax.vmap(inner, in_axes=(STACKED, None, None), out_axes=(STACKED, 0))
+
+
+def flat_params(state):
+  """Parameters [seed, value, ...] as [variant, ...] (variant = seed * num_values + value)."""
+  return jax.tree.map(lambda p: p.reshape((-1, *p.shape[2:])), state.params)
 
 
 def validate(config) -> None:
@@ -72,30 +88,50 @@ def _with(config, dotted: str, value):
 def groups(config) -> list[tuple[list, object]]:
   """[(values trained together, config they share)]: all values at once when vmappable."""
   axis, values = config.sweep.axis, list(config.sweep.axis_values)
-  if config.sweep.vmap and axis in VMAPPABLE:
+  numeric = all(isinstance(x, (int, float)) for x in values)  # init_constant None: default
+  if config.sweep.vmap and axis in VMAPPABLE and numeric:
     return [(values, _with(config, axis, values[0]))]
   return [([value], _with(config, axis, value)) for value in values]
 
 
 def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examples: int):
-  """One state per (value, seed), stacked on a leading axis."""
-  variant_values = [val for val in values for _ in seeds]
-  variant_seeds = [config.seed + s for _ in values for s in seeds]
+  """States stacked [seed, value], and each variant's value and seed in flattened order.
+
+  Only the learning rate and the constant initial weight vary within a seed; a sweep over
+  any other axis calls this once per value (the value already in `setup`).
+  """
+  varies = (axis in ('optim.learning_rate', 'model.init_constant') and
+            all(isinstance(x, (int, float)) for x in values))
+  if axis == 'seed':  # the values are the seeds
+    seed_list = [int(val) + s for val in values for s in seeds]
+  else:
+    seed_list = [config.seed + s for s in seeds]
+  inner = values if varies else [0.0]
+  keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, jnp.uint32))
+
+  def vary(base, value):
+    if not varies:
+      return base
+    if axis == 'optim.learning_rate':
+      return step_lib.set_learning_rate(base, value)
+    if axis == 'model.init_constant':
+      params = jax.tree.map(lambda p: jnp.full_like(p, value), base.params)
+      return base.replace(params=params, opt_state=setup.optimizer.init(params))
+    return base
+
+  def per_seed(key):
+    base = step_lib.create_state(setup, key, num_examples)
+    return jax.vmap(functools.partial(vary, base), out_axes=SHARED)(
+        jnp.asarray(inner, jnp.float32))
+
+  state = jax.jit(jax.vmap(per_seed, out_axes=STACKED))(keys)
   if axis == 'seed':
-    variant_seeds = [int(val) + s for val in values for s in seeds]
-  keys = jax.vmap(jax.random.key)(jnp.asarray(variant_seeds, jnp.uint32))
-  init = jax.vmap(functools.partial(step_lib.create_state, setup, num_examples=num_examples),
-                  out_axes=STACKED)
-  state = jax.jit(init)(keys)
-  if axis == 'optim.learning_rate':
-    state = jax.vmap(step_lib.set_learning_rate, in_axes=(STACKED, 0), out_axes=STACKED)(
-        state, jnp.asarray(variant_values))
-  elif axis == 'model.init_constant' and values[0] is not None:
-    constants = jnp.asarray(variant_values, jnp.float32)
-    params = jax.tree.map(
-        lambda p: jnp.broadcast_to(constants.reshape((-1,) + (1,) * (p.ndim - 1)), p.shape),
-        state.params)
-    state = state.replace(params=params, opt_state=jax.vmap(setup.optimizer.init)(params))
+    variant_values = [val for val in values for _ in seeds]
+  elif varies:
+    variant_values = [val for _ in seed_list for val in values]
+  else:
+    variant_values = [values[0]] * len(seed_list)
+  variant_seeds = [seed for seed in seed_list for _ in inner]
   return state, variant_values, variant_seeds
 
 
@@ -142,9 +178,8 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
 
   def steps(state, images, labels, num_steps):
-    state, metrics = jax.vmap(functools.partial(
-        step_lib.train_steps, setup=setup, num_steps=num_steps), in_axes=(STACKED, None, None),
-        out_axes=(STACKED, 0))(state, images, labels)
+    state, metrics = vmapped_steps(setup, num_steps)(state, images, labels)
+    metrics = {key: m.reshape(-1) for key, m in metrics.items()}
     return state, {f'{key}/{i}': m[i] for key, m in metrics.items() for i in range(len(m))}
 
   compiled = jax.jit(steps, static_argnames='num_steps', donate_argnums=0)
@@ -152,7 +187,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
                                 config.eval.batch_size, stacked=True)
 
   def evaluate(step, state):
-    per_variant = tester.metrics(state.params)
+    per_variant = tester.metrics(flat_params(state))
     return {'epoch': step / steps_per_epoch,
             **{f'{key}/{i}': val[i] for key, val in per_variant.items()
                for i in range(len(val))}}
@@ -169,7 +204,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   finally:
     ckpt.close()
     writer.close()
-  final = tester.metrics(state.params)
+  final = tester.metrics(flat_params(state))
   return [{'value': val, 'seed': seed, 'seconds': seconds, 'group_size': len(variant_values),
            **{key: final[key][i] for key in final}}
           for i, (val, seed) in enumerate(zip(variant_values, variant_seeds))]
