@@ -24,7 +24,6 @@ class Evaluator:
     self._labels = np.concatenate([labels, np.zeros((pad,), labels.dtype)])
     self._mask = np.arange(len(self._labels)) < self.num_examples
     self._batch_size = batch_size
-    self._labels_unpadded = np.asarray(labels)
     fn = functools.partial(step_lib.eval_batch, setup=setup)
     if stacked:
       fn = jax.vmap(fn, in_axes=(0, None, None, None))

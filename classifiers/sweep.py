@@ -50,7 +50,7 @@ def validate(config) -> None:
           'a non-empty tuple of values for the axis')
   v.positive(config, 'sweep.seeds', integer=True)
   try:
-    current = _get(config, config.sweep.axis)
+    current = v.get(config, config.sweep.axis)
   except (KeyError, AttributeError):
     current = KeyError
   v.check(current is not KeyError and not isinstance(current, dict), 'sweep.axis',
@@ -63,13 +63,6 @@ def validate(config) -> None:
 def _key(value) -> str:
   """Compares values across a JSON round trip (a tuple comes back as a list)."""
   return json.dumps(value)
-
-
-def _get(config, dotted: str):
-  node = config
-  for part in dotted.split('.'):
-    node = node[part]
-  return node
 
 
 def _with(config, dotted: str, value):
@@ -85,11 +78,20 @@ def _with(config, dotted: str, value):
   return out
 
 
+def _numbers(values) -> bool:
+  return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values)
+
+
+def vmapped(config) -> bool:
+  """Whether all values train in one program (init_constant None means Flax's init)."""
+  return bool(config.sweep.vmap and config.sweep.axis in VMAPPABLE and
+              _numbers(config.sweep.axis_values))
+
+
 def groups(config) -> list[tuple[list, object]]:
   """[(values trained together, config they share)]: all values at once when vmappable."""
   axis, values = config.sweep.axis, list(config.sweep.axis_values)
-  numeric = all(isinstance(x, (int, float)) for x in values)  # init_constant None: default
-  if config.sweep.vmap and axis in VMAPPABLE and numeric:
+  if vmapped(config):
     return [(values, _with(config, axis, values[0]))]
   return [([value], _with(config, axis, value)) for value in values]
 
@@ -100,8 +102,7 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
   Only the learning rate and the constant initial weight vary within a seed; a sweep over
   any other axis calls this once per value (the value already in `setup`).
   """
-  varies = (axis in ('optim.learning_rate', 'model.init_constant') and
-            all(isinstance(x, (int, float)) for x in values))
+  varies = axis in ('optim.learning_rate', 'model.init_constant') and _numbers(values)
   if axis == 'seed':  # the values are the seeds
     seed_list = [int(val) + s for val in values for s in seeds]
   else:
@@ -158,7 +159,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   write_tables(workdir, axis, table)
   plot(table, axis, os.path.join(workdir, 'plots', 'sweep.png'))
   summary = {'axis': axis, 'values': list(config.sweep.axis_values), 'seeds': config.sweep.seeds,
-             'vmapped': bool(config.sweep.vmap and axis in VMAPPABLE), 'rows': rows,
+             'vmapped': vmapped(config), 'rows': rows,
              'table': table, 'seconds': time.perf_counter() - t_sweep}
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
@@ -246,7 +247,7 @@ def plot(table: list[dict], axis: str, path: str) -> None:
   fig = images.new_figure((5, 3.4))
   ax = fig.add_subplot(1, 1, 1)
   values = [r['value'] for r in table]
-  numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values)
+  numeric = _numbers(values)
   xs = values if numeric else list(range(len(values)))
   ax.errorbar(xs, [r['test_accuracy_mean'] for r in table],
               yerr=[r['test_accuracy_std'] for r in table], marker='o', capsize=3)

@@ -12,7 +12,7 @@ def check(condition: bool, key: str, value, allowed: str) -> None:
 
 
 def positive(config, key: str, *, integer: bool = False) -> None:
-  value = _get(config, key)
+  value = get(config, key)
   kind = 'a positive integer' if integer else 'a positive number'
   ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
   if integer:
@@ -21,22 +21,23 @@ def positive(config, key: str, *, integer: bool = False) -> None:
 
 
 def non_negative(config, key: str) -> None:
-  value = _get(config, key)
+  value = get(config, key)
   check(isinstance(value, (int, float)) and value >= 0, key, value, 'a number >= 0')
 
 
 def in_range(config, key: str, low: float, high: float) -> None:
-  value = _get(config, key)
+  value = get(config, key)
   check(low <= value < high, key, value, f'a number in [{low}, {high})')
 
 
 def one_of(config, key: str, choices: Iterable[str]) -> None:
   choices = tuple(choices)
-  value = _get(config, key)
+  value = get(config, key)
   check(value in choices, key, value, 'one of ' + ', '.join(map(repr, choices)))
 
 
-def _get(config, dotted: str):
+def get(config, dotted: str):
+  """config['a']['b'] for 'a.b'."""
   node = config
   for part in dotted.split('.'):
     node = node[part]

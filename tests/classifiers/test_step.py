@@ -1,5 +1,6 @@
 """The compiled train step: PyTorch's optimizers and batches reproduced, one trace, vmap = loop."""
 import functools
+import types
 
 import chex
 import jax
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from classifiers import models, optimizers, step as step_lib
+from classifiers import models, optimizers, step as step_lib, sweep
 from common import batches, mesh as mesh_lib
 
 N, BATCH, STEPS = 64, 8, 12
@@ -81,21 +82,23 @@ def test_vmapped_learning_rates_equal_separate_runs_and_trace_once():
   def run(state, images, labels):
     return step_lib.train_steps(state, images, labels, setup=setup, num_steps=STEPS)
 
-  keys = jax.vmap(jax.random.key)(jnp.arange(3, dtype=jnp.uint32))
-  stacked = jax.vmap(lambda k, lr: step_lib.set_learning_rate(
-      step_lib.create_state(setup, k, N), lr))(keys, rates)
-  together, metrics = jax.jit(jax.vmap(
-      functools.partial(step_lib.train_steps, setup=setup, num_steps=STEPS),
-      in_axes=(0, None, None)))(stacked, images, labels)
-  chex.assert_shape(metrics['train_loss'], (3,))
+  # The sweep's own layout: states stacked [seed, value], one seed here.
+  stacked, values, seeds = sweep.stacked_state(
+      setup, types.SimpleNamespace(seed=0), 'optim.learning_rate', list(map(float, rates)),
+      [0], N)
+  assert seeds == [0, 0, 0] and values == list(map(float, rates))
+  together, metrics = jax.jit(sweep.vmapped_steps(setup, STEPS))(stacked, images, labels)
+  chex.assert_shape(metrics['train_loss'], (1, 3))
   for i in range(3):
-    alone = step_lib.set_learning_rate(step_lib.create_state(setup, jax.random.key(i), N),
+    alone = step_lib.set_learning_rate(step_lib.create_state(setup, jax.random.key(0), N),
                                        rates[i])
     alone, alone_metrics = run(alone, images, labels)
-    chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], together.params), alone.params,
-                                rtol=1e-5, atol=1e-6)
-    chex.assert_trees_all_close(metrics['train_loss'][i], alone_metrics['train_loss'],
+    chex.assert_trees_all_close(jax.tree.map(lambda x: x[0, i], together.params),
+                                alone.params, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(metrics['train_loss'][0, i], alone_metrics['train_loss'],
                                 rtol=1e-5)
+  # the rates really differ: the runs did not collapse onto one
+  assert len({float(m) for m in metrics['train_loss'][0]}) == 3
 
 
 def test_augmentations_are_flips_and_small_shifts():
