@@ -17,6 +17,9 @@ ACTIVATIONS = {
 # Output layers: 'none' gives logits; the reports' choices (sigmoid, ReLU, log-softmax) too.
 OUTPUT_ACTIVATIONS = {**ACTIVATIONS, 'log_softmax': nn.log_softmax, 'softmax': nn.softmax}
 POOLS = {'max': nn.max_pool, 'avg': nn.avg_pool}
+# Normalisation after each conv, before its activation. Batch-free (no running statistics),
+# so a model stays a pure function of its params: vmappable in sweeps, loadable anywhere.
+NORMS = {'none': None, 'group': lambda: nn.GroupNorm(num_groups=8)}
 
 
 def _dense(features, init_constant):
@@ -62,26 +65,38 @@ class ConvNet(nn.Module):
   output_activation: str = 'none'
   pool: str = 'max'
   dropout: float = 0.0               # before each dense layer after the first
+  conv_dropout: float = 0.0          # after each pooled conv layer
+  norm: str = 'none'                 # one of NORMS
+
 
   @nn.compact
-  def __call__(self, x, *, train: bool = False, return_features: bool = False):
+  def __call__(self, x, *, train: bool = False, return_features: bool = False,
+               conv_delta=None, return_conv: bool = False):
+    """`return_conv` also returns the last conv layer's activations (before its pooling),
+    to which `conv_delta` is added: Grad-CAM differentiates the outputs through it."""
     act = ACTIVATIONS[self.activation]
-    for features, kernel, padding, window, stride in self.convs:
-      x = act(nn.Conv(features, (kernel, kernel), padding=[(padding, padding)] * 2)(x))
+    for i, (features, kernel, padding, window, stride) in enumerate(self.convs):
+      x = nn.Conv(features, (kernel, kernel), padding=[(padding, padding)] * 2)(x)
+      x = act(NORMS[self.norm]()(x) if NORMS[self.norm] else x)
+      if i == len(self.convs) - 1:
+        x = x if conv_delta is None else x + conv_delta
+        conv = x
       if window:
         x = POOLS[self.pool](x, (window, window), (stride, stride))
+        x = self._drop(x, train, self.conv_dropout)
     x = x.reshape(x.shape[0], -1)
     for i, width in enumerate(self.dense):
       last = i == len(self.dense) - 1
       hidden_act = ACTIVATIONS[self.last_hidden_activation or self.activation] if last else act
       x = hidden_act(nn.Dense(width)(self._drop(x, train) if i else x))
-    if return_features:
-      return x
-    return OUTPUT_ACTIVATIONS[self.output_activation](
-        nn.Dense(self.num_outputs)(self._drop(x, train)))
+    if not return_features:
+      x = OUTPUT_ACTIVATIONS[self.output_activation](
+          nn.Dense(self.num_outputs)(self._drop(x, train)))
+    return (x, conv) if return_conv else x
 
-  def _drop(self, x, train):
-    return nn.Dropout(self.dropout, deterministic=not train)(x) if self.dropout else x
+  def _drop(self, x, train, rate=None):
+    rate = self.dropout if rate is None else rate
+    return nn.Dropout(rate, deterministic=not train)(x) if rate else x
 
 
 def count_params(params) -> int:

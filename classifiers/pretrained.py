@@ -4,6 +4,7 @@
   logits = clf.logits(images)        # images: float, in clf.pixel_range, [N, H, W, C]
   feats = clf.features(images)       # penultimate activations (Frechet distance features)
   clf.apply_fn(clf.params, images)   # the pure function the probes differentiate
+  clf.conv_apply_fn(clf.params, images, delta)  # (logits, last conv activations + delta)
 """
 import dataclasses
 import functools
@@ -14,7 +15,7 @@ import jax
 import ml_collections
 
 from common import checkpoint, data
-from classifiers import train
+from classifiers import models, train
 
 TRAIN_COMMAND = 'python launch.py --config=configs/eval_classifier.py'
 
@@ -35,8 +36,20 @@ class Classifier:
   def dataset(self) -> str:
     return self.config.dataset.name
 
+  @property
+  def input_bounds(self) -> tuple[float, float]:
+    """The range of valid model inputs (attacks and visualizations clip to it)."""
+    return (-1.0, 1.0) if self.pixel_range == 'minus_one_one' else (0.0, 1.0)
+
   def apply_fn(self, params, images):
     return self.model.apply({'params': params}, images)
+
+  def conv_apply_fn(self, params, images, delta=None):
+    """Logits and the last conv layer's activations, `delta` added to them (for Grad-CAM)."""
+    if not isinstance(self.model, models.ConvNet):
+      raise ValueError(f'Grad-CAM needs a conv net; this classifier is a '
+                       f'{type(self.model).__name__}.')
+    return self.model.apply({'params': params}, images, conv_delta=delta, return_conv=True)
 
   @functools.cached_property
   def _logits(self):

@@ -30,6 +30,8 @@ def validate(config) -> None:
     v.one_of(config, 'model.pool', models_lib.POOLS)
     v.one_of(config, 'model.last_hidden_activation', ('', *activations))
     v.in_range(config, 'model.dropout', 0.0, 1.0)
+    v.in_range(config, 'model.conv_dropout', 0.0, 1.0)
+    v.one_of(config, 'model.norm', models_lib.NORMS)
     for i, spec in enumerate(config.model.convs):
       v.check(len(spec) == 5 and all(isinstance(n, int) and n >= 0 for n in spec) and
               spec[0] > 0 and spec[1] > 0, f'model.convs[{i}]', spec,
@@ -58,7 +60,9 @@ def build_model(config, num_classes: int):
                           m.init_constant)
   return models_lib.ConvNet(
       tuple(tuple(c) for c in m.convs), tuple(m.dense), num_outputs, m.activation,
-      m.last_hidden_activation, m.output_activation, m.pool, m.dropout)
+      m.last_hidden_activation, m.output_activation, m.pool, m.dropout,
+      # .get: runs saved before these keys existed still load
+      m.get('conv_dropout', 0.0), m.get('norm', 'none'))
 
 
 def load_data(config) -> data.ImageDataset:

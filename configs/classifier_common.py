@@ -49,7 +49,8 @@ def mlp(hidden=(20,), activation='sigmoid', output_activation='sigmoid'):
   return model
 
 
-def convnet(convs, dense, activation='relu', pool='max', dropout=0.0):
+def convnet(convs, dense, activation='relu', pool='max', dropout=0.0, conv_dropout=0.0,
+            norm='none'):
   model = ml_collections.ConfigDict()
   model.name = 'convnet'
   model.convs = convs    # (features, kernel, padding, pool_window, pool_stride) per conv
@@ -59,7 +60,9 @@ def convnet(convs, dense, activation='relu', pool='max', dropout=0.0):
   model.last_hidden_activation = ''      # '' = activation
   model.output_activation = 'none'       # logits; 'relu' reproduces report 000's bug
   model.pool = pool                      # max | avg
-  model.dropout = dropout
+  model.dropout = dropout                # before each dense layer after the first
+  model.conv_dropout = conv_dropout      # after each pooled conv layer
+  model.norm = norm                      # none | group (8 groups), after each conv
   return model
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from classifiers import models, train
+from benchmarks import torch_reference
 from configs import cnn, eval_classifier, lenet, mlp
 
 
@@ -54,58 +55,15 @@ def test_constant_initial_weights_and_binary_output():
   np.testing.assert_allclose(out, 1 / (1 + np.exp(-0.25 * (5 * h + 1))), rtol=1e-6)
 
 
-def _torch_convnet(config):
-  """The same net in PyTorch, as report 002 writes it (nn.Sequential, NCHW)."""
-  m = config.model
-  acts = {'relu': torch.nn.ReLU, 'leaky_relu': lambda: torch.nn.LeakyReLU(0.01),
-          'tanh': torch.nn.Tanh, 'sigmoid': torch.nn.Sigmoid}
-  pools = {'max': torch.nn.MaxPool2d, 'avg': torch.nn.AvgPool2d}
-  layers, channels = [], 1
-  for features, kernel, padding, window, stride in m.convs:
-    layers += [torch.nn.Conv2d(channels, features, kernel, padding=padding), acts[m.activation]()]
-    if window:
-      layers.append(pools[m.pool](window, stride=stride))
-    channels = features
-  layers.append(torch.nn.Flatten())
-  return layers
-
-
-def _copy_into_torch(params, layers, chw_of_flatten):
-  convs = [l for l in layers if isinstance(l, torch.nn.Conv2d)]
-  for i, conv in enumerate(convs):
-    p = params[f'Conv_{i}']
-    conv.weight.data = torch.tensor(np.transpose(np.asarray(p['kernel']), (3, 2, 0, 1)))
-    conv.bias.data = torch.tensor(np.asarray(p['bias']))
-  denses, i = [], 0
-  while f'Dense_{i}' in params:
-    kernel = np.asarray(params[f'Dense_{i}']['kernel'])
-    if i == 0:  # Flax flattens (H, W, C), PyTorch (C, H, W)
-      c, h, w = chw_of_flatten
-      kernel = kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
-    dense = torch.nn.Linear(*kernel.shape)
-    dense.weight.data = torch.tensor(kernel.T.copy())
-    dense.bias.data = torch.tensor(np.asarray(params[f'Dense_{i}']['bias']))
-    denses.append(dense)
-    i += 1
-  return denses
-
-
-@pytest.mark.parametrize('arg', ['lenet', 'wide', 'single_conv'])
-def test_lenet_family_matches_pytorch(arg):
-  config = lenet.get_config(arg)
+@pytest.mark.parametrize('config', [lenet.get_config('lenet'), lenet.get_config('wide'),
+                                    lenet.get_config('single_conv'), eval_classifier.get_config()],
+                         ids=['lenet', 'wide', 'single_conv', 'eval_classifier'])
+def test_convnets_match_pytorch(config):
   model = _model(config)
   params = jax.jit(lambda: models.init_params(model, jax.random.key(0), (28, 28, 1)))()
   x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
   ours = np.asarray(model.apply({'params': params}, x))
-
-  features = torch.nn.Sequential(*_torch_convnet(config))
   with torch.no_grad():
-    flat_chw = features[:-1](torch.zeros(1, 1, 28, 28)).shape[1:]
-    denses = _copy_into_torch(params, list(features), flat_chw)
-    h = features(torch.tensor(x.transpose(0, 3, 1, 2)))
-    act = {'leaky_relu': torch.nn.functional.leaky_relu, 'relu': torch.relu}[
-        config.model.activation]
-    last = {'tanh': torch.tanh, '': act}[config.model.last_hidden_activation]
-    h = last(denses[1](act(denses[0](h))))
-    theirs = denses[2](h).numpy()
+    theirs = torch_reference.TorchConvNet(model, params, 1)(
+        torch_reference.nhwc_to_torch(x)).numpy()
   np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,89 @@
+"""Adversarial examples: FGSM and PGD (BIM with a random start), L-inf and L2, untargeted or
+targeted, as pure batched functions of `(apply_fn, params, images, labels, key)`.
+
+Sizes (`eps`, `step_size`) are in unit pixels, a fraction of the input range, as in the
+FGSM papers and PyTorch's tutorial on [0, 1] MNIST; a model fed [-1, 1] gets twice the
+step in its own input space. Adversarial images are clipped to `bounds`, the model's valid
+inputs, and PGD projects back onto the eps-ball around the original after every step.
+"""
+import jax
+import jax.numpy as jnp
+
+NORMS = ('linf', 'l2')
+
+
+def cross_entropy_grad(apply_fn, params, images, labels):
+  """(d mean CE / d images, clean scores): the direction FGSM follows."""
+  def loss(x):
+    scores = apply_fn(params, x)
+    log_p = jax.nn.log_softmax(scores)
+    return -jnp.take_along_axis(log_p, labels[:, None], axis=1).sum(), scores
+  return jax.grad(loss, has_aux=True)(images)
+
+
+def _per_example_l2(x):
+  return jnp.sqrt(jnp.sum(x.reshape(len(x), -1) ** 2, axis=1)).reshape(
+      (len(x),) + (1,) * (x.ndim - 1))
+
+
+def _direction(grad, norm):
+  if norm == 'linf':
+    return jnp.sign(grad)
+  return grad / jnp.maximum(_per_example_l2(grad), 1e-12)
+
+
+def project(delta, eps, norm):
+  """The nearest point of the eps-ball (in input units) to `delta`."""
+  if norm == 'linf':
+    return jnp.clip(delta, -eps, eps)
+  return delta * jnp.minimum(1.0, eps / jnp.maximum(_per_example_l2(delta), 1e-12))
+
+
+def fgsm(apply_fn, params, images, labels, eps, *, bounds=(0.0, 1.0), targeted=False,
+         norm='linf'):
+  """Goodfellow et al. 2014: one step of size eps along the sign of the loss gradient
+  (towards `labels` when targeted). eps = 0 returns the images unchanged."""
+  return fgsm_from_grad(images, cross_entropy_grad(apply_fn, params, images, labels)[0], eps,
+                        bounds=bounds, targeted=targeted, norm=norm)
+
+
+def fgsm_from_grad(images, grad, eps, *, bounds=(0.0, 1.0), targeted=False, norm='linf'):
+  """FGSM given the gradient: several eps share one gradient computation."""
+  lo, hi = bounds
+  step = eps * (hi - lo) * _direction(grad, norm)
+  return jnp.clip(images - step if targeted else images + step, lo, hi)
+
+
+def pgd(apply_fn, params, images, labels, key, *, eps, step_size, num_steps: int,
+        norm='linf', random_start=True, targeted=False, bounds=(0.0, 1.0)):
+  """Madry et al. 2018 (BIM when random_start=False): `num_steps` steps of `step_size`, each
+  projected onto the eps-ball around `images` and clipped to `bounds`. Targeted attacks
+  descend the loss of `labels` (the targets); untargeted ones ascend it."""
+  lo, hi = bounds
+  scale = hi - lo
+  eps, step_size = eps * scale, step_size * scale
+  sign = -1.0 if targeted else 1.0
+  x = images
+  if random_start:
+    if norm == 'linf':
+      noise = jax.random.uniform(key, images.shape, images.dtype, -eps, eps)
+    else:  # uniform in the L2 ball: a random direction, radius eps * u^(1/d)
+      k_dir, k_rad = jax.random.split(key)
+      d = images[0].size
+      direction = _direction(jax.random.normal(k_dir, images.shape, images.dtype), 'l2')
+      radius = eps * jax.random.uniform(k_rad, (len(images),) + (1,) * (images.ndim - 1)) ** (1 / d)
+      noise = direction * radius
+    x = jnp.clip(images + noise, lo, hi)
+
+  def body(_, x):
+    grad, _ = cross_entropy_grad(apply_fn, params, x, labels)
+    x = x + sign * step_size * _direction(grad, norm)
+    return jnp.clip(images + project(x - images, eps, norm), lo, hi)
+
+  return jax.lax.fori_loop(0, num_steps, body, x)
+
+
+def perturbation_norms(images, adversarial, bounds=(0.0, 1.0)):
+  """Per-example L-inf and L2 norms of the change, in unit pixels."""
+  delta = ((adversarial - images) / (bounds[1] - bounds[0])).reshape(len(images), -1)
+  return jnp.abs(delta).max(axis=1), jnp.sqrt(jnp.sum(delta ** 2, axis=1))
