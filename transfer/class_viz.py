@@ -37,7 +37,9 @@ def _target_score_grad(apply_fn, params, x, targets, l2_reg):
 def visualize_classes(apply_fn, params, init_images, targets, key, *, num_iterations: int,
                       learning_rate: float, l2_reg: float, blur_every: int,
                       blur_sigma: float, max_jitter: int, bounds=(0.0, 1.0)):
-  """Images that maximise score[targets], from `init_images` (noise or real images)."""
+  """Images that maximise score[targets], from `init_images` (noise or real images).
+
+  num_iterations, blur_every, blur_sigma and max_jitter are static under jit."""
   lo, hi = bounds
 
   def body(t, x):
@@ -75,7 +77,7 @@ def fooling_images(apply_fn, params, images, targets, *, learning_rate: float,
     keep = done.reshape((len(x),) + (1,) * (x.ndim - 1))
     x = jnp.where(keep, x, jnp.clip(x + step, lo, hi))
     iters = iters + (~done).astype(jnp.int32)
-    return x, predicted(x), iters, t + 1
+    return x, done | predicted(x), iters, t + 1
 
   start = (images, predicted(images), jnp.zeros(len(images), jnp.int32), 0)
   x, done, iters, _ = jax.lax.while_loop(cond, body, start)
