@@ -15,6 +15,8 @@ TRAINERS = {
     'classifier': 'classifiers.train',
     'classifier_sweep': 'classifiers.sweep',
     'wgan_gp': 'gans.train',
+    'saliency': 'transfer.probe_saliency',
+    'attack': 'transfer.probe_attack',
 }
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',

@@ -87,3 +87,19 @@ def perturbation_norms(images, adversarial, bounds=(0.0, 1.0)):
   """Per-example L-inf and L2 norms of the change, in unit pixels."""
   delta = ((adversarial - images) / (bounds[1] - bounds[0])).reshape(len(images), -1)
   return jnp.abs(delta).max(axis=1), jnp.sqrt(jnp.sum(delta ** 2, axis=1))
+
+
+def fgsm_curve(apply_fn, params, images, labels, epsilons, *, bounds=(0.0, 1.0), norm='linf'):
+  """One batch of the accuracy-vs-eps curve; one gradient serves every eps.
+
+  Returns (clean predictions [N], predictions [E, N], L-inf norms [E, N], L2 norms [E, N]).
+  """
+  grad, scores = cross_entropy_grad(apply_fn, params, images, labels)
+  preds, linf, l2 = [], [], []
+  for eps in epsilons:
+    adv = fgsm_from_grad(images, grad, eps, bounds=bounds, norm=norm)
+    preds.append(jnp.argmax(apply_fn(params, adv), axis=-1))
+    a, b = perturbation_norms(images, adv, bounds)
+    linf.append(a)
+    l2.append(b)
+  return jnp.argmax(scores, axis=-1), jnp.stack(preds), jnp.stack(linf), jnp.stack(l2)
