@@ -17,6 +17,7 @@ TRAINERS = {
     'wgan_gp': 'gans.train',
     'saliency': 'transfer.probe_saliency',
     'attack': 'transfer.probe_attack',
+    'class_viz': 'transfer.probe_class_viz',
 }
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',

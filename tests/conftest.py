@@ -26,9 +26,9 @@ def write_idx(path, array: np.ndarray) -> None:
     f.write(header + array.astype(np.uint8).tobytes())
 
 
-@pytest.fixture
-def idx_dir(tmp_path):
-  """A tiny MNIST-format dataset: 10 classes of distinct blobs, 256 train / 64 test images."""
+def make_idx_dir(path):
+  """A tiny MNIST-format dataset in `path`: 10 classes of distinct blobs, 256 train / 64 test
+  images."""
   rng = np.random.default_rng(0)
 
   def make(n):
@@ -42,6 +42,11 @@ def idx_dir(tmp_path):
 
   for prefix, n in (('train', 256), ('t10k', 64)):
     images, labels = make(n)
-    write_idx(tmp_path / f'{prefix}-images-idx3-ubyte.gz', images)
-    write_idx(tmp_path / f'{prefix}-labels-idx1-ubyte.gz', labels)
-  return tmp_path
+    write_idx(path / f'{prefix}-images-idx3-ubyte.gz', images)
+    write_idx(path / f'{prefix}-labels-idx1-ubyte.gz', labels)
+  return path
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+  return make_idx_dir(tmp_path)
