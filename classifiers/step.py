@@ -13,6 +13,7 @@ from flax import struct
 
 from common import batches, data, mesh as mesh_lib
 from classifiers import losses, models as models_lib, optimizers
+from transfer import attacks
 
 @struct.dataclass
 class ClassifierState:
@@ -35,10 +36,18 @@ class Setup:
   mesh: object
   unroll: bool = False     # unroll the steps of a call (conv nets on XLA:CPU)
   augment: str = 'none'    # see AUGMENTATIONS
+  adversarial: str = 'none'       # see ADVERSARIAL
+  adversarial_eps: float = 0.0    # unit pixels (L-inf)
+  adversarial_steps: int = 1      # PGD steps
+  adversarial_weight: float = 0.5  # the clean loss's share (Goodfellow et al.'s alpha)
 
 # 'flip': mirror left-right with p = 1/2; 'flip_shift': also translate by up to 2 pixels
 # (zero padding), as torchvision's RandomCrop(28, padding=2).
 AUGMENTATIONS = ('none', 'flip', 'flip_shift')
+# Adversarial training: each batch's loss is alpha * J(x) + (1 - alpha) * J(x_adv), with x_adv
+# from FGSM (Goodfellow et al. 2014) or PGD with a random start (Madry et al. 2018) against
+# the current parameters (without dropout), treated as data.
+ADVERSARIAL = ('none', 'fgsm', 'pgd')
 MAX_SHIFT = 2
 
 
@@ -76,10 +85,33 @@ def set_learning_rate(state: ClassifierState, learning_rate) -> ClassifierState:
   return state.replace(opt_state=optimizers.set_learning_rate(state.opt_state, learning_rate))
 
 
-def loss_fn(params, setup: Setup, images, labels, dropout_key):
-  outputs = setup.model.apply({'params': params}, images, train=True,
-                              rngs={'dropout': dropout_key})
-  return losses.LOSSES[setup.loss](outputs, labels), outputs
+def loss_fn(params, setup: Setup, images, labels, dropout_key, adversarial=None):
+  """The batch loss and the clean outputs; with `adversarial` images, Goodfellow's mix."""
+  loss = losses.LOSSES[setup.loss]
+  if adversarial is None:
+    outputs = setup.model.apply({'params': params}, images, train=True,
+                                rngs={'dropout': dropout_key})
+    return loss(outputs, labels), outputs
+  both = setup.model.apply({'params': params}, jnp.concatenate([images, adversarial]),
+                           train=True, rngs={'dropout': dropout_key})
+  clean, adv = both[:len(images)], both[len(images):]
+  w = setup.adversarial_weight
+  return w * loss(clean, labels) + (1 - w) * loss(adv, labels), clean
+
+
+def adversarial_examples(params, setup: Setup, images, labels, key):
+  if setup.adversarial == 'none':
+    return None
+  apply_fn = lambda p, x: setup.model.apply({'params': p}, x)
+  bounds = (-1.0, 1.0) if setup.pixel_range == 'minus_one_one' else (0.0, 1.0)
+  eps = setup.adversarial_eps
+  if setup.adversarial == 'fgsm':
+    adv = attacks.fgsm(apply_fn, params, images, labels, eps, bounds=bounds)
+  else:
+    adv = attacks.pgd(apply_fn, params, images, labels, key, eps=eps,
+                      step_size=2.5 * eps / setup.adversarial_steps,
+                      num_steps=setup.adversarial_steps, bounds=bounds)
+  return jax.lax.stop_gradient(adv)
 
 
 def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_steps: int):
@@ -96,12 +128,13 @@ def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_ste
     counter = state.step + i
     order, idx = batches.next_indices(order, data_key, counter, num_examples=num_examples,
                                       batch_size=setup.batch_size)
-    k_drop, k_aug = jax.random.split(jax.random.fold_in(dropout_key, counter))
+    k_drop, k_aug, k_adv = jax.random.split(jax.random.fold_in(dropout_key, counter), 3)
     x = augment(data.to_float(images[idx], setup.pixel_range), k_aug, setup.augment)
     x = mesh_lib.shard_batch(x, setup.mesh)
     y = mesh_lib.shard_batch(labels[idx], setup.mesh)
+    x_adv = adversarial_examples(params, setup, x, y, k_adv)
     (loss, outputs), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, setup, x, y, k_drop)
+        params, setup, x, y, k_drop, x_adv)
     updates, opt_state = setup.optimizer.update(grads, opt_state, params)
     accuracy = jnp.mean(losses.predictions(outputs) == y)
     return (optax.apply_updates(params, updates), opt_state, order), (loss, accuracy)

@@ -46,6 +46,13 @@ def validate(config) -> None:
     v.positive(config, key, integer=True)
   v.non_negative(config, 'train.steps_per_call')
   v.one_of(config, 'train.augment', step_lib.AUGMENTATIONS)
+  v.one_of(config, 'train.adversarial', step_lib.ADVERSARIAL)
+  if config.train.adversarial != 'none':
+    v.check(config.loss.name == 'softmax_cross_entropy', 'loss.name', config.loss.name,
+            "'softmax_cross_entropy' with train.adversarial (the attacks follow its gradient)")
+    v.positive(config, 'train.adversarial_eps')
+    v.positive(config, 'train.adversarial_steps', integer=True)
+    v.in_range(config, 'train.adversarial_weight', 0.0, 1.0)
   v.non_negative(config, 'train.num_devices')
 
 
@@ -84,7 +91,10 @@ def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
                                  config.train.num_epochs * steps_per_epoch),
       loss=config.loss.name, pixel_range=config.dataset.pixel_range,
       batch_size=config.train.batch_size, image_shape=ds.image_shape, mesh=mesh,
-      unroll=has_convs and jax.default_backend() == 'cpu', augment=config.train.augment)
+      unroll=has_convs and jax.default_backend() == 'cpu', augment=config.train.augment,
+      adversarial=config.train.adversarial, adversarial_eps=config.train.adversarial_eps,
+      adversarial_steps=config.train.adversarial_steps,
+      adversarial_weight=config.train.adversarial_weight)
 
 
 def steps_per_call(config, setup: step_lib.Setup, steps_per_epoch: int) -> int:

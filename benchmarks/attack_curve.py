@@ -1,0 +1,94 @@
+"""The FGSM accuracy-vs-eps curve over the test set: this codebase against PyTorch, same weights.
+
+  pip install -r benchmarks/requirements.txt
+  python -m benchmarks.attack_curve [--classifier_dir=runs/eval_classifier --batch_size=1000]
+
+Both sides do the same work per batch: one input gradient of the cross-entropy, then one
+forward pass per eps (PyTorch's FGSM tutorial does one image at a time; batching it is the
+fair comparison). PyTorch gets the classifier's weights copied (benchmarks/torch_reference.py).
+Without a trained classifier, the evaluation classifier's architecture with random weights is
+timed (speed does not depend on the weights; the accuracies then mean nothing). Prints both
+curves (they agree up to float rounding) and the time ratio; compilation is timed apart.
+"""
+import os
+import time
+
+from absl import app, flags
+import jax
+import numpy as np
+import torch
+
+from benchmarks import torch_reference
+from classifiers import models, pretrained, train
+from common import data
+from configs import attack, eval_classifier
+from transfer import probe_attack
+
+_DIR = flags.DEFINE_string('classifier_dir', 'runs/eval_classifier', 'a trained classifier')
+_BATCH = flags.DEFINE_integer('batch_size', 1000, 'images per batch (both sides)')
+
+
+def _classifier():
+  if os.path.exists(os.path.join(_DIR.value, 'config.json')):
+    return pretrained.load(_DIR.value), True
+  config = eval_classifier.get_config()
+  config.trainer = 'classifier'
+  model = train.build_model(config, 10)
+  params = jax.jit(lambda k: models.init_params(model, k, (28, 28, 1)))(jax.random.key(0))
+  return pretrained.Classifier(model=model, params=params, config=config,
+                               class_names=data.class_names('fashion_mnist'), step=0), False
+
+
+def _test_set(clf):
+  try:
+    ds = train.load_data(clf.config)
+    return np.asarray(data.to_float(ds.test_images, clf.pixel_range)), ds.test_labels
+  except (FileNotFoundError, ValueError):
+    rng = np.random.default_rng(0)
+    return rng.random((10_000, 28, 28, 1), np.float32), rng.integers(0, 10, 10_000)
+
+
+def torch_curve(net, images, labels, epsilons, batch_size):
+  correct = np.zeros(len(epsilons))
+  for start in range(0, len(images), batch_size):
+    x = torch_reference.nhwc_to_torch(images[start:start + batch_size]).requires_grad_(True)
+    y = torch.tensor(labels[start:start + batch_size]).long()
+    torch.nn.functional.cross_entropy(net(x), y, reduction='sum').backward()
+    sign = x.grad.sign()
+    with torch.no_grad():
+      for j, eps in enumerate(epsilons):
+        adv = torch.clamp(x + eps * sign, 0, 1)
+        correct[j] += (net(adv).argmax(1) == y).sum().item()
+  return correct / len(images)
+
+
+def main(argv):
+  del argv
+  clf, trained = _classifier()
+  images, labels = _test_set(clf)
+  labels = labels.astype(np.int32)
+  config = attack.get_config()
+  config.eval.batch_size = _BATCH.value
+  epsilons = list(config.attack.epsilons)
+  assert clf.input_bounds == (0.0, 1.0), 'the PyTorch side clamps to [0, 1]'
+
+  t0 = time.perf_counter()
+  rows, _, jax_s = probe_attack.fgsm_table(clf, config, images, labels)
+  compile_s = time.perf_counter() - t0 - jax_s
+  net = torch_reference.TorchConvNet(clf.model, clf.params, images.shape[-1]).eval()
+  torch_curve(net, images[:_BATCH.value], labels[:_BATCH.value], epsilons, _BATCH.value)
+  t0 = time.perf_counter()
+  torch_acc = torch_curve(net, images, labels, epsilons, _BATCH.value)
+  torch_s = time.perf_counter() - t0
+
+  print(f'FGSM curve, {len(images)} images, {len(epsilons)} eps, batch {_BATCH.value}, '
+        f'{"trained" if trained else "random"} weights ({_DIR.value if trained else "-"}):')
+  print('  eps       ' + ' '.join(f'{e:7g}' for e in epsilons))
+  print('  JAX       ' + ' '.join(f'{r["accuracy"]:7.4f}' for r in rows))
+  print('  PyTorch   ' + ' '.join(f'{a:7.4f}' for a in torch_acc))
+  print(f'  JAX {jax_s:.1f} s (compile {compile_s:.1f} s), PyTorch {torch_s:.1f} s: JAX is '
+        f'{torch_s / jax_s:.2f}x faster.')
+
+
+if __name__ == '__main__':
+  app.run(main)
