@@ -15,12 +15,12 @@ from configs import classifier_common as common
 
 def get_config(arg: str | None = None):
   config = common.base('fashion_mnist')
-  config.model = common.convnet(convs=((32, 3, 1, 2, 2), (64, 3, 1, 2, 2)), dense=(256,),
-                                dropout=0.4, conv_dropout=0.25)
+  config.model = common.convnet(convs=((32, 3, 1, 2, 2), (64, 3, 1, 0, 0), (64, 3, 1, 2, 2)),
+                                dense=(256,), dropout=0.4)
   config.optim.name = 'adam'
   config.optim.learning_rate = 1e-3
   config.train.batch_size = 128
-  config.train.num_epochs = 20
+  config.train.num_epochs = 15
   config.train.augment = 'flip'
   config.optim.schedule = 'cosine'
   if arg == 'quick':

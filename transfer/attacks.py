@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 NORMS = ('linf', 'l2')
+LOSSES = ('cross_entropy', 'margin')
 
 
 def cross_entropy_grad(apply_fn, params, images, labels):
@@ -18,6 +19,18 @@ def cross_entropy_grad(apply_fn, params, images, labels):
     scores = apply_fn(params, x)
     log_p = jax.nn.log_softmax(scores)
     return -jnp.take_along_axis(log_p, labels[:, None], axis=1).sum(), scores
+  return jax.grad(loss, has_aux=True)(images)
+
+
+def margin_grad(apply_fn, params, images, labels):
+  """(d sum of margins / d images, scores), margin = score[label] - max other score
+  (Carlini & Wagner's f6 without the clamp): PGD ascends it when targeted, descends it
+  when not, through the same sign convention as the cross-entropy (negated here)."""
+  def loss(x):
+    scores = apply_fn(params, x)
+    own = jnp.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
+    others = jnp.where(jax.nn.one_hot(labels, scores.shape[-1], dtype=bool), -jnp.inf, scores)
+    return jnp.sum(others.max(axis=-1) - own), scores
   return jax.grad(loss, has_aux=True)(images)
 
 
@@ -55,10 +68,13 @@ def fgsm_from_grad(images, grad, eps, *, bounds=(0.0, 1.0), targeted=False, norm
 
 
 def pgd(apply_fn, params, images, labels, key, *, eps, step_size, num_steps: int,
-        norm='linf', random_start=True, targeted=False, bounds=(0.0, 1.0)):
+        norm='linf', random_start=True, targeted=False, bounds=(0.0, 1.0),
+        loss='cross_entropy'):
   """Madry et al. 2018 (BIM when random_start=False): `num_steps` steps of `step_size`, each
   projected onto the eps-ball around `images` and clipped to `bounds`. Targeted attacks
-  descend the loss of `labels` (the targets); untargeted ones ascend it."""
+  descend the loss of `labels` (the targets); untargeted ones ascend it. `loss`: the
+  cross-entropy, or the logit margin (see margin_grad)."""
+  loss_grad = {'cross_entropy': cross_entropy_grad, 'margin': margin_grad}[loss]
   lo, hi = bounds
   scale = hi - lo
   eps, step_size = eps * scale, step_size * scale
@@ -76,7 +92,7 @@ def pgd(apply_fn, params, images, labels, key, *, eps, step_size, num_steps: int
     x = jnp.clip(images + noise, lo, hi)
 
   def body(_, x):
-    grad, _ = cross_entropy_grad(apply_fn, params, x, labels)
+    grad, _ = loss_grad(apply_fn, params, x, labels)
     x = x + sign * step_size * _direction(grad, norm)
     return jnp.clip(images + project(x - images, eps, norm), lo, hi)
 
