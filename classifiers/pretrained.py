@@ -39,7 +39,7 @@ class Classifier:
   @property
   def input_bounds(self) -> tuple[float, float]:
     """The range of valid model inputs (attacks and visualizations clip to it)."""
-    return (-1.0, 1.0) if self.pixel_range == 'minus_one_one' else (0.0, 1.0)
+    return data.bounds(self.pixel_range)
 
   def apply_fn(self, params, images):
     return self.model.apply({'params': params}, images)

@@ -103,7 +103,7 @@ def adversarial_examples(params, setup: Setup, images, labels, key):
   if setup.adversarial == 'none':
     return None
   apply_fn = lambda p, x: setup.model.apply({'params': p}, x)
-  bounds = (-1.0, 1.0) if setup.pixel_range == 'minus_one_one' else (0.0, 1.0)
+  bounds = data.bounds(setup.pixel_range)
   eps = setup.adversarial_eps
   if setup.adversarial == 'fgsm':
     adv = attacks.fgsm(apply_fn, params, images, labels, eps, bounds=bounds)

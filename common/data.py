@@ -72,6 +72,11 @@ def to_float(images, pixel_range: str):
   return x * 2.0 - 1.0 if pixel_range == 'minus_one_one' else x
 
 
+def bounds(pixel_range: str) -> tuple[float, float]:
+  """The range `to_float` maps pixels to: where attacks and visualizations clip."""
+  return (-1.0, 1.0) if pixel_range == 'minus_one_one' else (0.0, 1.0)
+
+
 def to_unit(images, pixel_range: str):
   """Inverse of `to_float` up to quantisation: float images back to [0, 1] for display."""
   x = (images + 1.0) / 2.0 if pixel_range == 'minus_one_one' else images

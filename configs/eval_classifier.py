@@ -4,9 +4,12 @@
   python launch.py --config=configs/eval_classifier.py --config.dataset.name=mnist \
       --workdir=runs/eval_classifier_mnist
 
-Conv32-pool-Conv64-pool (3x3, same padding, ReLU, max pooling) -> Dense256 -> dropout 0.4
--> 10 logits; Adam 1e-3 with cosine decay, batch 128, 15 epochs, random left-right flips.
-(Measured alternatives: a constant rate gave 0.9298; adding 2-pixel shifts underfit, 0.9211.)
+Conv32-pool-Conv64-Conv64-pool (3x3, same padding, ReLU, max pooling) -> Dense256 ->
+dropout 0.4 -> 10 logits; Adam 1e-3 with cosine decay, batch 128, 15 epochs, random
+left-right flips: test accuracy 0.9359 (measured here, 2 CPU cores). Measured alternatives:
+without the second Conv64, 0.9281 (0.9298 with a constant rate); that net with dropout 0.25
+after each pooled conv and 20 epochs, 0.9268. GroupNorm was left out: it makes the scores
+jump near a black image, which integrated gradients with a black baseline cannot follow.
 Its 256-wide penultimate layer is the feature space of the Frechet distance
 (classifiers/pretrained.py loads it). Other configs point to it with `--config.eval.classifier_dir=runs/eval_classifier`.
 """

@@ -38,11 +38,9 @@ def _pgd_fn(clf, config, eps, num_steps, targeted):
 
 def _attack_rows(clf, config, fn, images, labels):
   """Adversarial images of `fn(params, x, y, key)` over batches, and their predictions."""
-  key_data = np.asarray(jax.random.key_data(jax.random.split(jax.random.key(config.seed),
-                                                              len(images))))
-  adv = probe_common.in_batches(
-      lambda x, y, k: fn(clf.params, x, y, jax.random.wrap_key_data(k[0])),
-      (images, labels, key_data), config.eval.batch_size)
+  adv = probe_common.in_keyed_batches(
+      lambda x, y, k: fn(clf.params, x, y, k), (images, labels), config.eval.batch_size,
+      jax.random.key(config.seed))
   scores = probe_common.in_batches(clf.logits, (adv,), config.eval.batch_size)
   return adv, scores
 
@@ -155,21 +153,19 @@ def _write_figures(clf, config, workdir, x, y, targeted, targets, t_scores):
   fgsm = jax.jit(functools.partial(attacks.fgsm, clf.apply_fn, eps=a.figure_eps,
                                    bounds=clf.input_bounds, norm=a.norm))
   adv = np.asarray(fgsm(clf.params, x[:k], y[:k]))
+  heads = probe_common.prediction_panels(clf, x[:k], y[:k])
   for name, adv_images, goal, scores in (
       ('fgsm', adv, y[:k], np.asarray(clf.logits(adv))),
       ('targeted_pgd', targeted[:k], targets[:k], t_scores[:k])):
-    clean_scores = np.asarray(clf.logits(x[:k]))
-    shown, shown_adv = (probe_common.display(z, clf.pixel_range) for z in (x[:k], adv_images))
+    shown_adv = probe_common.display(adv_images, clf.pixel_range)
     rows = []
     for i in range(k):
-      text, color = probe_common.label_text(clf.class_names, clean_scores[i], int(y[i]))
       adv_text, _ = probe_common.label_text(clf.class_names, scores[i])
       fooled = (np.argmax(scores[i]) != y[i]) if name == 'fgsm' else (
           np.argmax(scores[i]) == goal[i])
       rows.append([
-          {'image': shown[i], 'title': f'{text}\n(true {clf.class_names[y[i]]})',
-           'color': color},
-          {'image': (shown_adv[i] - shown[i]), 'cmap': 'seismic', 'symmetric': True,
+          heads[i],
+          {'image': shown_adv[i] - heads[i]['image'], 'cmap': 'seismic', 'symmetric': True,
            'title': 'perturbation'},
           {'image': shown_adv[i], 'color': 'red' if fooled else 'black',
            'title': adv_text + ('' if name == 'fgsm' else

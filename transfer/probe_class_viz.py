@@ -32,17 +32,27 @@ def validate(config) -> None:
   v.positive(config, 'fooling.max_iterations', integer=True)
 
 
-def _visualize(clf, config, init, targets, **overrides):
-  settings = {k: config.viz[k] for k in ('num_iterations', 'learning_rate', 'l2_reg',
-                                         'blur_every', 'blur_sigma', 'max_jitter')}
-  settings.update(overrides)
-  settings['num_iterations'] = int(settings['num_iterations'])
-  static = {k: settings.pop(k) for k in _STATIC}
-  fn = jax.jit(lambda params, x, t, key, lr, reg: class_viz.visualize_classes(
-      clf.apply_fn, params, x, t, key, learning_rate=lr, l2_reg=reg, bounds=clf.input_bounds,
-      **static))
-  return np.asarray(fn(clf.params, init, targets, jax.random.key(config.seed),
-                       settings['learning_rate'], settings['l2_reg']))
+class _Visualizer:
+  """visualize_classes with the config's settings; compiled once per static setting, so the
+  learning-rate and regularisation sweeps reuse one program (they are traced arguments)."""
+
+  def __init__(self, clf, config):
+    self._clf, self._config, self._compiled = clf, config, {}
+
+  def __call__(self, init, targets, **overrides):
+    settings = {k: self._config.viz[k] for k in ('learning_rate', 'l2_reg', *_STATIC)}
+    settings.update(overrides)
+    settings['num_iterations'] = int(settings['num_iterations'])
+    static = tuple((k, settings[k]) for k in _STATIC)
+    if static not in self._compiled:
+      clf = self._clf
+      self._compiled[static] = jax.jit(
+          lambda params, x, t, key, lr, reg: class_viz.visualize_classes(
+              clf.apply_fn, params, x, t, key, learning_rate=lr, l2_reg=reg,
+              bounds=clf.input_bounds, **dict(static)))
+    return np.asarray(self._compiled[static](
+        self._clf.params, init, targets, jax.random.key(self._config.seed),
+        settings['learning_rate'], settings['l2_reg']))
 
 
 def _first_of_each_class(labels, num_classes):
@@ -62,8 +72,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   summary = {'classifier_dir': config.eval.classifier_dir}
   figures = os.path.join(workdir, 'figures')
 
+  visualize = _Visualizer(clf, config)
   t0 = time.perf_counter()
-  from_noise = _visualize(clf, config, start, targets)
+  from_noise = visualize(start, targets)
   summary['seconds_from_noise'] = time.perf_counter() - t0
   probs = np.asarray(jax.nn.softmax(clf.logits(from_noise)))
   summary['target_probability'] = {name: float(probs[c, c])
@@ -75,7 +86,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       f'class visualization from noise, {config.viz.num_iterations} iterations')
 
   idx = _first_of_each_class(labels, num_classes)
-  from_image = _visualize(clf, config, images[idx], jnp.asarray(labels[idx]))
+  from_image = visualize(images[idx], jnp.asarray(labels[idx]))
   rows = [[{'image': img, 'title': clf.class_names[labels[i]]} for img, i in zip(
       probe_common.display(images[idx], clf.pixel_range), idx)],
           [{'image': img, 'title': 'maximised'} for img in
@@ -86,7 +97,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   for key, values in config.viz.sweeps.items():
     rows = []
     for value in values:
-      out = _visualize(clf, config, start, targets, **{key: value})
+      out = visualize(start, targets, **{key: value})
       rows.append([{'image': img, 'title': f'{key}={value:g}' if c == 0 else clf.class_names[c]}
                    for c, img in enumerate(probe_common.display(out, clf.pixel_range))])
     probe_common.image_table(rows, os.path.join(figures, f'sweep_{key}.png'),

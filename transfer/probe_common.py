@@ -44,6 +44,14 @@ def in_batches(fn, arrays, batch_size: int):
   return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs])[:n], *outs)
 
 
+def in_keyed_batches(fn, arrays, batch_size: int, key):
+  """`in_batches` for fn(*batch, key): each batch gets its own key (its first example's of
+  `key` split per example, so the keys do not depend on the batch size's padding)."""
+  keys = np.asarray(jax.random.key_data(jax.random.split(key, len(arrays[0]))))
+  return in_batches(lambda *batch: fn(*batch[:-1], jax.random.wrap_key_data(batch[-1][0])),
+                    (*arrays, keys), batch_size)
+
+
 def display(images, pixel_range: str):
   """Model-space images -> [N, H, W] or [N, H, W, 3] in [0, 1] for imshow."""
   x = np.asarray(data.to_unit(images, pixel_range))
@@ -72,6 +80,18 @@ def image_table(rows, path: str, title: str = '', cell: float = 1.6) -> None:
       ax.set_title(panel.get('title', ''), fontsize=7, color=panel.get('color', 'black'))
       ax.axis('off')
   images_lib.save_figure(fig, path, title)
+
+
+def prediction_panels(clf, images, labels) -> list[dict]:
+  """For `image_table`: each image titled 'predicted p (true label)', red when wrong."""
+  shown = display(images, clf.pixel_range)
+  scores = np.asarray(clf.logits(images))
+  panels = []
+  for image, s, y in zip(shown, scores, labels):
+    text, color = label_text(clf.class_names, s, int(y))
+    panels.append({'image': image, 'title': f'{text}\n(true {clf.class_names[y]})',
+                   'color': color})
+  return panels
 
 
 def label_text(class_names, scores, label: int | None = None) -> tuple[str, str]:

@@ -61,10 +61,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   maps = {}
   for method, fn in fns.items():
     t0 = time.perf_counter()
-    keys = np.asarray(jax.random.key_data(jax.random.split(key, len(images))))
-    out = probe_common.in_batches(
-        lambda x, y, k: fn(clf.params, x, y, jax.random.wrap_key_data(k[0])), (images, labels, keys),
-        config.eval.batch_size)
+    out = probe_common.in_keyed_batches(
+        lambda x, y, k: fn(clf.params, x, y, k), (images, labels), config.eval.batch_size, key)
     summary['seconds'][method] = time.perf_counter() - t0
     if method == 'integrated_gradients':
       attributions, delta = out
@@ -87,21 +85,16 @@ TITLES = {'gradient': 'gradient', 'smoothgrad': 'SmoothGrad',
 
 def _write_figures(config, clf, images, labels, maps, workdir):
   n = min(config.saliency.figure_images, len(images))
-  shown = probe_common.display(images[:n], clf.pixel_range)
-  scores = np.asarray(clf.logits(images[:n]))
-  heads = []
-  for i in range(n):
-    text, color = probe_common.label_text(clf.class_names, scores[i], int(labels[i]))
-    heads.append({'image': shown[i], 'title': f'{text}\n(true {clf.class_names[labels[i]]})',
-                  'color': color})
+  heads = probe_common.prediction_panels(clf, images[:n], labels[:n])
+  maps = {method: np.asarray(saliency.normalize_maps(jnp.asarray(m[:n])))
+          for method, m in maps.items()}
   for method, m in maps.items():
-    m = np.asarray(saliency.normalize_maps(jnp.asarray(m[:n])))
     rows = [[heads[i], {'image': m[i], 'cmap': 'hot', 'title': TITLES[method]},
-             {'image': shown[i], 'overlay': m[i], 'title': 'overlay'}] for i in range(n)]
+             {'image': heads[i]['image'], 'overlay': m[i], 'title': 'overlay'}]
+            for i in range(n)]
     probe_common.image_table(rows, os.path.join(workdir, 'figures', f'saliency_{method}.png'),
                              f'{TITLES[method]}: {clf.dataset} classifier')
-  rows = [[heads[i]] + [{'image': np.asarray(saliency.normalize_maps(jnp.asarray(m[i:i + 1])))[0],
-                         'cmap': 'hot', 'title': TITLES[method]} for method, m in maps.items()]
-          for i in range(n)]
+  rows = [[heads[i]] + [{'image': m[i], 'cmap': 'hot', 'title': TITLES[method]}
+                        for method, m in maps.items()] for i in range(n)]
   probe_common.image_table(rows, os.path.join(workdir, 'figures', 'saliency_methods.png'),
                            'predicted p (true) | saliency of the true class')

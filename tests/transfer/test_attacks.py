@@ -86,3 +86,17 @@ def test_targeted_pgd_reaches_its_targets(net):
   adv = attacks.pgd(net.apply_fn, net.params, net.images, targets, jax.random.key(0), eps=0.3,
                     step_size=0.02, num_steps=40, targeted=True)
   np.testing.assert_array_equal(np.argmax(net.apply_fn(net.params, adv), -1), targets)
+
+
+def test_margin_gradient_matches_its_closed_form_on_a_linear_model():
+  """margin = max_{j != y} s_j - s_y with s = x W: its gradient is W[:, j*] - W[:, y]."""
+  rng = np.random.default_rng(1)
+  w = rng.normal(size=(12, 4)).astype(np.float32)
+  x = rng.random((5, 2, 2, 3)).astype(np.float32)
+  y = np.array([0, 1, 2, 3, 1], np.int32)
+  scores = x.reshape(5, -1) @ w
+  others = np.where(np.eye(4, dtype=bool)[y], -np.inf, scores)
+  best = others.argmax(1)
+  expected = (w[:, best] - w[:, y]).T.reshape(x.shape)
+  grad, _ = attacks.margin_grad(lambda w, x: x.reshape(len(x), -1) @ w, w, x, y)
+  np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-6)

@@ -74,6 +74,10 @@ def test_class_viz_run(classifier_dir, tmp_path):
   summary = probe_class_viz.train_and_evaluate(_config(class_viz, classifier_dir),
                                                str(tmp_path))
   assert len(summary['target_probability']) == 10
+  # 5 ascent steps from noise already make most classes the network's confident answer
+  # (chance is 0.1)
+  probs = list(summary['target_probability'].values())
+  assert sum(p > 0.9 for p in probs) >= 7 and min(probs) > 0.2, probs
   assert summary['fooling']['num_images'] == 10
   _exists(tmp_path, 'summary.json', 'figures/class_viz.png', 'figures/class_viz_from_image.png',
           'figures/sweep_learning_rate.png', 'figures/fooling.png')
