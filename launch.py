@@ -18,6 +18,7 @@ TRAINERS = {
     'saliency': 'transfer.probe_saliency',
     'attack': 'transfer.probe_attack',
     'class_viz': 'transfer.probe_class_viz',
+    'vgg16_predict': 'transfer.vgg16_predict',
 }
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',

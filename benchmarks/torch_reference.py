@@ -62,3 +62,39 @@ class TorchConvNet(nn.Module):
 
 def nhwc_to_torch(images) -> torch.Tensor:
   return torch.tensor(np.ascontiguousarray(np.asarray(images, np.float32).transpose(0, 3, 1, 2)))
+
+
+class TorchVGG16(nn.Module):
+  """torchvision.models.vgg16's modules and state_dict keys (`features.N`, `classifier.N`),
+  written out because PyPI's torchvision does not import beside torch 2.13 here. Random
+  weights with torchvision's initialisation, plus random biases so their conversion is
+  checked too."""
+  CFG = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M',
+         512, 512, 512, 'M')
+
+  def __init__(self, num_classes: int = 1000, seed: int = 0):
+    super().__init__()
+    torch.manual_seed(seed)
+    layers, channels = [], 3
+    for v in self.CFG:
+      if v == 'M':
+        layers.append(nn.MaxPool2d(2, 2))
+      else:
+        layers += [nn.Conv2d(channels, v, 3, padding=1), nn.ReLU(inplace=True)]
+        channels = v
+    self.features = nn.Sequential(*layers)
+    self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+    self.classifier = nn.Sequential(
+        nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
+        nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(), nn.Linear(4096, num_classes))
+    for m in self.modules():
+      if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+      elif isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0, 0.01)
+      if isinstance(m, (nn.Conv2d, nn.Linear)):
+        nn.init.normal_(m.bias, 0, 0.1)
+    self.eval()
+
+  def forward(self, x):
+    return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))

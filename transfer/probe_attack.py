@@ -24,15 +24,17 @@ def validate(config) -> None:
   v.check(len(a.epsilons) > 0, 'attack.epsilons', a.epsilons, 'at least one eps')
   for key in ('pgd_steps', 'pgd_images', 'targeted_steps', 'figure_images'):
     v.positive(config, f'attack.{key}', integer=True)
-  for key in ('step_fraction', 'targeted_eps', 'figure_eps'):
+  for key in ('step_fraction', 'targeted_step_fraction', 'targeted_eps', 'figure_eps'):
     v.positive(config, f'attack.{key}')
 
 
 def _pgd_fn(clf, config, eps, num_steps, targeted):
   a = config.attack
+  step_fraction = a.targeted_step_fraction if targeted else a.step_fraction
+  random_start = a.targeted_random_start if targeted else a.pgd_random_start
   return jax.jit(lambda params, x, y, key: attacks.pgd(
-      clf.apply_fn, params, x, y, key, eps=eps, step_size=a.step_fraction * eps,
-      num_steps=num_steps, norm=a.norm, random_start=a.pgd_random_start, targeted=targeted,
+      clf.apply_fn, params, x, y, key, eps=eps, step_size=step_fraction * eps,
+      num_steps=num_steps, norm=a.norm, random_start=random_start, targeted=targeted,
       bounds=clf.input_bounds))
 
 
@@ -105,7 +107,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       'fgsm': rows, 'fgsm_curve_seconds': fgsm_seconds,
       'pgd': {'steps': a.pgd_steps, 'num_images': n, 'rows': pgd_rows},
       'targeted_pgd': {'eps': a.targeted_eps, 'steps': a.targeted_steps,
-                       'step_size': a.step_fraction * a.targeted_eps, 'num_images': n,
+                       'step_size': a.targeted_step_fraction * a.targeted_eps,
+                       'random_start': a.targeted_random_start, 'num_images': n,
                        'success_rate': success, 'seconds': targeted_seconds},
   }
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)

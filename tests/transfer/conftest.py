@@ -45,3 +45,17 @@ def plain_net():
   """Without normalisation: GroupNorm makes f(alpha x) jump near alpha = 0, which no
   quadrature of integrated gradients with a black baseline can follow."""
   return Net(norm='none')
+
+
+@pytest.fixture(scope='session')
+def torch_vgg16(tmp_path_factory):
+  """(random torchvision-layout VGG16, the folder its converted weights are in)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  from benchmarks.torch_reference import TorchVGG16  # pylint: disable=g-import-not-at-top
+  from transfer import convert  # pylint: disable=g-import-not-at-top
+  root = tmp_path_factory.mktemp('vgg16')
+  net = TorchVGG16()
+  torch.save(net.state_dict(), root / 'vgg16.pth')
+  convert.convert('torch', str(root / 'vgg16.pth'), str(root / 'flax'))
+  (root / 'vgg16.pth').unlink()
+  return net, str(root / 'flax')

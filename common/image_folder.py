@@ -1,0 +1,57 @@
+"""Images from files: one image, or a folder with one subfolder per class (or a single folder
+of unlabelled images), resized and returned as uint8 [N, H, W, C]."""
+import os
+
+import numpy as np
+
+EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp')
+RESIZES = ('squash', 'center_crop')
+
+
+def read_image(path: str, size: int | None = None, resize: str = 'squash',
+               channels: int = 3) -> np.ndarray:
+  """uint8 [size, size, channels]. resize 'squash' scales to size x size (Keras' load_img);
+  'center_crop' scales the short side to size * 8/7 and crops the centre (torchvision's
+  Resize(256) + CenterCrop(224))."""
+  from PIL import Image, UnidentifiedImageError  # pylint: disable=g-import-not-at-top
+  if resize not in RESIZES:
+    raise ValueError(f'resize {resize!r}: expected one of {", ".join(RESIZES)}.')
+  try:
+    with Image.open(path) as im:
+      im = im.convert('RGB' if channels == 3 else 'L')
+  except (FileNotFoundError, IsADirectoryError) as e:
+    raise FileNotFoundError(f'{path}: no such image file.') from e
+  except UnidentifiedImageError as e:
+    raise ValueError(f'{path}: not an image PIL can read (accepted: '
+                     f'{", ".join(EXTENSIONS)}).') from e
+  if size:
+    if resize == 'squash':
+      im = im.resize((size, size), Image.BILINEAR)
+    else:
+      short = round(size * 8 / 7)
+      w, h = im.size
+      im = im.resize((max(short, round(w * short / h)), max(short, round(h * short / w))),
+                     Image.BILINEAR)
+      left, top = (im.size[0] - size) // 2, (im.size[1] - size) // 2
+      im = im.crop((left, top, left + size, top + size))
+  x = np.asarray(im, np.uint8)
+  return x[..., None] if x.ndim == 2 else x
+
+
+def read_folder(root: str, size: int, channels: int = 3, resize: str = 'squash'):
+  """(images uint8 [N, size, size, C], labels int32 [N], class names): one subfolder per class
+  (sorted names), or images directly in `root` (one class named after it)."""
+  if not os.path.isdir(root):
+    raise FileNotFoundError(f'{root}: no such folder; expected one subfolder of images per '
+                            'class, or a folder of images.')
+  subdirs = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+  classes = subdirs or [os.path.basename(os.path.normpath(root))]
+  images, labels = [], []
+  for label, name in enumerate(classes):
+    folder = os.path.join(root, name) if subdirs else root
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(EXTENSIONS))
+    images += [read_image(os.path.join(folder, f), size, resize, channels) for f in files]
+    labels += [label] * len(files)
+  if not images:
+    raise ValueError(f'{root}: no images ({", ".join(EXTENSIONS)}) found.')
+  return np.stack(images), np.asarray(labels, np.int32), tuple(classes)

@@ -1,0 +1,25 @@
+"""VGG16 on one photo: the top-k ImageNet classes with their names, and the 64 feature maps of
+block1_conv1 (report 001).
+
+  python -m transfer.convert --source=keras --output=weights/vgg16_keras   # once (internet)
+  python launch.py --config=configs/vgg16_predict.py --config.image=cat.jpg
+
+Writes summary.json (`top_k`: class id, name, probability) and figures/block1_conv1.png.
+"""
+import ml_collections
+
+
+def get_config(arg: str | None = None):
+  config = ml_collections.ConfigDict()
+  config.trainer = 'vgg16_predict'
+  config.seed = 0
+  config.weights_dir = 'weights/vgg16_keras'   # written by python -m transfer.convert
+  config.image = ''                            # a photo (png, jpg, ...): required
+  config.image_size = 224
+  config.resize = 'auto'       # squash (Keras' load_img) | center_crop (torchvision) | auto:
+                               # the weights' source's
+  config.top_k = 5
+  config.dtype = 'float32'     # | bfloat16 (accelerators)
+  if arg:
+    raise ValueError(f'configs/vgg16_predict.py: unknown argument {arg!r}.')
+  return config

@@ -1,0 +1,79 @@
+"""VGG16 prediction run (configs/vgg16_predict.py): top-k ImageNet classes of one image and
+its first-layer feature maps."""
+import os
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from common import image_folder, images as images_lib, validate as v, writers
+from transfer import convert, vgg16
+
+CLASS_NAMES_FILE = os.path.join(os.path.dirname(__file__), 'imagenet_classes.txt')
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def imagenet_class_names() -> list[str]:
+  """The 1,000 ImageNet-1k class names in the standard index order (from torchvision)."""
+  with open(CLASS_NAMES_FILE) as f:
+    return [line.rstrip('\n') for line in f]
+
+
+def validate(config) -> None:
+  v.check(isinstance(config.image, str) and os.path.isfile(config.image), 'image',
+          config.image, 'the path of an image file (--config.image=photo.jpg)')
+  v.one_of(config, 'resize', ('auto', *image_folder.RESIZES))
+  v.one_of(config, 'dtype', DTYPES)
+  v.positive(config, 'image_size', integer=True)
+  v.positive(config, 'top_k', integer=True)
+
+
+def load_weights(config):
+  """(params, meta) of config.weights_dir; a ConfigError naming the key if it is not there."""
+  try:
+    return convert.load(config.weights_dir)
+  except FileNotFoundError as e:
+    raise v.ConfigError(f'config.weights_dir = {config.weights_dir!r}: {e}') from None
+
+
+def read_images(paths, config, meta):
+  resize = config.resize if config.resize != 'auto' else (
+      'squash' if meta['source'] == 'keras' else 'center_crop')
+  return np.stack([image_folder.read_image(p, config.image_size, resize) for p in paths])
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  validate(config)
+  params, meta = load_weights(config)
+  v.check(meta['include_top'], 'weights_dir', config.weights_dir,
+          'weights with the top (fc1, fc2, predictions), not a _notop file')
+  names = imagenet_class_names()
+  v.check(meta['num_classes'] == len(names), 'weights_dir', config.weights_dir,
+          f'a 1000-class ImageNet top (this one has {meta["num_classes"]} classes)')
+  v.check(config.top_k <= len(names), 'top_k', config.top_k, f'at most {len(names)}')
+  image = read_images([config.image], config, meta)
+  x = vgg16.preprocess(image, meta['preprocessing'])
+  model = vgg16.VGG16(dtype=DTYPES[config.dtype])
+  out = jax.jit(lambda p, x: model.apply({'params': p}, x, ('block1_conv1', 'predictions')))(
+      params, x)
+  probs = np.asarray(out['predictions'][0], np.float64)
+  top = np.argsort(-probs)[:config.top_k]
+  rows = [{'class': int(i), 'name': names[i], 'probability': float(probs[i])} for i in top]
+  for r in rows:
+    print(f'{r["class"]:4d} {r["name"]:30s} {r["probability"]:.4f}')
+  _save_feature_maps(np.asarray(out['block1_conv1'][0], np.float32),
+                     os.path.join(workdir, 'figures', 'block1_conv1.png'))
+  summary = {'image': config.image, 'weights_dir': config.weights_dir,
+             'source': meta['source'], 'top_k': rows}
+  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+  logging.info('Top-%d of %s: %s', config.top_k, config.image,
+               ', '.join(f'{r["name"]} {r["probability"]:.3f}' for r in rows))
+  return summary
+
+
+def _save_feature_maps(maps, path):
+  """[H, W, 64] activations -> an 8x8 grid, each map scaled to its own maximum."""
+  maps = np.moveaxis(maps, -1, 0)[..., None]
+  maps = maps / np.maximum(maps.max(axis=(1, 2, 3), keepdims=True), 1e-12)
+  images_lib.save_png(path, images_lib.grid(maps, ncols=8))
