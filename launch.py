@@ -19,6 +19,9 @@ TRAINERS = {
     'attack': 'transfer.probe_attack',
     'class_viz': 'transfer.probe_class_viz',
     'vgg16_predict': 'transfer.vgg16_predict',
+    'transfer_fmnist': 'transfer.transfer_fmnist',
+    'vgg16_head': 'transfer.vgg16_transfer',
+    'vgg16_svm': 'transfer.vgg16_transfer',
 }
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',

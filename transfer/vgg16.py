@@ -12,6 +12,7 @@ with aliases `relu{k}` for the k-th ReLU (relu1..relu13 the convs, relu14/relu15
 those keys and runs only the layers up to the last one asked for.
 """
 from collections.abc import Sequence
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -21,50 +22,70 @@ import jax.numpy as jnp
 from common import pooling
 
 BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))   # (width, convs) per block
-CONV_LAYERS = tuple(f'block{b}_conv{i}' for b, (_, n) in enumerate(BLOCKS, 1)
-                    for i in range(1, n + 1))
-BASE_LAYERS = tuple(name for b, (_, n) in enumerate(BLOCKS, 1)
-                    for name in (*(f'block{b}_conv{i}' for i in range(1, n + 1)),
-                                 f'block{b}_pool'))
 TOP_LAYERS = ('flatten', 'fc1', 'fc2', 'logits', 'predictions')
-LAYERS = BASE_LAYERS + TOP_LAYERS
-ALIASES = {**{f'relu{k}': name for k, name in enumerate((*CONV_LAYERS, 'fc1', 'fc2'), 1)},
-           **{f'pool{b}': f'block{b}_pool' for b in range(1, len(BLOCKS) + 1)}}
 PARAMS_WITH_TOP = 138_357_544
 PARAMS_WITHOUT_TOP = 14_714_688
 
 
-def canonical(name: str, include_top: bool = True) -> str:
+def conv_layers(blocks=BLOCKS) -> tuple[str, ...]:
+  return tuple(f'block{b}_conv{i}' for b, (_, n) in enumerate(blocks, 1)
+               for i in range(1, n + 1))
+
+
+def layers(blocks=BLOCKS, include_top: bool = True) -> tuple[str, ...]:
+  """Every output name in order (without aliases)."""
+  base = tuple(name for b, (_, n) in enumerate(blocks, 1)
+               for name in (*(f'block{b}_conv{i}' for i in range(1, n + 1)), f'block{b}_pool'))
+  return base + TOP_LAYERS if include_top else base
+
+
+def aliases(blocks=BLOCKS) -> dict[str, str]:
+  """relu{k}: the k-th ReLU (the convs', then fc1's and fc2's); pool{b}: block{b}_pool."""
+  return {**{f'relu{k}': name for k, name in enumerate((*conv_layers(blocks), 'fc1', 'fc2'), 1)},
+          **{f'pool{b}': f'block{b}_pool' for b in range(1, len(blocks) + 1)}}
+
+
+CONV_LAYERS = conv_layers()
+LAYERS = layers()
+
+
+def canonical(name: str, include_top: bool = True, blocks=BLOCKS) -> str:
   """The layer an output name (or alias) refers to; a clear error for anything else."""
-  layer = ALIASES.get(name, name)
-  allowed = LAYERS if include_top else BASE_LAYERS
+  layer = aliases(blocks).get(name, name)
+  allowed = layers(blocks, include_top)
   if layer not in allowed:
+    num_relus = len(conv_layers(blocks)) + 2 * include_top
     raise ValueError(
-        f'VGG16 has no output {name!r}{"" if include_top else " without its top"}; accepted: '
-        f'{", ".join(allowed)} or the aliases relu1..relu{13 + 2 * include_top}, pool1..pool5.')
+        f'VGG has no output {name!r}{"" if include_top else " without its top"}; accepted: '
+        f'{", ".join(allowed)} or the aliases relu1..relu{num_relus}, '
+        f'pool1..pool{len(blocks)}.')
   return layer
 
 
 class VGG16(nn.Module):
+  """VGG16; other `blocks` give a VGG-style net with the same layer names (fc1 and fc2 keep
+  4,096 units and need a 7x7 pool before them: use such nets without their top)."""
   include_top: bool = True
   num_classes: int = 1000
   dtype: Any = jnp.float32     # computation dtype (bfloat16 on accelerators); params float32
+  blocks: Sequence[Sequence[int]] = BLOCKS
 
   @nn.compact
   def __call__(self, x, outputs: Sequence[str] = ('logits',)):
     """x: [N, H, W, 3] preprocessed images (`preprocess`). Returns {name: activation}."""
-    wanted = {name: canonical(name, self.include_top) for name in outputs}
+    wanted = {name: canonical(name, self.include_top, self.blocks) for name in outputs}
     if not wanted:
       raise ValueError('VGG16: ask for at least one output (e.g. outputs=("logits",)).')
-    last = max(LAYERS.index(layer) for layer in wanted.values())
+    order = layers(self.blocks)
+    last = max(order.index(layer) for layer in wanted.values())
     acts = {}
 
     def reached(layer, value):   # True once every asked-for output is computed
       acts[layer] = value
-      return LAYERS.index(layer) >= last
+      return order.index(layer) >= last
 
     x = x.astype(self.dtype)
-    for b, (width, num_convs) in enumerate(BLOCKS, 1):
+    for b, (width, num_convs) in enumerate(self.blocks, 1):
       for i in range(1, num_convs + 1):
         name = f'block{b}_conv{i}'
         x = nn.relu(nn.Conv(width, (3, 3), padding='SAME', dtype=self.dtype, name=name)(x))
@@ -124,3 +145,6 @@ def preprocess(images, mode: str):
   if mode == 'torch':
     return (images / 255.0 - jnp.asarray(TORCH_MEAN)) / jnp.asarray(TORCH_STD)
   raise ValueError(f'preprocessing {mode!r}: expected one of {", ".join(PREPROCESSING)}.')
+
+
+PREPROCESS = {mode: functools.partial(preprocess, mode=mode) for mode in PREPROCESSING}

@@ -1,4 +1,5 @@
 """The VGG16 runs through launch.py's trainer functions, on converted random weights."""
+import importlib
 import json
 import os
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from common.validate import ConfigError
 from configs import vgg16_predict as predict_config
-from transfer import convert, vgg16, vgg16_predict
+from transfer import convert, vgg16, vgg16_predict, vgg16_transfer
 
 
 def test_imagenet_class_names_ship_with_the_code():
@@ -62,3 +63,85 @@ def test_predict_bad_inputs_name_the_key(tmp_path, photo):
         _config(image=photo, weights_dir=str(tmp_path / 'none')), str(tmp_path / 'run'))
   with pytest.raises(ConfigError, match="config.resize = 'crop'"):
     vgg16_predict.validate(_config(image=photo, resize='crop'))
+
+
+@pytest.fixture(scope='module')
+def notop_dir(tmp_path_factory):
+  """Random VGG16 base weights saved as a conversion would (Keras 'caffe' preprocessing)."""
+  path = str(tmp_path_factory.mktemp('vgg16_notop'))
+  convert.save(jax.tree.map(np.asarray, vgg16.init_params(jax.random.key(0), include_top=False,
+                                                           image_size=32)), path, 'keras')
+  return path
+
+
+@pytest.fixture(scope='module')
+def folder(tmp_path_factory):
+  """Two classes of 40x40 photos: reddish and bluish noise, 12 each; one grayscale file."""
+  root = tmp_path_factory.mktemp('images')
+  rng = np.random.default_rng(0)
+  for name, color in (('blue', (40, 60, 200)), ('red', (200, 50, 40))):
+    os.makedirs(root / name)
+    for i in range(12):
+      img = np.clip(rng.normal(color, 40, (40, 40, 3)), 0, 255).astype(np.uint8)
+      Image.fromarray(img).save(root / name / f'{i}.png')
+  Image.fromarray(np.full((40, 40), 90, np.uint8)).save(root / 'blue' / 'gray.png')
+  return str(root)
+
+
+def _transfer_config(name, weights_dir, folder, **sections):
+  config = importlib.import_module(f'configs.{name}').get_config('quick')
+  config.weights_dir, config.data.train_dir = weights_dir, folder
+  config.data.image_size, config.data.test_fraction = 32, 0.4
+  config.eval.batch_size = 8
+  for section, values in sections.items():
+    config[section].update(values)
+  return config
+
+
+@pytest.mark.parametrize('trainable_blocks', [0, 1])
+def test_vgg16_head_learns_the_folder(notop_dir, folder, tmp_path, trainable_blocks):
+  config = _transfer_config('vgg16_head', notop_dir, folder,
+                            transfer={'steps': 15, 'batch_size': 8, 'learning_rate': 3e-3,
+                                      'trainable_blocks': trainable_blocks})
+  summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path))
+  assert summary['classes'] == ['blue', 'red']
+  assert summary['num_train'] + summary['num_test'] == 25
+  assert summary['num_test'] == 10                # 40% of each class held out
+  assert summary['test_accuracy'] >= 0.9
+  frozen = summary['frozen_layers']
+  assert ('block5_conv1' in frozen) == (trainable_blocks == 0)
+  assert 'block4_conv3' in frozen and len(frozen) == 13 - 3 * trainable_blocks
+  assert os.path.isfile(tmp_path / 'plots' / 'loss.png')
+
+
+def test_vgg16_svm_table_and_feature_cache(notop_dir, folder, tmp_path):
+  config = _transfer_config('vgg16_svm', notop_dir, folder,
+                            svm={'layers': ('relu2', 'pool5'), 'c': (0.1, 1.0)})
+  summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path))
+  assert [(r['layer'], r['C']) for r in summary['table']] == [
+      ('relu2', 0.1), ('relu2', 1.0), ('pool5', 0.1), ('pool5', 1.0)]
+  assert summary['table'][0]['dims'] == 64 and summary['table'][2]['dims'] == 512
+  assert all(b['test_accuracy'] >= 0.9 for b in summary['best'])
+  cached = tmp_path / 'features' / 'relu2_train.npz'
+  stamp = os.path.getmtime(cached)
+  again = vgg16_transfer.train_and_evaluate(config, str(tmp_path))   # features from the cache
+  strip = lambda rows: [{k: x for k, x in r.items() if k != 'seconds'} for r in rows]
+  assert os.path.getmtime(cached) == stamp and strip(again['table']) == strip(summary['table'])
+  config.svm.layers = ('fc1',)
+  with pytest.raises(ConfigError, match="'fc1' is in the top.*no top"):
+    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'fc'))
+
+
+def test_vgg16_transfer_bad_config_names_the_key(notop_dir, folder, tmp_path):
+  config = _transfer_config('vgg16_head', notop_dir, folder, transfer={'feature_layer': 'fc1'})
+  with pytest.raises(ConfigError, match="config.transfer.feature_layer = 'fc1'"):
+    vgg16_transfer.validate(config)
+  config = _transfer_config('vgg16_head', notop_dir, str(tmp_path / 'none'))
+  with pytest.raises(ConfigError, match='config.data.train_dir'):
+    vgg16_transfer.validate(config)
+  os.makedirs(tmp_path / 'test' / 'cat')
+  Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / 'test' / 'cat' / 'a.png')
+  config = _transfer_config('vgg16_svm', notop_dir, folder)
+  config.data.test_dir = str(tmp_path / 'test')
+  with pytest.raises(ConfigError, match=r'config.data.test_dir = .*\(blue, red\); it has cat'):
+    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))

@@ -1,0 +1,21 @@
+"""What the VGG16 transfer configs share: weights, image folders, input size."""
+import ml_collections
+
+
+def base(trainer: str, arg: str | None) -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.trainer = trainer
+  config.seed = 0
+  config.weights_dir = 'weights/vgg16_keras'   # python -m transfer.convert --output=...
+  config.data = ml_collections.ConfigDict()
+  config.data.train_dir = ''        # one subfolder of images per class
+  config.data.test_dir = ''         # the same classes; '' = hold out data.test_fraction
+  config.data.test_fraction = 0.2
+  config.data.image_size = 224
+  config.data.resize = 'auto'       # squash | center_crop | auto: the weights' source's
+  config.dtype = 'float32'          # | bfloat16 (accelerators)
+  config.eval = ml_collections.ConfigDict()
+  config.eval.batch_size = 32
+  if arg not in (None, '', 'quick'):
+    raise ValueError(f'configs/{trainer}.py: unknown argument {arg!r}; use quick.')
+  return config

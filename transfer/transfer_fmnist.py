@@ -1,0 +1,203 @@
+"""Offline transfer experiment (configs/transfer_fmnist.py): pretrain on some Fashion-MNIST
+classes, transfer to the others with few labels; head, SVM, fine-tuning vs from scratch."""
+import csv
+import os
+
+from absl import logging
+import flax.serialization
+import jax
+import numpy as np
+
+from common import data, images as images_lib, validate as v, writers
+from transfer import finetune, vgg16
+
+METHODS = ('head', 'svm', 'finetune', 'scratch')
+PRETRAINED_FILE = 'pretrained.msgpack'
+
+
+def validate(config) -> None:
+  d, m, t = config.dataset, config.model, config.transfer
+  v.one_of(config, 'dataset.name', data.DATASETS)
+  for key in ('source_classes', 'target_classes'):
+    classes = v.get(config, f'dataset.{key}')
+    v.check(len(classes) >= 2 and len(set(classes)) == len(classes), f'dataset.{key}',
+            classes, 'at least two distinct class labels')
+  v.check(not set(d.source_classes) & set(d.target_classes), 'dataset.target_classes',
+          d.target_classes, f'classes disjoint from dataset.source_classes {d.source_classes}')
+  v.check(len(m.blocks) > 0 and all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in m.blocks),
+          'model.blocks', m.blocks, '(width, number of 3x3 convs) per block, both > 0')
+  try:
+    vgg16.canonical(m.feature_layer, include_top=False, blocks=_blocks(config))
+  except ValueError as e:
+    raise v.ConfigError(f'config.model.feature_layer = {m.feature_layer!r}: {e}') from None
+  for key in ('pretrain.steps', 'pretrain.batch_size', 'transfer.steps', 'transfer.batch_size',
+              'eval.batch_size'):
+    v.positive(config, key, integer=True)
+  for key in ('pretrain.learning_rate', 'transfer.learning_rate',
+              'transfer.finetune_learning_rate'):
+    v.positive(config, key)
+  v.check(len(t.labels_per_class) > 0 and all(isinstance(n, int) and n > 0
+                                              for n in t.labels_per_class),
+          'transfer.labels_per_class', t.labels_per_class, 'positive integers')
+  v.check(len(t.svm_c) > 0 and all(c > 0 for c in t.svm_c), 'transfer.svm_c', t.svm_c,
+          'positive numbers')
+  v.check(len(t.seeds) > 0, 'transfer.seeds', t.seeds, 'at least one seed')
+  v.check(0 <= t.finetune_frozen_blocks <= len(m.blocks), 'transfer.finetune_frozen_blocks',
+          t.finetune_frozen_blocks, f'0..{len(m.blocks)} (the number of blocks)')
+
+
+def _blocks(config):
+  return tuple(tuple(b) for b in config.model.blocks)
+
+
+def _splits(config):
+  ds = data.load(config.dataset.name, config.dataset.dir, config.dataset.download)
+  try:
+    return (data.restrict_classes(ds, config.dataset.source_classes),
+            data.restrict_classes(ds, config.dataset.target_classes))
+  except ValueError as e:
+    raise v.ConfigError(str(e)) from None
+
+
+def pretrain(config, source, workdir):
+  """The base (and its pretraining head), trained on the source classes; reused from the
+  workdir when a previous run saved it."""
+  net = _net(config, source.num_classes, config.pretrain.hidden)
+  path = os.path.join(workdir, PRETRAINED_FILE)
+  params = net.init(jax.random.key(config.seed), source.image_shape)
+  if os.path.isfile(path):
+    with open(path, 'rb') as f:
+      params = flax.serialization.from_bytes(params, f.read())
+    logging.info('Pretrained base restored from %s', path)
+    seconds = None
+  else:
+    p = config.pretrain
+    (params, losses), seconds = finetune.timed(
+        finetune.fit, net, params, {}, source.train_images, source.train_labels,
+        steps=p.steps, batch_size=p.batch_size, learning_rate=p.learning_rate,
+        seed=config.seed)
+    with open(path + '.tmp', 'wb') as f:
+      f.write(flax.serialization.to_bytes(params))
+    os.replace(path + '.tmp', path)
+    logging.info('Pretrained %d steps in %.1f s, final loss %.4f', p.steps, seconds,
+                 float(losses[-1]))
+  acc = _accuracy(net, params, source.test_images, source.test_labels, config)
+  base = {k: p for k, p in params.items() if k != 'head'}
+  return base, {'test_accuracy': acc, 'seconds': seconds, 'steps': config.pretrain.steps,
+                'classes': list(source.class_names)}
+
+
+def _net(config, num_classes, hidden):
+  return finetune.BaseAndHead(_blocks(config), config.model.feature_layer, num_classes,
+                              tuple(hidden), prepare=finetune.to_unit_float)
+
+
+def _accuracy(net, params, images, labels, config):
+  return finetune.accuracy(finetune.outputs(net, images, config.eval.batch_size, params), labels)
+
+
+def transfer_once(config, base, target, test_features, n, seed):
+  """The four methods on `n` labels per target class drawn with `seed`: {method: row}."""
+  t = config.transfer
+  net = _net(config, target.num_classes, t.head_hidden)
+  idx = finetune.few_labels(target.train_labels, n, seed)
+  x, y = target.train_images[idx], target.train_labels[idx]
+  fit = dict(steps=t.steps, batch_size=t.batch_size, seed=seed)
+  key_head, key_scratch = jax.random.split(jax.random.key(seed + 1))
+  rows = {}
+
+  features = finetune.outputs(net.features, x, config.eval.batch_size, base)
+  head = {'head': net.init_head(key_head, features.shape[1:])}
+  (head, _), sec = finetune.timed(finetune.fit, net.head, head, {}, features, y,
+                                  learning_rate=t.learning_rate, **fit)
+  logits = finetune.outputs(net.head, test_features, config.eval.batch_size, head)
+  rows['head'] = {'test_accuracy': finetune.accuracy(logits, target.test_labels), 'seconds': sec}
+
+  svm_rows, sec = finetune.timed(finetune.svm_sweep, features, y, test_features,
+                                 target.test_labels, t.svm_c, seed)
+  chosen = finetune.best_by_cv(svm_rows)
+  rows['svm'] = {'test_accuracy': chosen['test_accuracy'], 'seconds': sec, 'C': chosen['C'],
+                 'sweep': svm_rows}
+
+  trainable, frozen = finetune.partition(
+      {**base, 'head': net.init_head(key_head, features.shape[1:])},
+      lambda name: finetune.block_of(name) > t.finetune_frozen_blocks)
+  (tuned, _), sec = finetune.timed(finetune.fit, net, trainable, frozen, x, y,
+                                   learning_rate=t.finetune_learning_rate, **fit)
+  rows['finetune'] = {'test_accuracy': _accuracy(net, {**tuned, **frozen}, target.test_images,
+                                                 target.test_labels, config), 'seconds': sec,
+                      'frozen_layers': sorted(frozen)}
+
+  scratch = net.init(key_scratch, target.image_shape)
+  (scratch, _), sec = finetune.timed(finetune.fit, net, scratch, {}, x, y,
+                                     learning_rate=t.learning_rate, **fit)
+  rows['scratch'] = {'test_accuracy': _accuracy(net, scratch, target.test_images,
+                                                target.test_labels, config), 'seconds': sec}
+  return rows
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  validate(config)
+  source, target = _splits(config)
+  os.makedirs(workdir, exist_ok=True)
+  base, pretrain_info = pretrain(config, source, workdir)
+  logging.info('Pretrained base: %.4f on the source classes\' test images',
+               pretrain_info['test_accuracy'])
+  net = _net(config, target.num_classes, config.transfer.head_hidden)
+  test_features = finetune.outputs(net.features, target.test_images, config.eval.batch_size,
+                                   base)
+
+  table, svm_table = [], []
+  for n in config.transfer.labels_per_class:
+    runs = [transfer_once(config, base, target, test_features, n, seed)
+            for seed in config.transfer.seeds]
+    for method in METHODS:
+      accs = [r[method]['test_accuracy'] for r in runs]
+      table.append({'labels_per_class': n, 'method': method,
+                    'test_accuracy': float(np.mean(accs)), 'std': float(np.std(accs)),
+                    'seconds': float(np.mean([r[method]['seconds'] for r in runs]))})
+      logging.info('%4d labels/class  %-8s %.4f', n, method, table[-1]['test_accuracy'])
+    svm_table += [{'labels_per_class': n, 'seed': seed, **row}
+                  for seed, r in zip(config.transfer.seeds, runs) for row in r['svm']['sweep']]
+
+  summary = {'pretrain': pretrain_info, 'target_classes': list(target.class_names),
+             'num_test_images': len(target.test_labels), 'table': table}
+  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+  _write_tables(workdir, table, svm_table, config.transfer.labels_per_class)
+  _plot(workdir, table, config.transfer.labels_per_class)
+  return summary
+
+
+def _write_tables(workdir, table, svm_table, counts):
+  for name, rows in (('results.csv', table), ('svm.csv', svm_table)):
+    with open(os.path.join(workdir, name), 'w', newline='') as f:
+      out = csv.DictWriter(f, fieldnames=list(rows[0]))
+      out.writeheader()
+      out.writerows(rows)
+  cell = {(r['labels_per_class'], r['method']): r for r in table}
+  lines = ['| labels per class | ' + ' | '.join(METHODS) + ' |',
+           '|---|' + '---|' * len(METHODS)]
+  for n in counts:
+    lines.append(f'| {n} | ' + ' | '.join(
+        f'{cell[n, m]["test_accuracy"]:.4f}' + (f' ± {cell[n, m]["std"]:.4f}'
+                                                 if cell[n, m]['std'] else '')
+        for m in METHODS) + ' |')
+  with open(os.path.join(workdir, 'results.md'), 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+
+
+def _plot(workdir, table, counts):
+  fig = images_lib.new_figure((5.5, 3.6))
+  ax = fig.add_subplot(1, 1, 1)
+  for method in METHODS:
+    rows = [r for r in table if r['method'] == method]
+    ax.errorbar([r['labels_per_class'] for r in rows], [r['test_accuracy'] for r in rows],
+                yerr=[r['std'] for r in rows], marker='o', capsize=3, label=method)
+  ax.set_xscale('log')
+  ax.set_xticks(list(counts), [str(n) for n in counts])
+  ax.set_xlabel('labels per target class')
+  ax.set_ylabel('target test accuracy')
+  ax.grid(alpha=0.3)
+  ax.legend()
+  images_lib.save_figure(fig, os.path.join(workdir, 'plots', 'accuracy_vs_labels.png'),
+                         'transfer to new classes with few labels')
