@@ -2,6 +2,8 @@
 import importlib
 import json
 import os
+import subprocess
+import sys
 
 import jax
 import ml_collections
@@ -145,3 +147,17 @@ def test_vgg16_transfer_bad_config_names_the_key(notop_dir, folder, tmp_path):
   config.data.test_dir = str(tmp_path / 'test')
   with pytest.raises(ConfigError, match=r'config.data.test_dir = .*\(blue, red\); it has cat'):
     vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
+
+
+def test_vgg16_svm_through_launch(notop_dir, folder, tmp_path):
+  """The command a user types: config file, overrides, workdir; summary.json at the end."""
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  result = subprocess.run(
+      [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
+       f'--config.weights_dir={notop_dir}', f'--config.data.train_dir={folder}',
+       '--config.data.image_size=32', "--config.svm.layers=('relu4',)", '--config.svm.c=(1.0,)',
+       f'--workdir={tmp_path / "run"}'],
+      cwd=root, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  summary = json.load(open(tmp_path / 'run' / 'summary.json'))
+  assert [b['layer'] for b in summary['best']] == ['relu4']
