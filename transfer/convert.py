@@ -31,6 +31,8 @@ URLS = {
 }
 SOURCES = tuple(URLS)
 PREPROCESSING = {'keras': 'caffe', 'torch': 'torch'}
+# how each source's own pipeline resizes: Keras' load_img squashes, torchvision crops
+RESIZE = {'keras': 'squash', 'torch': 'center_crop'}
 _DENSE = ('fc1', 'fc2', 'predictions')
 
 

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from common import validate as v
 from transfer import probe_common, vgg16
 
 
@@ -48,16 +49,18 @@ def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: 
   Returns (trainable params, losses per step)."""
   opt, step = _step_fn(apply_fn, learning_rate)
   opt_state = opt.init(trainable)
-  n = len(images)
+  # the data goes to the device once; each step sends only its batch's indices
+  images, labels = jax.device_put(images), jax.device_put(labels)
+  n = len(labels)
   batch_size = min(batch_size, n)
   per_epoch = n // batch_size
   rng = np.random.default_rng(seed)
   losses = []
   for i in range(steps):
     if i % per_epoch == 0:
-      order = rng.permutation(n)
+      order = rng.permutation(n).astype(np.int32)
     idx = order[(i % per_epoch) * batch_size:(i % per_epoch + 1) * batch_size]
-    trainable, opt_state, loss = step(trainable, opt_state, frozen, images[idx], labels[idx])
+    trainable, opt_state, loss = step(trainable, opt_state, frozen, images, labels, idx)
     losses.append(loss)
   return trainable, np.asarray(jax.device_get(losses))
 
@@ -81,8 +84,8 @@ def _step_fn(apply_fn, learning_rate):
     return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
   @jax.jit
-  def step(trainable, opt_state, frozen, x, y):
-    loss, grads = jax.value_and_grad(loss_fn)(trainable, frozen, x, y)
+  def step(trainable, opt_state, frozen, images, labels, idx):
+    loss, grads = jax.value_and_grad(loss_fn)(trainable, frozen, images[idx], labels[idx])
     updates, opt_state = opt.update(grads, opt_state, trainable)
     return optax.apply_updates(trainable, updates), opt_state, loss
   return opt, step
@@ -171,8 +174,7 @@ class BaseAndHead:
     return Head(self.num_classes, self.hidden).apply({'params': params['head']}, features)
 
   def __call__(self, params, x):
-    base = {k: p for k, p in params.items() if k != 'head'}
-    return self.head(params, self.features(base, x))
+    return self.head(params, self.features(base_of(params), x))
 
   def init(self, rng, image_shape):
     base_key, head_key = jax.random.split(rng)
@@ -186,6 +188,19 @@ class BaseAndHead:
   def init_head(self, rng, feature_shape):
     return Head(self.num_classes, self.hidden).init(rng, jnp.zeros((1, *feature_shape)))[
         'params']
+
+
+def base_of(params: dict) -> dict:
+  """The base's layers of a BaseAndHead's (or VGG16's) parameters: the conv blocks."""
+  return {k: p for k, p in params.items() if k.startswith('block')}
+
+
+def check_layer(config, key: str, name: str, include_top: bool, blocks=vgg16.BLOCKS):
+  """A ConfigError naming `key` unless `name` is an output of the VGG (see vgg16.canonical)."""
+  try:
+    vgg16.canonical(name, include_top, blocks)
+  except ValueError as e:
+    raise v.ConfigError(f'config.{key} = {name!r}: {e}') from None
 
 
 def block_of(layer: str) -> int:

@@ -26,10 +26,8 @@ def validate(config) -> None:
           d.target_classes, f'classes disjoint from dataset.source_classes {d.source_classes}')
   v.check(len(m.blocks) > 0 and all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in m.blocks),
           'model.blocks', m.blocks, '(width, number of 3x3 convs) per block, both > 0')
-  try:
-    vgg16.canonical(m.feature_layer, include_top=False, blocks=_blocks(config))
-  except ValueError as e:
-    raise v.ConfigError(f'config.model.feature_layer = {m.feature_layer!r}: {e}') from None
+  finetune.check_layer(config, 'model.feature_layer', m.feature_layer, include_top=False,
+                       blocks=_blocks(config))
   for key in ('pretrain.steps', 'pretrain.batch_size', 'transfer.steps', 'transfer.batch_size',
               'eval.batch_size'):
     v.positive(config, key, integer=True)
@@ -82,7 +80,7 @@ def pretrain(config, source, workdir):
     logging.info('Pretrained %d steps in %.1f s, final loss %.4f', p.steps, seconds,
                  float(losses[-1]))
   acc = _accuracy(net, params, source.test_images, source.test_labels, config)
-  base = {k: p for k, p in params.items() if k != 'head'}
+  base = finetune.base_of(params)
   return base, {'test_accuracy': acc, 'seconds': seconds, 'steps': config.pretrain.steps,
                 'classes': list(source.class_names)}
 

@@ -24,6 +24,7 @@ from common import pooling
 BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))   # (width, convs) per block
 TOP_LAYERS = ('flatten', 'fc1', 'fc2', 'logits', 'predictions')
 PARAMS_WITH_TOP = 138_357_544
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}   # config.dtype values
 PARAMS_WITHOUT_TOP = 14_714_688
 
 

@@ -4,14 +4,12 @@ import os
 
 from absl import logging
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from common import image_folder, images as images_lib, validate as v, writers
 from transfer import convert, vgg16
 
 CLASS_NAMES_FILE = os.path.join(os.path.dirname(__file__), 'imagenet_classes.txt')
-DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 def imagenet_class_names() -> list[str]:
@@ -24,7 +22,7 @@ def validate(config) -> None:
   v.check(isinstance(config.image, str) and os.path.isfile(config.image), 'image',
           config.image, 'the path of an image file (--config.image=photo.jpg)')
   v.one_of(config, 'resize', ('auto', *image_folder.RESIZES))
-  v.one_of(config, 'dtype', DTYPES)
+  v.one_of(config, 'dtype', vgg16.DTYPES)
   v.positive(config, 'image_size', integer=True)
   v.positive(config, 'top_k', integer=True)
 
@@ -37,9 +35,13 @@ def load_weights(config):
     raise v.ConfigError(f'config.weights_dir = {config.weights_dir!r}: {e}') from None
 
 
+def resize_mode(setting: str, meta) -> str:
+  """A config's resize ('auto' follows the weights' source) -> an image_folder resize."""
+  return convert.RESIZE[meta['source']] if setting == 'auto' else setting
+
+
 def read_images(paths, config, meta):
-  resize = config.resize if config.resize != 'auto' else (
-      'squash' if meta['source'] == 'keras' else 'center_crop')
+  resize = resize_mode(config.resize, meta)
   return np.stack([image_folder.read_image(p, config.image_size, resize) for p in paths])
 
 
@@ -54,7 +56,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   v.check(config.top_k <= len(names), 'top_k', config.top_k, f'at most {len(names)}')
   image = read_images([config.image], config, meta)
   x = vgg16.preprocess(image, meta['preprocessing'])
-  model = vgg16.VGG16(dtype=DTYPES[config.dtype])
+  model = vgg16.VGG16(dtype=vgg16.DTYPES[config.dtype])
   out = jax.jit(lambda p, x: model.apply({'params': p}, x, ('block1_conv1', 'predictions')))(
       params, x)
   probs = np.asarray(out['predictions'][0], np.float64)

@@ -27,11 +27,11 @@ def validate(config) -> None:
   v.check(isinstance(d.image_size, int) and d.image_size >= 32, 'data.image_size',
           d.image_size, 'an integer >= 32 (five 2x2 poolings; 224 for the fc layers)')
   v.one_of(config, 'data.resize', ('auto', *image_folder.RESIZES))
-  v.one_of(config, 'dtype', vgg16_predict.DTYPES)
+  v.one_of(config, 'dtype', vgg16.DTYPES)
   v.positive(config, 'eval.batch_size', integer=True)
   if config.trainer == 'vgg16_head':
     t = config.transfer
-    _check_layer(config, 'transfer.feature_layer', t.feature_layer, include_top=False)
+    finetune.check_layer(config, 'transfer.feature_layer', t.feature_layer, include_top=False)
     v.check(0 <= t.trainable_blocks <= len(vgg16.BLOCKS), 'transfer.trainable_blocks',
             t.trainable_blocks, f'0..{len(vgg16.BLOCKS)} (VGG16 blocks fine-tuned from the top)')
     for key in ('steps', 'batch_size'):
@@ -42,23 +42,15 @@ def validate(config) -> None:
     s = config.svm
     v.check(len(s.layers) > 0, 'svm.layers', s.layers, 'at least one layer name')
     for layer in s.layers:
-      _check_layer(config, 'svm.layers', layer, include_top=True)
+      finetune.check_layer(config, 'svm.layers', layer, include_top=True)
     v.check(len(s.c) > 0 and all(c > 0 for c in s.c), 'svm.c', s.c, 'positive numbers')
     v.one_of(config, 'svm.spatial_pool', SPATIAL_POOLS)
-
-
-def _check_layer(config, key, name, include_top):
-  try:
-    vgg16.canonical(name, include_top)
-  except ValueError as e:
-    raise v.ConfigError(f'config.{key} = {name!r}: {e}') from None
 
 
 def load_data(config, meta):
   """(train images, train labels, test images, test labels, class names), uint8 RGB."""
   d = config.data
-  resize = d.resize if d.resize != 'auto' else (
-      'squash' if meta['source'] == 'keras' else 'center_crop')
+  resize = vgg16_predict.resize_mode(d.resize, meta)
   def read(key):
     try:
       return image_folder.read_folder(d[key], size=d.image_size, resize=resize)
@@ -98,10 +90,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
 def _head(config, workdir, params, meta, splits, classes):
   t = config.transfer
   train_x, train_y, test_x, test_y = splits
-  base = {k: p for k, p in params.items() if k.startswith('block')}
+  base = finetune.base_of(params)
   net = finetune.BaseAndHead(vgg16.BLOCKS, vgg16.canonical(t.feature_layer, False),
                              len(classes), tuple(t.head_hidden),
-                             vgg16_predict.DTYPES[config.dtype],
+                             vgg16.DTYPES[config.dtype],
                              vgg16.PREPROCESS[meta['preprocessing']])
   bs = config.eval.batch_size
   first_trainable = len(vgg16.BLOCKS) - t.trainable_blocks + 1
@@ -151,7 +143,7 @@ def layer_features(config, workdir, params, meta, images, layer, split):
     raise v.ConfigError(f'config.svm.layers: {layer!r} is in the top (fc1/fc2) but '
                         f'{config.weights_dir} has no top; convert the full weights file.')
   model = vgg16.VGG16(include_top=canonical not in vgg16.layers(include_top=False),
-                      dtype=vgg16_predict.DTYPES[config.dtype])
+                      dtype=vgg16.DTYPES[config.dtype])
   pool = config.svm.spatial_pool
 
   def fn(x):

@@ -53,7 +53,8 @@ def test_the_step_differentiates_only_the_trainable_tree():
   assert sum(x.size for x in jax.tree.leaves(opt_state)) == 2 * sum(
       x.size for x in jax.tree.leaves(trainable)) + 1
   images, labels = _blobs(8)
-  jaxpr = jax.make_jaxpr(step)(trainable, opt_state, frozen, images, labels)
+  jaxpr = jax.make_jaxpr(step)(trainable, opt_state, frozen, images, labels,
+                               np.arange(8, dtype=np.int32))
   # the conv kernels' gradients would be convolutions of the input with the output gradient;
   # with the base frozen only forward convolutions (2) and the input-side transposes remain
   convs = str(jaxpr).count('conv_general_dilated')
@@ -79,3 +80,17 @@ def test_few_labels_draws_per_class():
   np.testing.assert_array_equal(np.bincount(labels[idx]), [10, 3, 10, 10])
   np.testing.assert_array_equal(idx, finetune.few_labels(labels, 10, seed=1))
   assert not np.array_equal(idx, finetune.few_labels(labels, 10, seed=2))
+
+
+def test_per_layer_learning_rates_reach_their_layers():
+  """((name, rate), ...) gives each top-level layer its own Adam: rate 0 leaves it unchanged."""
+  images, labels = _blobs(32)
+  params = NET.init(jax.random.key(0), (8, 8, 1))
+  rates = (('block1_conv1', 0.0), ('block2_conv1', 1e-2), ('head', 1e-2))
+  tuned, _ = finetune.fit(NET, params, {}, images, labels, steps=5, batch_size=16,
+                          learning_rate=rates, seed=0)
+  jax.tree.map(np.testing.assert_array_equal, tuned['block1_conv1'], params['block1_conv1'])
+  for name in ('block2_conv1', 'head'):
+    moved = max(float(np.abs(a - b).max()) for a, b in
+                zip(jax.tree.leaves(tuned[name]), jax.tree.leaves(params[name])))
+    assert 0.01 < moved < 0.06, (name, moved)     # 5 Adam steps of ~1e-2 each
