@@ -2,6 +2,7 @@
 optionally fine-tuning the top blocks) and configs/vgg16_svm.py (report 001: features at
 several layers + linear SVMs)."""
 import csv
+import functools
 import os
 
 from absl import logging
@@ -142,21 +143,29 @@ def layer_features(config, workdir, params, meta, images, layer, split):
   if canonical not in vgg16.layers(include_top=False) and not meta['include_top']:
     raise v.ConfigError(f'config.svm.layers: {layer!r} is in the top (fc1/fc2) but '
                         f'{config.weights_dir} has no top; convert the full weights file.')
-  model = vgg16.VGG16(include_top=canonical not in vgg16.layers(include_top=False),
-                      dtype=vgg16.DTYPES[config.dtype])
-  pool = config.svm.spatial_pool
-
-  def fn(x):
-    x = vgg16.PREPROCESS[meta['preprocessing']](x)
-    out = model.apply({'params': params}, x, (layer,))[layer].astype(jnp.float32)
-    if out.ndim == 4 and pool != 'none':
-      out = out.mean(axis=(1, 2)) if pool == 'mean' else out.max(axis=(1, 2))
-    return out.reshape(out.shape[0], -1)
-  feats = finetune.outputs(fn, images, config.eval.batch_size)
+  fn = _feature_fn(layer, canonical not in vgg16.layers(include_top=False), config.dtype,
+                   config.svm.spatial_pool, meta['preprocessing'])
+  feats = finetune.outputs(fn, images, config.eval.batch_size, params)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   np.savez(path + '.tmp.npz', features=feats)
   os.replace(path + '.tmp.npz', path)
   return feats
+
+
+@functools.lru_cache(maxsize=32)
+def _feature_fn(layer, include_top, dtype, pool, preprocessing):
+  """fn(params, images) -> [N, D] features at `layer`: one function (so one compiled
+  program) for the train and test images, with the weights an argument, not a constant
+  folded into the program."""
+  model = vgg16.VGG16(include_top=include_top, dtype=vgg16.DTYPES[dtype])
+
+  def fn(params, x):
+    out = model.apply({'params': params}, vgg16.PREPROCESS[preprocessing](x),
+                      (layer,))[layer].astype(jnp.float32)
+    if out.ndim == 4 and pool != 'none':
+      out = out.mean(axis=(1, 2)) if pool == 'mean' else out.max(axis=(1, 2))
+    return out.reshape(out.shape[0], -1)
+  return fn
 
 
 def _svm(config, workdir, params, meta, splits, classes):
