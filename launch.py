@@ -14,7 +14,8 @@ from ml_collections import config_flags
 TRAINERS = {
     'classifier': 'classifiers.train',
     'classifier_sweep': 'classifiers.sweep',
-    'wgan_gp': 'gans.train',
+    'gan': 'gans.train',
+    'wgan_gp': 'gans.train',  # runs saved before the GAN family shared one trainer
     'saliency': 'transfer.probe_saliency',
     'attack': 'transfer.probe_attack',
     'class_viz': 'transfer.probe_class_viz',

@@ -1,4 +1,4 @@
-"""4x4 stride-2 convolutions (and their transposes) that XLA:CPU differentiates fast.
+"""Stride-2 convolutions (and 4x4 transposes) that XLA:CPU differentiates fast.
 
 XLA:CPU computes the input gradient of a strided convolution, and the kernel gradient of
 a transposed one, through a slow dilated-convolution path; WGAN-GP's gradient penalty
@@ -16,18 +16,25 @@ from flax import linen as nn
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
 
 
-def _patches4x4_stride2(x):
-  """[B, H, W, C] -> [B, H/2, W/2, 16C]: each output pixel's 4x4 window (padding 1),
-  in (kh, kw, c) order."""
+def _patches_stride2(x, k: int):
+  """[B, H, W, C] -> [B, H/2, W/2, k*k*C]: each output pixel's k x k window under 'SAME'
+  padding (k - 2 zeros, the odd one after: 1 and 1 for k = 4, 0 and 1 for k = 3, as
+  TensorFlow and Flax pad), in (kh, kw, c) order."""
   _, h, w, _ = x.shape
-  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  if h % 2 or w % 2:
+    raise ValueError(f'stride-2 convolution needs even height and width, got {h}x{w}.')
+  lo, hi = (k - 2) // 2, k - 2 - (k - 2) // 2
+  xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
   return jnp.concatenate([xp[:, a:a + h - 1:2, q:q + w - 1:2]
-                          for a in range(4) for q in range(4)], axis=-1)
+                          for a in range(k) for q in range(k)], axis=-1)
 
 
-def conv4x4_stride2(x, kernel):
-  """lax.conv(x, kernel, stride 2, padding 1) for NHWC x (even H, W) and an HWIO kernel."""
-  return _patches4x4_stride2(x) @ kernel.reshape(-1, kernel.shape[-1])
+def conv_stride2(x, kernel):
+  """lax.conv(x, kernel, stride 2, 'SAME') for NHWC x (even H, W) and an HWIO kernel."""
+  return _patches_stride2(x, kernel.shape[0]) @ kernel.reshape(-1, kernel.shape[-1])
+
+
+conv4x4_stride2 = conv_stride2  # padding 1 on each side: PyTorch's Conv2d(4, 2, 1)
 
 
 @jax.custom_vjp
@@ -47,31 +54,98 @@ def _conv_transpose_bwd(residuals, dy):
   i, o = kernel.shape[2:]
   dx = jax.lax.conv_general_dilated(dy, jnp.swapaxes(kernel, 2, 3), (2, 2), ((1, 1), (1, 1)),
                                     dimension_numbers=_NHWC)
-  dk = jnp.einsum('bhwi,bhwp->ip', x, _patches4x4_stride2(dy))  # p in (kh, kw, o) order
+  dk = jnp.einsum('bhwi,bhwp->ip', x, _patches_stride2(dy, 4))  # p in (kh, kw, o) order
   return dx, dk.reshape(i, 4, 4, o).transpose(1, 2, 0, 3)
 
 
 conv_transpose4x4_stride2.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
 
 
-class _Kernel4x4(nn.Module):
-  """A 4x4 kernel (kh, kw, in, out) and a bias around `op(x, kernel)`."""
+def _tap_matrix(kernel):
+  """(kh, kw, I, O) -> [I, kh * kw * O], columns in (kh, kw, O) order."""
+  kh, kw, i, o = kernel.shape
+  return kernel.transpose(2, 0, 1, 3).reshape(i, kh * kw * o)
+
+
+def _shifted_sum(taps, kh: int, kw: int):
+  """[B, H, W, kh, kw, O] per-tap outputs at their input pixels -> the 'SAME' conv output:
+  output (r, c) sums tap (a, q) of input (r + a - lo_h, c + q - lo_w)."""
+  _, h, w = taps.shape[:3]
+  lo_h, lo_w = (kh - 1) // 2, (kw - 1) // 2
+  taps = jnp.pad(taps, ((0, 0), (lo_h, kh - 1 - lo_h), (lo_w, kw - 1 - lo_w), (0, 0), (0, 0),
+                        (0, 0)))
+  return sum(taps[:, a:a + h, q:q + w, a, q] for a in range(kh) for q in range(kw))
+
+
+def _shifted_patches(dy, kh: int, kw: int):
+  """The adjoint of `_shifted_sum`: [B, H, W, O] -> [B, H, W, kh * kw * O]."""
+  _, h, w, _ = dy.shape
+  lo_h, lo_w = (kh - 1) // 2, (kw - 1) // 2
+  dyp = jnp.pad(dy, ((0, 0), (kh - 1 - lo_h, lo_h), (kw - 1 - lo_w, lo_w), (0, 0)))
+  return jnp.concatenate([dyp[:, kh - 1 - a:kh - 1 - a + h, kw - 1 - q:kw - 1 - q + w]
+                          for a in range(kh) for q in range(kw)], axis=-1)
+
+
+@jax.custom_vjp
+def conv_same_by_taps(x, kernel):
+  """lax.conv(x, kernel, stride 1, 'SAME') as one matmul to every tap's output and a sum of
+  shifted slices, differentiated by matmuls: for convolutions to few channels (report
+  000's 7x7 conv to 1 channel), which XLA:CPU runs at a fraction of its matmul speed."""
+  kh, kw, _, o = kernel.shape
+  return _shifted_sum((x @ _tap_matrix(kernel)).reshape(*x.shape[:3], kh, kw, o), kh, kw)
+
+
+def _taps_fwd(x, kernel):
+  return conv_same_by_taps(x, kernel), (x, kernel)
+
+
+def _taps_bwd(residuals, dy):
+  x, kernel = residuals
+  kh, kw, i, o = kernel.shape
+  d_taps = _shifted_patches(dy, kh, kw)
+  dx = d_taps @ _tap_matrix(kernel).T
+  dk = jnp.einsum('bhwi,bhwp->ip', x, d_taps)
+  return dx, dk.reshape(i, kh, kw, o).transpose(1, 2, 0, 3)
+
+
+conv_same_by_taps.defvjp(_taps_fwd, _taps_bwd)
+
+
+class _SquareKernel(nn.Module):
+  """A k x k kernel (kh, kw, in, out) and a bias around `op(x, kernel)`."""
   features: int
+  kernel_size: int = 4
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   op = None  # set by subclasses
 
   @nn.compact
   def __call__(self, x):
-    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
+    k = self.kernel_size
+    kernel = self.param('kernel', self.kernel_init, (k, k, x.shape[-1], self.features))
     bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
     return type(self).op(x, kernel.astype(x.dtype)) + bias
 
 
-class Conv4x4Stride2(_Kernel4x4):
-  """Halves height and width: nn.Conv(features, (4, 4), strides=2, padding=1)."""
-  op = staticmethod(conv4x4_stride2)
+class ConvStride2(_SquareKernel):
+  """Halves height and width: nn.Conv(features, (k, k), strides=2, padding='SAME')."""
+  op = staticmethod(conv_stride2)
 
 
-class ConvTranspose4x4(_Kernel4x4):
-  """Doubles height and width, exactly as ConvTranspose2d(kernel 4, stride 2, padding 1)."""
+class Conv4x4Stride2(ConvStride2):
+  """nn.Conv(features, (4, 4), strides=2, padding=1), as PyTorch's Conv2d(4, 2, 1)."""
+
+
+class ConvByTaps(_SquareKernel):
+  """nn.Conv(features, (k, k), padding='SAME') (same parameters), fast for few outputs."""
+  op = staticmethod(conv_same_by_taps)
+
+
+class ConvTranspose4x4(_SquareKernel):
+  """Doubles height and width, exactly as ConvTranspose2d(kernel 4, stride 2, padding 1)
+  (and Keras' Conv2DTranspose(4, strides=2, padding='same'))."""
   op = staticmethod(conv_transpose4x4_stride2)
+
+  def __post_init__(self):
+    if self.kernel_size != 4:
+      raise ValueError(f'ConvTranspose4x4 has 4x4 kernels, got kernel_size={self.kernel_size}.')
+    super().__post_init__()

@@ -1,6 +1,63 @@
-"""GAN losses as pure functions of critic outputs (and of the critic, for the penalty)."""
+"""GAN losses as pure functions of discriminator outputs (and of the critic, for the penalty).
+
+Discriminators return logits l; D(x) = sigmoid(l). With binary cross-entropy
+bce(l, t) = -[t log D + (1 - t) log(1 - D)] = softplus(l) - t * l (any target t, so the
+smoothed labels of report 004, drawn in [0.7, 1.2], work as in Keras):
+
+| loss            | discriminator                                   | generator              |
+| --------------- | ----------------------------------------------- | ---------------------- |
+| minimax         | bce(l_real, 1) + bce(l_fake, 0)                 | E log(1 - D(G(z)))     |
+| non_saturating  | same                                            | -E log D(G(z))         |
+| least_squares   | (E (l_real - 1)^2 + E l_fake^2) / 2  (LSGAN a=0, b=c=1) | E (l_fake - 1)^2 / 2 |
+| wasserstein     | E l_fake - E l_real                             | -E l_fake              |
+
+The discriminator's two terms are summed, as PyTorch's DCGAN example logs Loss_D
+(2 log 2 = 1.386 at D = 1/2 everywhere). Label targets replace 1 and 0 when smoothed.
+"""
 import jax
 import jax.numpy as jnp
+
+LOSSES = ('minimax', 'non_saturating', 'least_squares', 'wasserstein')
+PROBABILISTIC = ('minimax', 'non_saturating')  # D outputs are logits of a probability
+
+
+def bce_with_logits(logits, targets):
+  """Per-example -[t log sigmoid(l) + (1 - t) log(1 - sigmoid(l))], stable for any l."""
+  return jax.nn.softplus(logits) - targets * logits
+
+
+def discriminator_loss(kind: str, d_real, d_fake, real_target=1.0, fake_target=0.0):
+  """The discriminator's (critic's) loss to minimise; targets may be per example."""
+  if kind in PROBABILISTIC:
+    return (jnp.mean(bce_with_logits(d_real, real_target))
+            + jnp.mean(bce_with_logits(d_fake, fake_target)))
+  if kind == 'least_squares':
+    return 0.5 * (jnp.mean(jnp.square(d_real - real_target))
+                  + jnp.mean(jnp.square(d_fake - fake_target)))
+  if kind == 'wasserstein':
+    return wasserstein_critic_loss(d_real, d_fake)
+  raise ValueError(f'unknown GAN loss {kind!r}; expected one of {", ".join(LOSSES)}.')
+
+
+def generator_loss(kind: str, d_fake):
+  """The generator's loss to minimise."""
+  if kind == 'minimax':
+    return -jnp.mean(bce_with_logits(d_fake, 0.0))  # E log(1 - D): saturates when D wins
+  if kind == 'non_saturating':
+    return jnp.mean(bce_with_logits(d_fake, 1.0))
+  if kind == 'least_squares':
+    return 0.5 * jnp.mean(jnp.square(d_fake - 1.0))
+  if kind == 'wasserstein':
+    return wasserstein_generator_loss(d_fake)
+  raise ValueError(f'unknown GAN loss {kind!r}; expected one of {", ".join(LOSSES)}.')
+
+
+def label_targets(key, batch_size: int, low: float, high: float):
+  """Per-example targets drawn uniformly in [low, high] (report 004's random label
+  smoothing); a constant when low == high (0.9 for one-sided smoothing)."""
+  if low == high:
+    return jnp.full((batch_size,), low, jnp.float32)
+  return jax.random.uniform(key, (batch_size,), minval=low, maxval=high)
 
 
 def wasserstein_critic_loss(d_real, d_fake):
@@ -27,3 +84,8 @@ def gradient_penalty(critic_fn, x_hat):
   grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(x_hat)
   norms = jnp.sqrt(jnp.sum(jnp.square(grads), axis=tuple(range(1, grads.ndim))) + 1e-12)
   return jnp.mean(jnp.square(norms - 1.0)), jnp.mean(norms)
+
+
+def clip_weights(params, limit: float):
+  """The original WGAN's critic weight clipping to [-limit, limit]."""
+  return jax.tree.map(lambda p: jnp.clip(p, -limit, limit), params)

@@ -1,9 +1,29 @@
-"""DCGAN-style conv generator and critic for 28x28 and 32x32 images (WGAN-GP, Gulrajani et al.)."""
+"""Generators and discriminators of the GAN family, for 28x28 and 32x32 images.
+
+Every generator is called as `G(z, labels, train=...)` and every discriminator as
+`D(x, labels, train=...)` returning one logit (or critic score) per example; `labels` is
+used when `num_classes` > 0 (conditional GANs: one-hot labels appended to the noise, and to
+the discriminator's input as flat features or as constant image planes) and ignored
+otherwise. `train` switches BatchNorm to batch statistics and turns dropout on.
+
+- `Generator` / `Critic`: the DCGAN family (Radford et al.; WGAN-GP's networks without
+  normalisation, the standard DCGAN with `batchnorm=True`).
+- `KerasDCGANGenerator` / `KerasDCGANDiscriminator`: report 000's Keras DCGAN exactly
+  (1,164,289 and 40,705 parameters on MNIST).
+- `MLPGenerator` / `MLPDiscriminator`: the vanilla GANs of reports 002-004 (Goodfellow et
+  al.), with the Maxout + dropout discriminator and the BatchNorm generator as options.
+"""
+import math
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 from flax import linen as nn
 
-from gans.layers import Conv4x4Stride2, ConvTranspose4x4
+from gans.layers import ConvByTaps, ConvStride2, Conv4x4Stride2, ConvTranspose4x4
+
+ACTIVATIONS = {'relu': nn.relu, 'leaky_relu': lambda x: nn.leaky_relu(x, 0.2),
+               'tanh': nn.tanh}
+OUTPUT_ACTIVATIONS = {'tanh': nn.tanh, 'sigmoid': nn.sigmoid}
 
 
 def num_upsamples(height: int) -> int:
@@ -14,40 +34,165 @@ def num_upsamples(height: int) -> int:
   return n
 
 
+def _with_label(z, labels, num_classes: int):
+  """Appends one-hot labels to a flat input (conditional GANs)."""
+  if not num_classes:
+    return z
+  return jnp.concatenate([z, nn.one_hot(labels, num_classes, dtype=z.dtype)], axis=-1)
+
+
+def _label_planes(x, labels, num_classes: int):
+  """Appends one constant image plane per class (1 on the label's plane) to `x`."""
+  if not num_classes:
+    return x
+  planes = nn.one_hot(labels, num_classes, dtype=x.dtype)[:, None, None, :]
+  return jnp.concatenate([x, jnp.broadcast_to(planes, x.shape[:3] + (num_classes,))], -1)
+
+
+def _batch_norm(train: bool, momentum: float):
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5)
+
+
 class Generator(nn.Module):
   """z -> Dense -> s x s x (width * 2^n) -> n transposed convs, each doubling the size.
 
   28x28: 7x7x4w -> 14x14x2w -> 28x28xC; 32x32: 4x4x8w -> 8x8x4w -> 16x16x2w -> 32x32xC.
+  `batchnorm` puts BatchNorm before every ReLU (the standard DCGAN).
   """
   image_shape: Sequence[int]
   width: int = 64
   output_activation: str = 'tanh'  # 'tanh' for pixels in [-1, 1], 'sigmoid' for [0, 1]
+  batchnorm: bool = False
+  bn_momentum: float = 0.9         # PyTorch's default (its momentum 0.1)
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, z):
+  def __call__(self, z, labels=None, train: bool = False):
     height, width_px, channels = self.image_shape
     n = num_upsamples(height)
     s = height // 2**n
+    z = _with_label(z, labels, self.num_classes)
     x = nn.Dense(s * (width_px // 2**n) * self.width * 2**n)(z)
+    if self.batchnorm:
+      x = _batch_norm(train, self.bn_momentum)(x)
     x = nn.relu(x).reshape(z.shape[0], s, width_px // 2**n, self.width * 2**n)
     for i in range(n):
       last = i == n - 1
       x = ConvTranspose4x4(channels if last else self.width * 2**(n - 1 - i))(x)
       if not last:
+        if self.batchnorm:
+          x = _batch_norm(train, self.bn_momentum)(x)
         x = nn.relu(x)
-    return nn.tanh(x) if self.output_activation == 'tanh' else nn.sigmoid(x)
+    return OUTPUT_ACTIVATIONS[self.output_activation](x)
 
 
 class Critic(nn.Module):
   """n strided 4x4 convs (width, 2*width, ...) with LeakyReLU(0.2), then Dense(1).
 
-  No batch norm: the gradient penalty is per example, so examples must not interact.
+  No batch norm by default: WGAN-GP's penalty is per example, so examples must not
+  interact. `batchnorm` adds it after every conv but the first (the standard DCGAN).
   """
   width: int = 64
+  batchnorm: bool = False
+  bn_momentum: float = 0.9
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, x):
-    for i in range(num_upsamples(x.shape[1])):
+  def __call__(self, x, labels=None, train: bool = False):
+    n = num_upsamples(x.shape[1])
+    x = _label_planes(x, labels, self.num_classes)
+    for i in range(n):
       x = Conv4x4Stride2(self.width * 2**i)(x)
+      if self.batchnorm and i > 0:
+        x = _batch_norm(train, self.bn_momentum)(x)
       x = nn.leaky_relu(x, 0.2)
     return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+
+
+class KerasDCGANGenerator(nn.Module):
+  """Report 000: Dense(128 * s * s) LReLU -> reshape -> ConvT(128, 4, s2) LReLU ->
+  ConvT(128, 4, s2) LReLU -> Conv(C, 7x7, same) with a sigmoid (pixels in [0, 1])."""
+  image_shape: Sequence[int]
+  width: int = 128
+  output_activation: str = 'sigmoid'
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = False):
+    del train
+    height, width_px, channels = self.image_shape
+    s, t = height // 4, width_px // 4
+    x = nn.Dense(self.width * s * t)(_with_label(z, labels, self.num_classes))
+    x = nn.leaky_relu(x, 0.2).reshape(z.shape[0], s, t, self.width)
+    for _ in range(2):
+      x = nn.leaky_relu(ConvTranspose4x4(self.width)(x), 0.2)
+    return OUTPUT_ACTIVATIONS[self.output_activation](ConvByTaps(channels, 7)(x))
+
+
+class KerasDCGANDiscriminator(nn.Module):
+  """Report 000: two Conv(64, 3x3, stride 2, same) with LeakyReLU(0.2) and Dropout(0.4),
+  Flatten, Dense(1) (the sigmoid is in the loss)."""
+  width: int = 64
+  dropout: float = 0.4
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None, train: bool = False):
+    x = _label_planes(x, labels, self.num_classes)
+    for _ in range(2):
+      x = nn.leaky_relu(ConvStride2(self.width, kernel_size=3)(x), 0.2)
+      x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+
+
+class MLPGenerator(nn.Module):
+  """z -> hidden Dense layers -> Dense(H * W * C) -> tanh/sigmoid -> image.
+
+  Report 002: widths (256, 512, 1024), LeakyReLU(0.2). Report 004: (256, 512, 1024, 2048)
+  from noise 128, ReLU, BatchNorm with momentum 0.8 (Keras' convention, as Flax's).
+  """
+  image_shape: Sequence[int]
+  widths: Sequence[int] = (256, 512, 1024)
+  activation: str = 'leaky_relu'
+  batchnorm: bool = False
+  bn_momentum: float = 0.8
+  output_activation: str = 'tanh'
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = False):
+    x = _with_label(z, labels, self.num_classes)
+    for width in self.widths:
+      x = nn.Dense(width)(x)
+      if self.batchnorm:
+        x = _batch_norm(train, self.bn_momentum)(x)
+      x = ACTIVATIONS[self.activation](x)
+    x = nn.Dense(math.prod(self.image_shape))(x)
+    return OUTPUT_ACTIVATIONS[self.output_activation](x).reshape(z.shape[0], *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+  """Flattened image -> hidden Dense layers -> Dense(1).
+
+  Report 002: widths (512, 256), LeakyReLU(0.2). Report 003 (Goodfellow et al.'s Maxout
+  net): `maxout_pieces` > 0 makes the last hidden layer a maxout layer (the max over that
+  many linear pieces per unit) and `dropout` follows every hidden layer.
+  """
+  widths: Sequence[int] = (512, 256)
+  activation: str = 'leaky_relu'
+  dropout: float = 0.0
+  maxout_pieces: int = 0
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None, train: bool = False):
+    x = _with_label(x.reshape(x.shape[0], -1), labels, self.num_classes)
+    for i, width in enumerate(self.widths):
+      if self.maxout_pieces and i == len(self.widths) - 1:
+        x = nn.Dense(width * self.maxout_pieces)(x)
+        x = jnp.max(x.reshape(x.shape[0], width, self.maxout_pieces), axis=-1)
+      else:
+        x = ACTIVATIONS[self.activation](nn.Dense(width)(x))
+      if self.dropout:
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(1)(x)[:, 0]

@@ -50,3 +50,25 @@ def make_idx_dir(path):
 @pytest.fixture
 def idx_dir(tmp_path):
   return make_idx_dir(tmp_path)
+
+
+def train_tiny_classifier(data_dir, workdir) -> str:
+  """The evaluation classifier's :quick recipe on the tiny dataset (test accuracy ~1)."""
+  from classifiers import train  # pylint: disable=g-import-not-at-top
+  from common import writers  # pylint: disable=g-import-not-at-top
+  from configs import eval_classifier  # pylint: disable=g-import-not-at-top
+  config = eval_classifier.get_config('quick')
+  config.dataset.dir = str(data_dir)
+  config.dataset.download = False
+  config.train.num_epochs, config.train.batch_size, config.train.augment = 4, 32, 'none'
+  writers.write_config(config, str(workdir))  # as launch.py does
+  summary = train.train_and_evaluate(config, str(workdir))
+  assert summary['test_accuracy'] > 0.5
+  return str(workdir)
+
+
+@pytest.fixture(scope='session')
+def tiny_classifier(tmp_path_factory):
+  """(tiny dataset folder, workdir of a classifier trained on it), shared by the session."""
+  data_dir = make_idx_dir(tmp_path_factory.mktemp('classifier_data'))
+  return data_dir, train_tiny_classifier(data_dir, tmp_path_factory.mktemp('classifier'))

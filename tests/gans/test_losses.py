@@ -2,6 +2,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gans import losses
 
@@ -39,3 +40,50 @@ def test_wasserstein_losses_by_hand():
   chex.assert_trees_all_close(losses.wasserstein_critic_loss(d_real, d_fake),
                               jnp.float32(-2.5))
   chex.assert_trees_all_close(losses.wasserstein_generator_loss(d_fake), jnp.float32(0.5))
+
+
+LN2, LN3 = np.log(2.0), np.log(3.0)
+
+
+def test_bce_losses_by_hand():
+  # logit 0 is D = 1/2; logit ln 3 is D = 3/4
+  zero, l3 = jnp.zeros(2), jnp.full((2,), LN3)
+  for kind in ('minimax', 'non_saturating'):
+    assert float(losses.discriminator_loss(kind, zero, zero)) == pytest.approx(2 * LN2)
+    # -log(3/4) - log(1 - 3/4)
+    want = -np.log(0.75) - np.log(0.25)
+    assert float(losses.discriminator_loss(kind, l3, l3)) == pytest.approx(want, rel=1e-6)
+  assert float(losses.generator_loss('minimax', l3)) == pytest.approx(np.log(0.25), rel=1e-6)
+  assert float(losses.generator_loss('non_saturating', l3)) == pytest.approx(-np.log(0.75),
+                                                                             rel=1e-6)
+
+
+def test_smoothed_targets_by_hand():
+  l3 = jnp.full((2,), LN3)
+  # real target 0.9: -(0.9 log 3/4 + 0.1 log 1/4); fake target 0.2: -(0.2 log 3/4 + 0.8 log 1/4)
+  want = (-(0.9 * np.log(0.75) + 0.1 * np.log(0.25))
+          - (0.2 * np.log(0.75) + 0.8 * np.log(0.25)))
+  got = losses.discriminator_loss('non_saturating', l3, l3, 0.9, 0.2)
+  assert float(got) == pytest.approx(want, rel=1e-6)
+  targets = losses.label_targets(jax.random.key(0), 10_000, 0.7, 1.2)
+  assert 0.7 <= float(targets.min()) and float(targets.max()) <= 1.2
+  assert float(targets.mean()) == pytest.approx(0.95, abs=0.01)
+  chex.assert_trees_all_equal(losses.label_targets(jax.random.key(0), 3, 0.9, 0.9),
+                              jnp.full((3,), 0.9))
+
+
+def test_least_squares_losses_by_hand():
+  d_real, d_fake = jnp.array([1.0, 3.0]), jnp.array([0.0, 2.0])
+  # (mean((0, 2)^2) + mean((0, 2)^2)) / 2 = 2; generator: mean((-1, 1)^2) / 2 = 0.5
+  assert float(losses.discriminator_loss('least_squares', d_real, d_fake)) == 2.0
+  assert float(losses.generator_loss('least_squares', d_fake)) == 0.5
+
+
+def test_wasserstein_by_name_and_clipping():
+  d_real, d_fake = jnp.array([1.0, 3.0]), jnp.array([0.0, 2.0])
+  assert float(losses.discriminator_loss('wasserstein', d_real, d_fake)) == -1.0
+  assert float(losses.generator_loss('wasserstein', d_fake)) == -1.0
+  clipped = losses.clip_weights({'a': jnp.array([-1.0, 0.005, 0.5])}, 0.01)
+  chex.assert_trees_all_close(clipped['a'], jnp.array([-0.01, 0.005, 0.01]))
+  with pytest.raises(ValueError, match='hinge'):
+    losses.generator_loss('hinge', d_fake)

@@ -1,4 +1,5 @@
-"""The WGAN-GP trainer on tiny data: what it writes, resume, NaN stop, signals, bad input."""
+"""The GAN trainer on tiny data: every config, what a run writes, the scores, resume, NaN
+stop, signals, bad input."""
 import json
 import os
 import signal
@@ -6,24 +7,27 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
-from common import loop, writers
-from configs import wgan_gp as wgan_gp_config
+from common import checkpoint, loop, validate, writers
+from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
 from gans import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LOSSES = ('critic_loss', 'generator_loss', 'gradient_penalty', 'wasserstein_distance')
+LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
 
 
-def _config(data_dir, num_steps, **overrides):
-  config = wgan_gp_config.get_config('quick')
+def _config(data_dir, num_steps, module=wgan_gp_config, arg='quick', classifier_dir='',
+            **overrides):
+  config = module.get_config(arg)
   config.dataset.dir = str(data_dir)
   config.dataset.download = False
   config.train.num_steps = num_steps
   config.train.log_every = 2
   config.train.checkpoint_every = 4
   config.eval.sample_every = 4
+  config.eval.classifier_dir = classifier_dir
   for key, value in overrides.items():
     section, name = key.split('__')
     config[section][name] = value
@@ -65,12 +69,78 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(idx_dir, tmp_p
   assert resumed['resumed_from_step'] == 4
 
 
+@pytest.mark.parametrize('module,arg', [
+    (gan_mlp, 'quick'), (gan_mlp, 'maxout,quick'), (gan_mlp, 'smooth,quick'),
+    (cgan_mlp, 'quick'), (dcgan, 'quick'), (dcgan, 'standard,quick'), (lsgan, 'quick'),
+    (cdcgan, 'quick')])
+def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, arg):
+  workdir = str(tmp_path)
+  summary = train.train_and_evaluate(_config(idx_dir, 4, module, arg), workdir)
+  assert summary['steps'] == 4 and summary['generator_params'] > 0
+  for key in ('d_loss', 'g_loss', 'd_real', 'd_fake'):
+    assert key in summary
+  assert os.path.exists(os.path.join(workdir, 'samples', 'step_0000004.png'))
+  assert os.path.exists(os.path.join(workdir, 'samples', 'interpolation.png'))
+
+
+def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tmp_path):
+  data_dir, classifier_dir = tiny_classifier
+  workdir = str(tmp_path)
+  config = _config(data_dir, 8, cdcgan, classifier_dir=classifier_dir)
+  summary = train.train_and_evaluate(config, workdir)
+  for key in ('fid', 'kid', 'kid_std', 'inception_score', 'class_accuracy', 'fid_ema',
+              'kid_ema', 'class_accuracy_ema', 'fid_best', 'best_step'):
+    assert key in summary, key
+  assert summary['num_samples'] == config.eval.final_samples
+  assert 0 <= summary['class_accuracy'] <= 1 and summary['fid'] > 0
+  rows = [r for r in writers.read_metrics(workdir) if 'fid' in r]
+  assert [r['step'] for r in rows] == [4, 8] and all('fid_ema' in r for r in rows)
+  best = writers.read_json(os.path.join(workdir, 'best', 'best.json'))
+  assert best['fid'] == min(r['fid'] for r in rows) and best['step'] == summary['best_step']
+  assert os.listdir(os.path.join(workdir, 'best', 'checkpoints')) == [str(best['step'])]
+  assert os.path.exists(os.path.join(workdir, 'plots', 'fid.png'))
+  # a longer rerun resumes, keeps comparing against the saved best and scores again
+  resumed = train.train_and_evaluate(
+      _config(data_dir, 12, cdcgan, classifier_dir=classifier_dir), workdir)
+  assert resumed['resumed_from_step'] == 8 and 'fid' in resumed
+  assert writers.read_json(os.path.join(workdir, 'best', 'best.json'))['fid'] <= best['fid']
+
+
+def test_a_classifier_of_another_dataset_is_refused(tiny_classifier, tmp_path):
+  data_dir, classifier_dir = tiny_classifier
+  config = _config(data_dir, 4, classifier_dir=classifier_dir)
+  config.dataset.name = 'mnist'
+  with pytest.raises(validate.ConfigError, match="holds a classifier of 'fashion_mnist'"):
+    train.train_and_evaluate(config, str(tmp_path))
+  config = _config(data_dir, 4, classifier_dir=str(tmp_path / 'nothing'))
+  with pytest.raises(validate.ConfigError, match='eval.classifier_dir'):
+    train.train_and_evaluate(config, str(tmp_path))
+
+
+def test_a_checkpoint_from_before_the_shared_state_resumes(idx_dir, tmp_path):
+  """A WGAN-GP run saved by the trainer before the GAN family (no BatchNorm statistics,
+  no EMA in its state) resumes: its fields are restored, EMA starts from its G."""
+  workdir = str(tmp_path)
+  train.train_and_evaluate(_config(idx_dir, 4), workdir)
+  ckpt = checkpoint.Checkpointer(workdir)
+  saved, _ = ckpt.restore_latest()
+  old = {k: v for k, v in saved.items()
+         if k not in ('g_batch_stats', 'd_batch_stats', 'ema_params')}
+  old['step'] = np.asarray(6, np.int32)
+  ckpt.save(6, old)
+  ckpt.close()
+  config = _config(idx_dir, 8)
+  config.model.ema_decay = 0.999
+  resumed = train.train_and_evaluate(config, workdir)
+  assert resumed['resumed_from_step'] == 6 and resumed['steps'] == 8
+
+
 def _launch(workdir, data_dir, *flags):
   env = dict(os.environ, XLA_FLAGS='', PYTHONUNBUFFERED='1')
   return subprocess.Popen(
       [sys.executable, 'launch.py', '--config=configs/wgan_gp.py:quick',
        f'--workdir={workdir}', f'--config.dataset.dir={data_dir}',
-       '--config.dataset.download=False', *flags],
+       '--config.dataset.download=False', '--config.eval.classifier_dir=', *flags],
       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -119,6 +189,9 @@ def test_sigterm_saves_and_sigkill_resumes_from_last_checkpoint(idx_dir, tmp_pat
 @pytest.mark.parametrize('flag,message', [
     ('--config.optim.g_learning_rate=-0.1', 'config.optim.g_learning_rate = -0.1'),
     ('--config.loss.n_critic=0', 'config.loss.n_critic = 0'),
+    ('--config.model.batchnorm=True', 'config.loss.gp_weight = 10.0'),
+    ('--config.loss.name=hinge', "config.loss.name = 'hinge'"),
+    ('--config.loss.minimax_after_steps=5', 'config.loss.minimax_after_steps = 5'),
     ('--config.dataset.name=svhn', "config.dataset.name = 'svhn'"),
     ('--config.train.bacth_size=8', 'bacth_size'),
     ('--config.train.batch_size=eight', 'batch_size'),

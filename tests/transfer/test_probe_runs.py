@@ -6,27 +6,16 @@ import sys
 
 import pytest
 
-from classifiers import train
 from common import validate, writers
-from configs import attack, class_viz, eval_classifier, saliency
-from tests.conftest import make_idx_dir
+from configs import attack, class_viz, saliency
 from transfer import probe_attack, probe_class_viz, probe_saliency
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
-def classifier_dir(tmp_path_factory):
-  data_dir = make_idx_dir(tmp_path_factory.mktemp('data'))
-  workdir = str(tmp_path_factory.mktemp('classifier'))
-  config = eval_classifier.get_config('quick')
-  config.dataset.dir = str(data_dir)
-  config.dataset.download = False
-  config.train.num_epochs, config.train.batch_size, config.train.augment = 4, 32, 'none'
-  writers.write_config(config, workdir)  # as launch.py does
-  summary = train.train_and_evaluate(config, workdir)
-  assert summary['test_accuracy'] > 0.5
-  return workdir
+def classifier_dir(tiny_classifier):
+  return tiny_classifier[1]
 
 
 def _config(module, classifier_dir, **overrides):

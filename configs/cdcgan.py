@@ -1,0 +1,19 @@
+"""Conditional DCGAN (report 001) on Fashion-MNIST: the standard DCGAN (BatchNorm, width
+32) with the label one-hot appended to G's noise and as 10 constant planes to D's input;
+non-saturating BCE, Adam 2e-4 (0.5, 0.999). Sample grids show one class per row.
+
+  python launch.py --config=configs/cdcgan.py
+"""
+from configs import gan_common
+
+
+def get_config(arg: str | None = None):
+  config = gan_common.base()
+  gan_common.dcgan_model(config)
+  config.model.conditional = True
+  config.train.num_steps = 3000
+  if arg == 'quick':
+    gan_common.quick(config)
+  elif arg:
+    raise ValueError(f'configs/cdcgan.py: unknown argument {arg!r}; use quick.')
+  return config
