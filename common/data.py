@@ -109,6 +109,21 @@ def load(name: str, data_dir: str = '', download: bool = True) -> ImageDataset:
   raise DataNotFoundError(_how_to_provide(name, tried))
 
 
+IMAGE_FOLDER = 'image_folder'
+
+
+def load_folder(directory: str, image_size: int, channels: int) -> ImageDataset:
+  """A dataset from a folder of images (one subfolder per class, or a single folder),
+  resized to image_size x image_size with 1 or 3 channels. There is no split: the test
+  split is the training set (GAN metrics compare samples with the folder itself)."""
+  from common import image_folder  # pylint: disable=g-import-not-at-top  (needs pillow)
+  if not directory:
+    raise DataNotFoundError('dataset.name = image_folder needs --config.dataset.dir=FOLDER '
+                            '(one subfolder of images per class, or a folder of images).')
+  images, labels, names = image_folder.read_folder(directory, image_size, channels)
+  return ImageDataset(IMAGE_FOLDER, images, labels, images, labels, names, directory)
+
+
 def class_names(name: str) -> tuple[str, ...]:
   return tuple(_CLASS_NAMES[name])
 

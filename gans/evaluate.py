@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import data, mesh as mesh_lib
+from common import data
 from gans import metrics
 
 BATCH = 500
@@ -35,11 +35,11 @@ class Evaluator:
   """Holds the classifier and the reference set's features (computed once)."""
 
   def __init__(self, classifier, reference_images, *, kid_subsets: int = 100,
-               kid_subset_size: int = 1000, seed: int = 0, mesh=None):
+               kid_subset_size: int = 1000, seed: int = 0):
     self.classifier = classifier
-    # on the generator's devices (a restored classifier sits on the first one only)
-    self._params = (mesh_lib.put_replicated(classifier.params, mesh) if mesh is not None
-                    else classifier.params)
+    self._params = classifier.params
+    # images go where the classifier is (generated ones may be replicated over a mesh)
+    self._sharding = jax.tree.leaves(classifier.params)[0].sharding
     self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
     self._key = jax.random.key(seed)
     model, pixel_range = classifier.model, classifier.pixel_range
@@ -50,12 +50,14 @@ class Evaluator:
       return (model.apply({'params': params}, x, return_features=True),
               model.apply({'params': params}, x))
     self._features_logits = features_logits
-    reference = np.asarray(reference_images)
-    self.reference_features, _ = self.features_and_logits(data.to_float(reference, 'zero_one'))
-    self.reference_moments = metrics.Moments.of(self.reference_features)
+    if reference_images is not None:  # None: a classifier only (gans/export.py)
+      self.reference_features, _ = self.features_and_logits(
+          data.to_float(np.asarray(reference_images), 'zero_one'))
+      self.reference_moments = metrics.Moments.of(self.reference_features)
 
   def features_and_logits(self, unit_images):
-    parts = [self._features_logits(self._params, unit_images[i:i + BATCH])
+    parts = [self._features_logits(
+        self._params, jax.device_put(unit_images[i:i + BATCH], self._sharding))
              for i in range(0, unit_images.shape[0], BATCH)]
     return (jnp.concatenate([f for f, _ in parts]), jnp.concatenate([l for _, l in parts]))
 

@@ -29,7 +29,9 @@ FINAL_STREAM = 9
 
 
 def validate(config) -> None:
-  v.one_of(config, 'dataset.name', data.DATASETS)
+  v.one_of(config, 'dataset.name', data.DATASETS + (data.IMAGE_FOLDER,))
+  v.positive(config, 'dataset.image_size', integer=True)
+  v.one_of(config, 'dataset.channels', (1, 3))
   v.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
   v.one_of(config, 'model.arch', gan_common.ARCHS)
   v.one_of(config, 'model.latent', gan_lib.LATENTS)
@@ -108,6 +110,13 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
       ema_decay=m.ema_decay, pixel_range=config.dataset.pixel_range)
 
 
+def load_data(config) -> data.ImageDataset:
+  d = config.dataset
+  if d.name == data.IMAGE_FOLDER:
+    return data.load_folder(d.dir, d.image_size, d.channels)
+  return data.load(d.name, d.dir, d.download)
+
+
 def load_classifier(config, ds):
   """The evaluation classifier named by eval.classifier_dir, checked against the data."""
   directory = config.eval.classifier_dir
@@ -133,7 +142,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   mesh = mesh_lib.data_mesh(config.train.num_devices or None)
   mesh_lib.check_batch_divides(config.train.batch_size, mesh)
-  ds = data.load(config.dataset.name, config.dataset.dir, config.dataset.download)
+  ds = load_data(config)
   num_examples = len(ds.train_images)
   v.check(config.train.batch_size <= num_examples, 'train.batch_size',
           config.train.batch_size, f'at most the {num_examples} training examples')
@@ -170,8 +179,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if classifier is not None:
     evaluator = evaluate.Evaluator(classifier, ds.test_images,
                                    kid_subsets=config.eval.kid_subsets,
-                                   kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
-                                   mesh=mesh)
+                                   kid_subset_size=config.eval.kid_subset_size, seed=config.seed)
     best = _BestKeeper(workdir, is_main)
     fid_fn = _fid_tracker(config, gan, evaluator, best)
   chunk = loop.chunk_size(config.train.num_steps, config.train.log_every,

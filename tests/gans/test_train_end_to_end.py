@@ -12,7 +12,8 @@ import pytest
 
 from common import checkpoint, loop, validate, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
-from gans import train
+from classifiers import pretrained
+from gans import export, saved, score, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -83,10 +84,31 @@ def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, ar
   assert os.path.exists(os.path.join(workdir, 'samples', 'interpolation.png'))
 
 
+@pytest.mark.parametrize('module,size,channels', [(gan_mlp, 20, 1), (dcgan, 32, 3)])
+def test_an_image_folder_trains(tmp_path, module, size, channels):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  for name in ('grains', 'pores'):  # report 002 trained on its own microstructure images
+    (tmp_path / 'data' / name).mkdir(parents=True)
+    for i in range(12):
+      Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(
+          tmp_path / 'data' / name / f'{i}.png')
+  config = _config(tmp_path / 'data', 4, module, dataset__name='image_folder',
+                   dataset__image_size=size, dataset__channels=channels)
+  summary = train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert summary['steps'] == 4 and summary['dataset'] == 'image_folder'
+  grid = np.asarray(Image.open(tmp_path / 'run' / 'samples' / 'step_0000004.png'))
+  assert grid.ndim == (2 if channels == 1 else 3)
+  config.dataset.dir = str(tmp_path / 'missing')
+  with pytest.raises(FileNotFoundError, match='missing: no such folder'):
+    train.train_and_evaluate(config, str(tmp_path / 'run2'))
+
+
 def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tmp_path):
   data_dir, classifier_dir = tiny_classifier
   workdir = str(tmp_path)
   config = _config(data_dir, 8, cdcgan, classifier_dir=classifier_dir)
+  writers.write_config(config, workdir)  # as launch.py does
   summary = train.train_and_evaluate(config, workdir)
   for key in ('fid', 'kid', 'kid_std', 'inception_score', 'class_accuracy', 'fid_ema',
               'kid_ema', 'class_accuracy_ema', 'fid_best', 'best_step'):
@@ -103,7 +125,29 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   resumed = train.train_and_evaluate(
       _config(data_dir, 12, cdcgan, classifier_dir=classifier_dir), workdir)
   assert resumed['resumed_from_step'] == 8 and 'fid' in resumed
-  assert writers.read_json(os.path.join(workdir, 'best', 'best.json'))['fid'] <= best['fid']
+  best = writers.read_json(os.path.join(workdir, 'best', 'best.json'))
+  assert best['fid'] <= min(r['fid'] for r in rows)
+
+  # any checkpoint scores again to the same numbers (gans.score), and exports (gans.export)
+  classifier = pretrained.load(classifier_dir)
+  again = score.score(saved.load(workdir, 'best'), classifier, config.eval.final_samples)
+  assert again['step'] == best['step'] == resumed['best_step']
+  assert again['fid'] == pytest.approx(resumed['fid_best'], rel=1e-5)
+  ema = score.score(saved.load(workdir), classifier, config.eval.final_samples, ema=True)
+  assert ema['kid'] == pytest.approx(resumed['kid_ema'], rel=1e-5)
+  out = str(tmp_path / 'export')
+  summary = export.export(saved.load(workdir), classifier, 200, 0.0, out)
+  with np.load(os.path.join(out, 'samples.npz')) as f:
+    images, labels = f['images'], f['labels']
+  assert images.shape == (summary['kept'], 28, 28, 1) and images.dtype == np.uint8
+  assert sum(summary['per_class'].values()) == summary['kept'] == len(labels) > 0
+  assert os.path.exists(os.path.join(out, 'contact_sheet.png'))
+  agree = np.mean(np.argmax(classifier.logits(images / 255.0), -1) == labels)
+  assert agree > 0.9  # kept labels are the classifier's (uint8 rounding may flip a few)
+  strict = export.export(saved.load(workdir), classifier, 200, 0.999, str(tmp_path / 'e2'))
+  assert strict['kept'] <= summary['kept']
+  with pytest.raises(ValueError, match='threshold'):
+    export.export(saved.load(workdir), classifier, 10, 1.5, out)
 
 
 def test_a_classifier_of_another_dataset_is_refused(tiny_classifier, tmp_path):

@@ -1,0 +1,55 @@
+"""A finished (or running) GAN run read back from its workdir: config, networks, weights.
+
+  run = saved.load('runs/cdcgan', which='best')   # 'last' (default) or 'best'
+  images = run.generate(z, labels)                 # in [0, 1]; `ema=True` for the EMA
+"""
+import dataclasses
+import json
+import os
+
+import ml_collections
+
+from common import checkpoint, data
+from gans import evaluate
+from gans import train
+
+WHICH = ('last', 'best')
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedRun:
+  config: ml_collections.ConfigDict
+  gan: object
+  dataset: data.ImageDataset
+  state: dict          # the saved train state as nested dicts
+  step: int
+
+  def generate(self, z, labels, ema: bool = False):
+    params = self.state['ema_params'] if ema else self.state['g_params']
+    return evaluate.generate(self.gan, params, self.state.get('g_batch_stats', {}), z, labels)
+
+
+def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
+  """The newest checkpoint of the run (`which='best'`: its best-FID state)."""
+  if which not in WHICH:
+    raise ValueError(f'which = {which!r}: expected one of {", ".join(WHICH)}.')
+  config_path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(config_path):
+    raise FileNotFoundError(f'No GAN run in {workdir!r}: {config_path} does not exist.')
+  with open(config_path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  if config.get('trainer') not in ('gan', 'wgan_gp') or 'arch' not in config.model:
+    raise ValueError(f'{config_path} is not a run of gans/train.py (trainer '
+                     f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
+  ds = train.load_data(config)
+  gan = train.build_gan(config, ds.image_shape, ds.num_classes)
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best') if which == 'best' else workdir)
+  try:
+    state, step = ckpt.restore_latest()
+  finally:
+    ckpt.close()
+  if state is None:
+    raise FileNotFoundError(f'No readable checkpoint in {ckpt.directory}.')
+  if ema and not state.get('ema_params'):
+    raise ValueError(f'{workdir} has no generator EMA (model.ema_decay was 0).')
+  return SavedRun(config, gan, ds, state, step)

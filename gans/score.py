@@ -1,0 +1,49 @@
+"""Scores any checkpoint of a GAN run with the evaluation classifier, as training does at
+its end: FID, KID, Inception-style score, class accuracy (conditional models).
+
+  python -m gans.score --workdir=runs/dcgan [--which=best] [--ema] [--num_samples=10000]
+"""
+import json
+
+from absl import app, flags, logging
+
+from classifiers import pretrained
+from gans import evaluate, saved, train
+
+
+def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False) -> dict:
+  c = run.config
+  evaluator = evaluate.Evaluator(classifier, run.dataset.test_images,
+                                 kid_subsets=c.eval.kid_subsets,
+                                 kid_subset_size=c.eval.kid_subset_size, seed=c.seed)
+  z, labels = train.eval_inputs(run.gan, c.seed, train.FINAL_STREAM, num_samples)
+  params = run.state['ema_params'] if ema else run.state['g_params']
+  out = train.score_generator(run.gan, evaluator, params, run.state.get('g_batch_stats', {}),
+                              z, labels, kid=True)
+  return {'step': run.step, 'ema': ema, **out}
+
+
+def _define_flags():
+  """Command-line flags, defined only when run as a program (modules stay importable
+  together)."""
+  global _WORKDIR, _WHICH, _EMA, _NUM, _CLASSIFIER
+  _WORKDIR = flags.DEFINE_string('workdir', None, 'A GAN run folder.')
+  _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
+  _EMA = flags.DEFINE_bool('ema', False, "Score the generator's EMA weights.")
+  _NUM = flags.DEFINE_integer('num_samples', 10000, 'Generated images (against the test set).')
+  _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', "Default: the run's "
+                                    'eval.classifier_dir.')
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
+  classifier = pretrained.load(_CLASSIFIER.value or run.config.eval.classifier_dir)
+  print(json.dumps(score(run, classifier, _NUM.value, _EMA.value), indent=1))
+
+
+if __name__ == '__main__':
+  _define_flags()
+  flags.mark_flags_as_required(['workdir'])
+  app.run(main)
