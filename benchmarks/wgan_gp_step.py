@@ -17,7 +17,7 @@ import numpy as np
 
 from common import mesh as mesh_lib
 from configs import wgan_gp as wgan_gp_config
-from gans import layers, train, wgan_gp
+from gans import gan as gan_lib, layers, train
 
 _WIDTH = flags.DEFINE_integer('width', 32, 'generator and critic width (configs/wgan_gp.py)')
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
@@ -29,23 +29,23 @@ LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 def time_jax(images):
   config = wgan_gp_config.get_config()  # the trainer's own models and optimizers
   config.model.generator_width = config.model.critic_width = _WIDTH.value
-  m = train.build_models(config, SHAPE)
+  config.loss.n_critic = _N_CRITIC.value
+  config.model.ema_decay = 0.0  # PyTorch's step below keeps no EMA
+  gan = train.build_gan(config, SHAPE, 10)
   mesh = mesh_lib.data_mesh(1)
-  state = mesh_lib.put_replicated(wgan_gp.create_state(
-      m, jax.random.key(0), latent_dim=LATENT, image_shape=SHAPE, num_examples=N,
-      batch_size=_BATCH.value), mesh)
-  images = mesh_lib.put_replicated(images, mesh)
+  state = mesh_lib.put_replicated(gan_lib.create_state(
+      gan, jax.random.key(0), image_shape=SHAPE, num_examples=N, batch_size=_BATCH.value),
+      mesh)
+  arrays = mesh_lib.put_replicated((images, np.zeros(N, np.int32)), mesh)
   t0 = time.perf_counter()
-  step = wgan_gp.compile_step(state, images, models=m, mesh=mesh, n_critic=_N_CRITIC.value,
-                              batch_size=_BATCH.value, latent_dim=LATENT, gp_weight=10.0,
-                              pixel_range='minus_one_one')
+  step = gan_lib.compile_step(state, arrays, gan=gan, mesh=mesh, batch_size=_BATCH.value)
   compile_s = time.perf_counter() - t0
   for _ in range(2):
-    state, metrics = step(state, images)
+    state, metrics = step(state, arrays)
   jax.block_until_ready(state)
   t0 = time.perf_counter()
   for _ in range(_STEPS.value):
-    state, metrics = step(state, images)
+    state, metrics = step(state, arrays)
   jax.block_until_ready((state, metrics))
   params = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
   return _STEPS.value / (time.perf_counter() - t0), compile_s, params

@@ -13,7 +13,7 @@ import pytest
 from common import checkpoint, loop, validate, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
 from classifiers import pretrained
-from gans import export, saved, score, train
+from gans import export, report, saved, score, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -127,6 +127,9 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   assert resumed['resumed_from_step'] == 8 and 'fid' in resumed
   best = writers.read_json(os.path.join(workdir, 'best', 'best.json'))
   assert best['fid'] <= min(r['fid'] for r in rows)
+
+  table_row = report.row(workdir)
+  assert f"{resumed['fid']:.1f}" in table_row and f"{resumed['class_accuracy']:.3f}" in table_row
 
   # any checkpoint scores again to the same numbers (gans.score), and exports (gans.export)
   classifier = pretrained.load(classifier_dir)
