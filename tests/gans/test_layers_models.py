@@ -79,3 +79,66 @@ def test_critic_has_no_batch_statistics():
   d = models.Critic(width=8)
   variables = d.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
   assert set(variables) == {'params'}
+
+
+@pytest.mark.parametrize('k', [3, 4, 5])
+def test_same_padded_stride2_conv_matches_flax(k):
+  # 'SAME' pads k - 2 zeros, the odd one after, as Keras' Conv2D(strides=2, padding='same')
+  rng = np.random.default_rng(3)
+  x = jnp.asarray(rng.normal(size=(2, 8, 6, 3)), jnp.float32)
+  module = layers.ConvStride2(4, kernel_size=k)
+  params = module.init(jax.random.key(0), x)
+  reference = jax.lax.conv_general_dilated(
+      x, params['params']['kernel'], (2, 2), 'SAME',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + params['params']['bias']
+  chex.assert_trees_all_close(module.apply(params, x), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize('k,channels_out', [(7, 1), (3, 4), (4, 2)])
+def test_conv_by_taps_and_its_gradients_match_xla(k, channels_out):
+  rng = np.random.default_rng(4)
+  x = jnp.asarray(rng.normal(size=(2, 9, 7, 5)), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=(k, k, 5, channels_out)), jnp.float32)
+  reference = lambda x, kk: jax.lax.conv_general_dilated(
+      x, kk, (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  chex.assert_trees_all_close(layers.conv_same_by_taps(x, kernel), reference(x, kernel),
+                              atol=1e-4, rtol=1e-5)
+  loss = lambda f: lambda x, kk: jnp.sum(jnp.sin(f(x, kk)))
+  chex.assert_trees_all_close(jax.grad(loss(layers.conv_same_by_taps), (0, 1))(x, kernel),
+                              jax.grad(loss(reference), (0, 1))(x, kernel), atol=1e-3,
+                              rtol=1e-4)
+
+
+def _count(module, *inputs):
+  variables = jax.eval_shape(lambda: module.init(jax.random.key(0), *inputs))
+  return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables['params']))
+
+
+def test_report_000_dcgan_has_the_reports_parameter_counts():
+  z, x = jnp.zeros((2, 100)), jnp.zeros((2, 28, 28, 1))
+  g, d = models.KerasDCGANGenerator((28, 28, 1)), models.KerasDCGANDiscriminator()
+  assert _count(g, z) == 1_164_289 and _count(d, x) == 40_705
+  g_params = jax.jit(g.init)(jax.random.key(0), z)
+  images = jax.jit(g.apply)(g_params, z)
+  chex.assert_shape(images, (2, 28, 28, 1))
+  assert 0 <= float(images.min()) and float(images.max()) <= 1  # sigmoid output
+  chex.assert_shape(d.apply(d.init(jax.random.key(1), x), x), (2,))
+
+
+def test_mlp_models_shapes_maxout_and_batchnorm():
+  z, x = jnp.zeros((3, 128)), jnp.zeros((3, 28, 28, 1))
+  g = models.MLPGenerator((28, 28, 1), (16, 32), 'relu', batchnorm=True)
+  variables = g.init(jax.random.key(0), z)
+  assert set(variables) == {'params', 'batch_stats'}
+  chex.assert_shape(g.apply(variables, z), (3, 28, 28, 1))
+  d = models.MLPDiscriminator((16, 8), dropout=0.5, maxout_pieces=5)
+  params = d.init(jax.random.key(1), x)['params']
+  assert params['Dense_1']['kernel'].shape == (16, 8 * 5)  # 8 maxout units of 5 pieces
+  out = d.apply({'params': params}, x + 1, train=True, rngs={'dropout': jax.random.key(2)})
+  chex.assert_shape(out, (3,))
+  # maxout is the max over its pieces
+  h = jax.nn.leaky_relu(x.reshape(3, -1) @ params['Dense_0']['kernel']
+                        + params['Dense_0']['bias'], 0.2)
+  pieces = (h @ params['Dense_1']['kernel'] + params['Dense_1']['bias']).reshape(3, 8, 5)
+  want = pieces.max(-1) @ params['Dense_2']['kernel'][:, 0] + params['Dense_2']['bias'][0]
+  chex.assert_trees_all_close(d.apply({'params': params}, x), want, atol=1e-5)
