@@ -24,6 +24,22 @@ def read_image(path: str, size: int | None = None, resize: str = 'squash',
   except UnidentifiedImageError as e:
     raise ValueError(f'{path}: not an image PIL can read (accepted: '
                      f'{", ".join(EXTENSIONS)}).') from e
+  return _resized(im, size, resize)
+
+
+def resize_array(image: np.ndarray, size: int, resize: str = 'squash',
+                 channels: int = 3) -> np.ndarray:
+  """`read_image`'s resizing for a decoded uint8 [H, W, C] array (a TFDS record)."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  if resize not in RESIZES:
+    raise ValueError(f'resize {resize!r}: expected one of {", ".join(RESIZES)}.')
+  image = np.asarray(image, np.uint8)
+  im = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+  return _resized(im.convert('RGB' if channels == 3 else 'L'), size, resize)
+
+
+def _resized(im, size, resize):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
   if size:
     if resize == 'squash':
       im = im.resize((size, size), Image.BILINEAR)
@@ -55,3 +71,28 @@ def read_folder(root: str, size: int, channels: int = 3, resize: str = 'squash')
   if not images:
     raise ValueError(f'{root}: no images ({", ".join(EXTENSIONS)}) found.')
   return np.stack(images), np.asarray(labels, np.int32), tuple(classes)
+
+
+def read_tfds(name: str, data_dir: str, size: int, resize: str = 'squash',
+              channels: int = 3, split: str = 'train', max_examples: int = 0):
+  """`read_folder`'s result from a prepared TFDS image dataset with a 'label' feature
+  (cats_vs_dogs...): read with tfds.data_source, so no TensorFlow and never a download.
+  `max_examples` > 0 keeps the first ones (TFDS shuffles when it prepares)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (slow import)
+  where = data_dir or '$TFDS_DATA_DIR or ~/tensorflow_datasets'
+  try:
+    source = tfds.data_source(name, split=split, data_dir=data_dir or None, download=False,
+                              try_gcs=False)
+  except Exception as e:  # pylint: disable=broad-except  (TFDS raises several kinds)
+    raise FileNotFoundError(
+        f'TFDS dataset {name!r} (split {split!r}) is not prepared in {where} '
+        f'({type(e).__name__}). Prepare it on a machine with internet (`tfds build {name} '
+        f'--data_dir=DIR`, then copy DIR here), or use an image folder.') from e
+  n = min(max_examples, len(source)) if max_examples else len(source)
+  images, labels = [], []
+  for i in range(n):
+    record = source[i]
+    images.append(resize_array(record['image'], size, resize, channels))
+    labels.append(int(record['label']))
+  return (np.stack(images), np.asarray(labels, np.int32),
+          tuple(source.dataset_info.features['label'].names))

@@ -9,6 +9,9 @@ def base(trainer: str, arg: str | None) -> ml_collections.ConfigDict:
   config.weights_dir = 'weights/vgg16_keras'   # python -m transfer.convert --output=...
   config.data = ml_collections.ConfigDict()
   config.data.train_dir = ''        # one subfolder of images per class
+  config.data.tfds_name = ''        # or a prepared TFDS dataset instead: cats_vs_dogs
+  config.data.tfds_dir = ''         # its data_dir ('' : $TFDS_DATA_DIR, ~/tensorflow_datasets)
+  config.data.max_examples = 0      # TFDS: the first N records (report 000: 3000); 0 = all
   config.data.test_dir = ''         # the same classes; '' = hold out data.test_fraction
   config.data.test_fraction = 0.2
   config.data.image_size = 224

@@ -18,10 +18,16 @@ SPATIAL_POOLS = ('mean', 'max', 'none')
 
 def validate(config) -> None:
   d = config.data
-  v.check(isinstance(d.train_dir, str) and os.path.isdir(d.train_dir), 'data.train_dir',
-          d.train_dir, 'a folder with one subfolder of images per class')
-  v.check(d.test_dir == '' or os.path.isdir(d.test_dir), 'data.test_dir', d.test_dir,
-          "a folder with the same class subfolders, or '' to hold out data.test_fraction")
+  if d.tfds_name:
+    v.check(not d.train_dir and not d.test_dir, 'data.tfds_name', d.tfds_name,
+            "'' when data.train_dir / data.test_dir name image folders (one source)")
+    v.non_negative(config, 'data.max_examples')
+  else:
+    v.check(isinstance(d.train_dir, str) and os.path.isdir(d.train_dir), 'data.train_dir',
+            d.train_dir, 'a folder with one subfolder of images per class (or set '
+            'data.tfds_name, e.g. cats_vs_dogs)')
+    v.check(d.test_dir == '' or os.path.isdir(d.test_dir), 'data.test_dir', d.test_dir,
+            "a folder with the same class subfolders, or '' to hold out data.test_fraction")
   if not d.test_dir:
     v.check(0 < d.test_fraction < 1, 'data.test_fraction', d.test_fraction,
             'a fraction in (0, 1) of each class held out for testing')
@@ -54,11 +60,14 @@ def load_data(config, meta):
   resize = vgg16_predict.resize_mode(d.resize, meta)
   def read(key):
     try:
+      if key == 'tfds_name':
+        return image_folder.read_tfds(d.tfds_name, d.tfds_dir, d.image_size, resize,
+                                      max_examples=d.max_examples)
       return image_folder.read_folder(d[key], size=d.image_size, resize=resize)
     except (FileNotFoundError, ValueError) as e:
       raise v.ConfigError(f'config.data.{key} = {d[key]!r}: {e}') from None
 
-  train_x, train_y, classes = read('train_dir')
+  train_x, train_y, classes = read('tfds_name' if d.tfds_name else 'train_dir')
   if d.test_dir:
     test_x, test_y, test_classes = read('test_dir')
     v.check(test_classes == classes, 'data.test_dir', d.test_dir,

@@ -161,3 +161,20 @@ def test_vgg16_svm_through_launch(notop_dir, folder, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   summary = json.load(open(tmp_path / 'run' / 'summary.json'))
   assert [b['layer'] for b in summary['best']] == ['relu4']
+
+
+def test_vgg16_svm_reads_tfds_cats_vs_dogs(notop_dir, tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  config = _transfer_config('vgg16_svm', notop_dir, '', svm={'layers': ('pool5',),
+                                                             'c': (1.0,)})
+  config.data.tfds_name, config.data.max_examples = 'cats_vs_dogs', 10
+  with tfds.testing.mock_data(num_examples=14):  # random images of random sizes
+    summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert summary['classes'] == ['cat', 'dog']
+  assert summary['num_train'] + summary['num_test'] == 10
+  config.data.tfds_dir = str(tmp_path / 'empty')  # nothing prepared: a clear error, at once
+  with pytest.raises(ConfigError, match=r"config.data.tfds_name = 'cats_vs_dogs'.*not prepared"):
+    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run2'))
+  config.data.train_dir = str(tmp_path)
+  with pytest.raises(ConfigError, match='config.data.tfds_name'):
+    vgg16_transfer.validate(config)
