@@ -11,7 +11,7 @@ The report used batch 256 (128 real + 128 fake for D) for 100 epochs; its 128-ch
 28x28 layers cost ~0.5 s per step of batch 32 on 2 CPU cores, so the default is 1,500
 steps of batch 32 (D sees 32 real + 32 fake).
 `standard`: gans.models.Generator / Critic of width 32 with BatchNorm, tanh output, batch
-64, 3,000 steps.
+64, 8,000 steps.
 """
 from configs import gan_common
 
@@ -21,6 +21,7 @@ def get_config(arg: str | None = None):
   args = set(filter(None, (arg or '').split(',')))
   if 'standard' in args:
     gan_common.dcgan_model(config)
+    config.train.num_steps = 8000
   else:
     gan_common.keras_dcgan_model(config)
     config.dataset.pixel_range = 'zero_one'

@@ -2,7 +2,7 @@
 
   python -m gans.report runs/gan_mlp runs/cgan_mlp runs/dcgan ...
 
-One Markdown row per run: generator updates, wall time (training + final scoring), FID and
+One Markdown row per run: generator updates, wall time (training, all resumed parts included, + final scoring), FID and
 KID of G and of its EMA on eval.final_samples against the test set, the best
 training-time FID's step and its final-size FID, class accuracy for conditional models.
 """
@@ -18,7 +18,7 @@ HEADER = ('| run | G updates | time | FID | FID EMA | KID | KID EMA | best FID (
 def row(workdir: str) -> str:
   with open(os.path.join(workdir, 'summary.json')) as f:
     s = json.load(f)
-  minutes, seconds = divmod(round(s['train_seconds'] + s.get('eval_seconds', 0)), 60)
+  minutes, seconds = divmod(round(s.get('total_train_seconds', s['train_seconds']) + s.get('eval_seconds', 0)), 60)
   acc = (f"{s['class_accuracy']:.3f} ({s['class_accuracy_ema']:.3f})"
          if 'class_accuracy' in s else '–')
   best = f"{s['fid_best']:.1f} ({s['best_step']})" if 'fid_best' in s else '–'

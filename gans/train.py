@@ -204,6 +204,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   summary = {
       'steps': step, 'generator_updates': step * config.loss.n_generator,
       'resumed_from_step': first_step, 'train_seconds': seconds,
+      'total_train_seconds': seconds + _earlier_seconds(workdir, first_step),
       'compile_seconds': compile_seconds,
       'steps_per_second': (step - first_step) / seconds if seconds else 0.0,
       'num_devices': int(mesh.devices.size), 'dataset': ds.name,
@@ -218,6 +219,15 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if is_main:
     writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
+
+
+def _earlier_seconds(workdir: str, first_step: int) -> float:
+  """Training time of the invocations before a resume, from their summary.json (when it
+  ended where this one starts; otherwise unknown and counted as 0)."""
+  before = writers.read_json(os.path.join(workdir, 'summary.json'), {})
+  if not first_step or before.get('steps') != first_step:
+    return 0.0
+  return before.get('total_train_seconds', before.get('train_seconds', 0.0))
 
 
 def _count(params) -> int:

@@ -46,6 +46,9 @@ def test_run_writes_its_files_and_resume_reproduces_the_losses(idx_dir, tmp_path
   resumed = train.train_and_evaluate(_config(idx_dir, 8), split)
 
   assert resumed['resumed_from_step'] == 4 and resumed['steps'] == 8
+  first = writers.read_json(os.path.join(full, 'summary.json'))  # (the uninterrupted run)
+  assert resumed['total_train_seconds'] > resumed['train_seconds'] > 0
+  assert first['total_train_seconds'] == first['train_seconds']
   assert _losses(split) == _losses(full)  # bit-identical on CPU
   assert [r[0] for r in _losses(full)] == [2, 4, 6, 8]
   with open(os.path.join(full, 'summary.json')) as f:
