@@ -52,7 +52,8 @@ def validate(config) -> None:
     value = config.loss[key.split('.')[1]]
     v.check(len(value) == 2 and value[0] <= value[1], key, value,
             'a pair (low, high) with low <= high')
-  v.check(config.eval.fid_every % config.train.log_every == 0, 'eval.fid_every',
+  v.check(not config.eval.classifier_dir or config.eval.fid_every % config.train.log_every == 0,
+          'eval.fid_every',
           config.eval.fid_every, f'a multiple of train.log_every ({config.train.log_every}): '
           'the scores join the logged rows')
   v.check(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
@@ -184,7 +185,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     fid_fn = _fid_tracker(config, gan, evaluator, best)
   chunk = loop.chunk_size(config.train.num_steps, config.train.log_every,
                           config.train.checkpoint_every, config.eval.sample_every,
-                          config.eval.fid_every)
+                          *([config.eval.fid_every] if fid_fn else []))
   v.check(chunk % config.train.steps_per_call == 0, 'train.steps_per_call',
           config.train.steps_per_call, f'a divisor of {chunk} (the gcd of num_steps and the '
           f'log, checkpoint, sample and FID intervals)')
