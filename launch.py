@@ -67,6 +67,12 @@ def main(argv):
     logging.error('%s', e)
     sys.exit(2)
 
+  from common import host  # pylint: disable=g-import-not-at-top
+  if config.get('cpu_threads', 0):
+    cores = host.limit_cpu_threads(config.cpu_threads)  # before JAX's backend starts
+    logging.info('config.cpu_threads = %d: the process runs on %d CPU core(s).',
+                 config.cpu_threads, cores)
+
   import jax  # pylint: disable=g-import-not-at-top
   if _XLA_CACHE.value and 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
     jax.config.update('jax_compilation_cache_dir', _XLA_CACHE.value)

@@ -2,6 +2,7 @@
 
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.classifier_epoch [--cnn_steps=296 --sweep_epochs=1 --only=mlp,cnn,sweep]
+      [--cpu_threads=1]
 
 Three measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does
 not depend on the pixels), each side by side in this process:
@@ -11,9 +12,11 @@ not depend on the pixels), each side by side in this process:
   2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
   3. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
      program vs the same compiled single-run program called 8 times; prints the ratio.
-Timings exclude compilation (reported apart) and the first call.
+Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
+process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
 """
 import functools
+import os
 import time
 
 from absl import app, flags
@@ -21,12 +24,14 @@ import jax
 import numpy as np
 
 from classifiers import step as step_lib, sweep, train
-from common import data, mesh as mesh_lib
+from common import data, host, mesh as mesh_lib
 from configs import cnn as cnn_config, mlp as mlp_config, sweep_mlp_lr
 
 _CNN_STEPS = flags.DEFINE_integer('cnn_steps', 296, 'timed CNN steps (a multiple of 8)')
 _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in the sweep test')
 _ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'sweep'], 'which measurements to run')
+_CPU_THREADS = flags.DEFINE_integer('cpu_threads', 0, 'pin the process to this many cores '
+                                    '(0: all); PyTorch gets as many threads')
 N = 60_000
 
 
@@ -130,6 +135,11 @@ def sweep_ratio(ds) -> tuple[float, float]:
 
 def main(argv):
   del argv
+  host.limit_cpu_threads(_CPU_THREADS.value)  # before JAX's backend starts
+  if _CPU_THREADS.value:
+    import torch  # pylint: disable=g-import-not-at-top
+    torch.set_num_threads(_CPU_THREADS.value)
+  print(f'Cores: {len(os.sched_getaffinity(0))}.')
   ds = fake_dataset()
   if 'mlp' in _ONLY.value:
     mlp_epoch(ds)

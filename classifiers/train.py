@@ -54,6 +54,8 @@ def validate(config) -> None:
     v.positive(config, 'train.adversarial_steps', integer=True)
     v.in_range(config, 'train.adversarial_weight', 0.0, 1.0)
   v.non_negative(config, 'train.num_devices')
+  v.check(isinstance(config.cpu_threads, int) and config.cpu_threads >= 0, 'cpu_threads',
+          config.cpu_threads, 'an integer >= 0 (0: every core)')
 
 
 def build_model(config, num_classes: int):

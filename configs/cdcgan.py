@@ -11,7 +11,7 @@ def get_config(arg: str | None = None):
   config = gan_common.base()
   gan_common.dcgan_model(config)
   config.model.conditional = True
-  config.train.num_steps = 8000
+  config.train.num_steps = 12000
   if arg == 'quick':
     gan_common.quick(config)
   elif arg:

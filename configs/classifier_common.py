@@ -7,6 +7,7 @@ def base(dataset: str) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.trainer = 'classifier'
   config.seed = 0
+  config.cpu_threads = 0  # > 0: launch.py pins the process to this many cores (tiny models)
 
   config.dataset = ml_collections.ConfigDict()
   config.dataset.name = dataset          # mnist | fashion_mnist | cifar10

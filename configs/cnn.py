@@ -2,10 +2,14 @@
 
   python launch.py --config=configs/cnn.py              # with 2x2 max pooling
   python launch.py --config=configs/cnn.py:no_pool      # the report's 16,151,306 parameters
+  python launch.py --config=configs/cnn.py:regularized  # + dropout 0.5, flips, cosine decay
 
 Adam 1e-3, batch 16, 20 epochs, softmax cross-entropy on logits, Fashion-MNIST. The report
 put a ReLU on the output layer and got 66.9 %; `--config.model.output_activation=relu`
-reproduces that bug. Arguments: `no_pool`, `quick` (tests), `no_pool_quick`.
+reproduces that bug. The report's recipe overfits (train accuracy 0.96, test 0.90);
+`regularized` keeps the model, optimizer, batch and epochs and adds dropout 0.5 before the
+second Dense512 and the output, random left-right flips and a cosine-decayed rate.
+Arguments: `no_pool`, `regularized`, `quick` (tests), `no_pool_quick`.
 """
 from configs import classifier_common as common
 
@@ -21,9 +25,13 @@ def get_config(arg: str | None = None):
   config.optim.learning_rate = 1e-3
   config.train.batch_size = 16
   config.train.num_epochs = 20
-  if arg.endswith('quick'):
+  if arg == 'regularized':
+    config.model.dropout = 0.5
+    config.train.augment = 'flip'
+    config.optim.schedule = 'cosine'
+  elif arg.endswith('quick'):
     common.quick(config)
   elif arg not in ('', 'no_pool'):
-    raise ValueError(f'configs/cnn.py: unknown argument {arg!r}; use no_pool, quick or '
-                     f'no_pool_quick.')
+    raise ValueError(f'configs/cnn.py: unknown argument {arg!r}; use no_pool, regularized, '
+                     f'quick or no_pool_quick.')
   return config

@@ -10,7 +10,7 @@ def get_config(arg: str | None = None):
   config = gan_common.base()
   gan_common.dcgan_model(config)
   config.loss.name = 'least_squares'
-  config.train.num_steps = 3000
+  config.train.num_steps = 8000
   if arg == 'quick':
     gan_common.quick(config)
   elif arg:

@@ -2,9 +2,10 @@
 
   python -m gans.report runs/gan_mlp runs/cgan_mlp runs/dcgan ...
 
-One Markdown row per run: generator updates, wall time (training, all resumed parts included, + final scoring), FID and
-KID of G and of its EMA on eval.final_samples against the test set, the best
-training-time FID's step and its final-size FID, class accuracy for conditional models.
+One Markdown row per run: generator updates, wall time (training with all resumed parts,
+in-training scoring and pictures, plus the final scoring), FID and KID of G and of its EMA
+on eval.final_samples against the test set, the best training-time FID's step and its
+final-size FID, class accuracy for conditional models, classes present among samples.
 """
 import json
 import os
@@ -18,7 +19,8 @@ HEADER = ('| run | G updates | time | FID | FID EMA | KID | KID EMA | best FID (
 def row(workdir: str) -> str:
   with open(os.path.join(workdir, 'summary.json')) as f:
     s = json.load(f)
-  minutes, seconds = divmod(round(s.get('total_train_seconds', s['train_seconds']) + s.get('eval_seconds', 0)), 60)
+  seconds = s.get('total_train_seconds', s['train_seconds']) + s.get('eval_seconds', 0)
+  minutes, seconds = divmod(round(seconds), 60)
   acc = (f"{s['class_accuracy']:.3f} ({s['class_accuracy_ema']:.3f})"
          if 'class_accuracy' in s else '–')
   best = f"{s['fid_best']:.1f} ({s['best_step']})" if 'fid_best' in s else '–'

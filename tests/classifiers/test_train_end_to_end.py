@@ -1,6 +1,8 @@
 """The classifier trainer and the sweep on tiny data: files, resume, devices, loading, bad input."""
 import json
 import os
+import subprocess
+import sys
 
 import chex
 import jax
@@ -10,6 +12,8 @@ import pytest
 from classifiers import pretrained, sweep, train
 from common import data, validate, writers
 from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _quick(module, data_dir, arg='quick', **overrides):
@@ -129,6 +133,25 @@ def test_bad_conv_spec_and_sweep_axis(idx_dir):
   config.sweep.axis = 'optim.learnig_rate'
   with pytest.raises(validate.ConfigError, match=r'sweep\.axis'):
     sweep.validate(config)
+
+
+def test_launch_pins_the_mlp_to_one_core(idx_dir, tmp_path):
+  out = subprocess.run(
+      [sys.executable, 'launch.py', '--config=configs/mlp.py:quick', f'--workdir={tmp_path / "run"}',
+       '--config.dataset.name=fashion_mnist', f'--config.dataset.dir={idx_dir}',
+       '--config.dataset.download=False', '--config.train.num_epochs=1'],
+      cwd=ROOT, env=dict(os.environ, XLA_FLAGS=''), capture_output=True, text=True, check=True)
+  assert 'config.cpu_threads = 1: the process runs on 1 CPU core(s).' in out.stderr
+  assert os.path.exists(tmp_path / 'run' / 'summary.json')
+
+
+def test_cpu_threads_must_be_a_whole_count(idx_dir):
+  config = _quick(mlp, idx_dir)
+  assert config.cpu_threads == 1  # launch.py pins report 000's MLP to one core
+  with config.unlocked():
+    config.cpu_threads = -1
+  with pytest.raises(validate.ConfigError, match=r'config\.cpu_threads = -1 .* integer >= 0'):
+    train.validate(config)
 
 
 def test_loading_a_missing_classifier_says_how_to_train_it(tmp_path):
