@@ -17,6 +17,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q -r requirements-test.txt
+  # torch-fidelity's InceptionV3 is the FID port's reference; its own dependency torchvision
+  # would replace the pinned torch, and the network needs torch only.
+  .venv/bin/python -m pip install -q --no-deps torch-fidelity==0.4.0
   exit 0
 fi
 .venv/bin/python -m pip install -q -r requirements.txt

@@ -55,6 +55,8 @@ def base() -> ml_collections.ConfigDict:
   config.eval.sample_every = 500
   config.eval.num_samples = 100          # fixed noise, one grid per sample_every
   config.eval.classifier_dir = 'runs/eval_classifier'  # '' : no FID/KID/class accuracy
+  config.eval.inception_dir = ''         # FID InceptionV3 weights (python -m gans.inception):
+                                         # FID/KID on its pool3 features; '' : the classifier's
   config.eval.fid_every = 500            # FID on fid_samples during training; best kept apart
   config.eval.fid_samples = 2000
   config.eval.final_samples = 10000      # FID, KID, scores at the end (against the test set)

@@ -1,10 +1,12 @@
 """Scores a generator with the evaluation classifier: FID, KID, Inception-style score and,
 for conditional models, class accuracy. Used during training (gans/train.py) and on any
-checkpoint (`python -m gans.evaluate --workdir=runs/dcgan`).
+checkpoint (`python -m gans.score --workdir=runs/dcgan`).
 
 Features are the classifier's penultimate activations (256 for configs/eval_classifier.py),
-so these numbers compare runs of this code with each other; they are not the InceptionV3
-FIDs papers report (those need 299x299 RGB Inception features).
+so these numbers compare runs of this code with each other; with `feature_network` (the FID
+InceptionV3 of gans/inception.py) FID and KID use its pool3 features instead, comparable
+with published numbers, while class accuracy and the Inception-style score keep the
+classifier.
 """
 import functools
 
@@ -35,8 +37,10 @@ class Evaluator:
   """Holds the classifier and the reference set's features (computed once)."""
 
   def __init__(self, classifier, reference_images, *, kid_subsets: int = 100,
-               kid_subset_size: int = 1000, seed: int = 0):
+               kid_subset_size: int = 1000, seed: int = 0, feature_network=None):
     self.classifier = classifier
+    self.feature_network = feature_network  # None: the classifier's features
+    self.feature_name = 'classifier' if feature_network is None else 'inception_v3_pool3'
     self._params = classifier.params
     # images go where the classifier is (generated ones may be replicated over a mesh)
     self._sharding = jax.tree.leaves(classifier.params)[0].sharding
@@ -59,7 +63,10 @@ class Evaluator:
     parts = [self._features_logits(
         self._params, jax.device_put(unit_images[i:i + BATCH], self._sharding))
              for i in range(0, unit_images.shape[0], BATCH)]
-    return (jnp.concatenate([f for f, _ in parts]), jnp.concatenate([l for _, l in parts]))
+    features = jnp.concatenate([f for f, _ in parts])
+    if self.feature_network is not None:
+      features = self.feature_network.features(unit_images)
+    return features, jnp.concatenate([l for _, l in parts])
 
   def score(self, unit_images, labels=None, *, kid: bool = True) -> dict:
     """Metrics of images in [0, 1] against the reference set; `labels`: their conditions."""
@@ -67,7 +74,8 @@ class Evaluator:
     fid = metrics.frechet_distance_of(metrics.Moments.of(features), self.reference_moments)
     inception, inception_std = metrics.inception_score(logits)
     out = {'fid': float(fid), 'inception_score': float(inception),
-           'inception_score_std': float(inception_std), 'num_samples': int(features.shape[0])}
+           'inception_score_std': float(inception_std), 'num_samples': int(features.shape[0]),
+           'features': self.feature_name}
     if kid:
       value, std = metrics.kernel_inception_distance(
           features, self.reference_features, self._key, self.kid_subsets,

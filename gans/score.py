@@ -2,6 +2,7 @@
 its end: FID, KID, Inception-style score, class accuracy (conditional models).
 
   python -m gans.score --workdir=runs/dcgan [--which=best] [--ema] [--num_samples=10000]
+      [--inception_dir=weights/fid_inception]   # FID/KID on InceptionV3 pool3 features
 """
 import json
 
@@ -11,11 +12,13 @@ from classifiers import pretrained
 from gans import evaluate, saved, train
 
 
-def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False) -> dict:
+def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
+          inception_dir: str = '') -> dict:
   c = run.config
   evaluator = evaluate.Evaluator(classifier, run.dataset.test_images,
                                  kid_subsets=c.eval.kid_subsets,
-                                 kid_subset_size=c.eval.kid_subset_size, seed=c.seed)
+                                 kid_subset_size=c.eval.kid_subset_size, seed=c.seed,
+                                 feature_network=train.load_feature_network(inception_dir))
   z, labels = train.eval_inputs(run.gan, c.seed, train.FINAL_STREAM, num_samples)
   params = run.state['ema_params'] if ema else run.state['g_params']
   out = train.score_generator(run.gan, evaluator, params, run.state.get('g_batch_stats', {}),
@@ -26,13 +29,15 @@ def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False) 
 def _define_flags():
   """Command-line flags, defined only when run as a program (modules stay importable
   together)."""
-  global _WORKDIR, _WHICH, _EMA, _NUM, _CLASSIFIER
+  global _WORKDIR, _WHICH, _EMA, _NUM, _CLASSIFIER, _INCEPTION
   _WORKDIR = flags.DEFINE_string('workdir', None, 'A GAN run folder.')
   _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
   _EMA = flags.DEFINE_bool('ema', False, "Score the generator's EMA weights.")
   _NUM = flags.DEFINE_integer('num_samples', 10000, 'Generated images (against the test set).')
   _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', "Default: the run's "
                                     'eval.classifier_dir.')
+  _INCEPTION = flags.DEFINE_string('inception_dir', None, 'FID InceptionV3 weights for FID and '
+                                   "KID ('': the classifier's features). Default: the run's.")
 
 
 def main(argv):
@@ -40,7 +45,9 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
   classifier = pretrained.load(_CLASSIFIER.value or run.config.eval.classifier_dir)
-  print(json.dumps(score(run, classifier, _NUM.value, _EMA.value), indent=1))
+  inception_dir = (_INCEPTION.value if _INCEPTION.value is not None
+                   else run.config.eval.get('inception_dir', ''))
+  print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, inception_dir), indent=1))
 
 
 if __name__ == '__main__':

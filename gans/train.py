@@ -20,7 +20,7 @@ import optax
 from classifiers import pretrained
 from common import checkpoint, data, images, loop, mesh as mesh_lib, validate as v, writers
 from configs import gan_common
-from gans import evaluate, gan as gan_lib, losses, models
+from gans import evaluate, gan as gan_lib, inception, losses, models
 
 CONSOLE_KEYS = ('d_loss', 'g_loss', 'd_real', 'd_fake')
 SAMPLE_STREAM = 7  # fold_in tags of fixed noise, apart from the training keys
@@ -56,6 +56,10 @@ def validate(config) -> None:
           'eval.fid_every',
           config.eval.fid_every, f'a multiple of train.log_every ({config.train.log_every}): '
           'the scores join the logged rows')
+  v.check(not config.eval.get('inception_dir') or config.eval.classifier_dir,
+          'eval.inception_dir', config.eval.get('inception_dir'),
+          "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
+          "accuracy, Inception-style score)")
   v.check(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
           'loss.minimax_after_steps', config.loss.minimax_after_steps,
           "0 unless loss.name = 'non_saturating' (the switch goes from it to minimax)")
@@ -118,6 +122,20 @@ def load_data(config) -> data.ImageDataset:
   return data.load(d.name, d.dir, d.download)
 
 
+def load_feature_network(inception_dir: str):
+  """The FID InceptionV3 (gans/inception.py) converted into `inception_dir`; '' : None, FID
+  and KID on the evaluation classifier's features."""
+  if not inception_dir:
+    return None
+  try:
+    variables = inception.load(inception_dir)
+  except FileNotFoundError as e:
+    raise v.ConfigError(f'config.eval.inception_dir = {inception_dir!r}: {e} Or set it to \'\' '
+                        'for the evaluation classifier\'s features.') from e
+  logging.info('FID and KID on InceptionV3 pool3 features (%s).', inception_dir)
+  return inception.FeatureNetwork(variables)
+
+
 def load_classifier(config, ds):
   """The evaluation classifier named by eval.classifier_dir, checked against the data."""
   directory = config.eval.classifier_dir
@@ -149,6 +167,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           config.train.batch_size, f'at most the {num_examples} training examples')
   gan = build_gan(config, ds.image_shape, ds.num_classes)
   classifier = load_classifier(config, ds)
+  feature_network = load_feature_network(config.eval.get('inception_dir', ''))
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 
@@ -180,7 +199,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if classifier is not None:
     evaluator = evaluate.Evaluator(classifier, ds.test_images,
                                    kid_subsets=config.eval.kid_subsets,
-                                   kid_subset_size=config.eval.kid_subset_size, seed=config.seed)
+                                   kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
+                                   feature_network=feature_network)
     best = _BestKeeper(workdir, is_main)
     fid_fn = _fid_tracker(config, gan, evaluator, best)
   chunk = loop.chunk_size(config.train.num_steps, config.train.log_every,
@@ -253,12 +273,14 @@ def final_scores(config, gan, evaluator, state, best) -> dict:
   if gan.ema_decay:
     ema = score_generator(gan, evaluator, state.ema_params, state.g_batch_stats, z, labels,
                           True)
-    out.update({f'{k}_ema': val for k, val in ema.items() if k != 'num_samples'})
+    out.update({f'{k}_ema': val for k, val in ema.items()
+                if k not in ('num_samples', 'features')})
   saved = best.restore() if best is not None else None
   if saved is not None:
     at_best = score_generator(gan, evaluator, saved['g_params'], saved['g_batch_stats'], z,
                               labels, True)
-    out.update({f'{k}_best': val for k, val in at_best.items() if k != 'num_samples'})
+    out.update({f'{k}_best': val for k, val in at_best.items()
+                if k not in ('num_samples', 'features')})
     out['best_step'] = best.step
   return out
 
