@@ -8,7 +8,9 @@ Adam 1e-3, batch 16, 20 epochs, softmax cross-entropy on logits, Fashion-MNIST. 
 put a ReLU on the output layer and got 66.9 %; `--config.model.output_activation=relu`
 reproduces that bug. The report's recipe overfits (train accuracy 0.96, test 0.90);
 `regularized` keeps the model, optimizer, batch and epochs and adds dropout 0.5 before the
-second Dense512 and the output, random left-right flips and a cosine-decayed rate.
+second Dense512 and the output, random left-right flips and a cosine-decayed rate: 0.9132
+(train 0.947) measured here, short of 0.92 (the evaluation classifier's padded convs reach
+0.936).
 Arguments: `no_pool`, `regularized`, `quick` (tests), `no_pool_quick`.
 """
 from configs import classifier_common as common
