@@ -164,9 +164,9 @@ def main(argv):
           f'{sequential_s / vmapped_s:.2f}x faster together.')
     steps = _SWEEP_EPOCHS.value * N // 4
     eight, one = update_pass_seconds(8, steps), update_pass_seconds(1, steps)
-    print(f'  Bound: one read and write of the 8 stacked first layers per step alone takes {eight:.2f} s ({one:.2f} s '
-          f'for one variant); against the 8 runs in turn ({sequential_s:.2f} s) vmap can gain '
-          f'at most {sequential_s / eight:.2f}x.')
+    print(f'  Bound: one read and write of the 8 stacked first layers per step alone takes '
+          f'{eight:.2f} s ({one:.2f} s for one variant); against the 8 runs in turn '
+          f'({sequential_s:.2f} s) vmap can gain at most {sequential_s / eight:.2f}x.')
 
 
 def mlp_epoch(ds):

@@ -40,7 +40,6 @@ class Evaluator:
                kid_subset_size: int = 1000, seed: int = 0, feature_network=None):
     self.classifier = classifier
     self.feature_network = feature_network  # None: the classifier's features
-    self.feature_name = 'classifier' if feature_network is None else 'inception_v3_pool3'
     self._params = classifier.params
     # images go where the classifier is (generated ones may be replicated over a mesh)
     self._sharding = jax.tree.leaves(classifier.params)[0].sharding
@@ -75,7 +74,7 @@ class Evaluator:
     inception, inception_std = metrics.inception_score(logits)
     out = {'fid': float(fid), 'inception_score': float(inception),
            'inception_score_std': float(inception_std), 'num_samples': int(features.shape[0]),
-           'features': self.feature_name}
+           'features': getattr(self.feature_network, 'name', 'classifier')}
     if kid:
       value, std = metrics.kernel_inception_distance(
           features, self.reference_features, self._key, self.kid_subsets,

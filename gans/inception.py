@@ -14,7 +14,6 @@ and point a GAN config at it with `--config.eval.inception_dir=weights/fid_incep
 tests/gans/test_inception.py checks this port against torch-fidelity's network on random
 weights. On a CPU it is slow (about 6 GFLOPs an image); it is meant for accelerators.
 """
-import json
 import os
 
 from absl import app, flags
@@ -24,9 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common import weights
+
 SIZE = 299
 FEATURES = 2048
-FILE_NAME = 'params.msgpack'
+NAME = 'inception_v3_pool3'  # what summary.json says its FIDs were computed on
 
 
 def tf1_resize_matrix(in_size: int, out_size: int) -> np.ndarray:
@@ -209,27 +210,21 @@ def from_torch_state_dict(state_dict: dict, path: str = 'state_dict') -> dict:
 
 
 def save(variables, output_dir: str, source: str) -> None:
-  os.makedirs(output_dir, exist_ok=True)
-  with open(os.path.join(output_dir, FILE_NAME), 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(variables))
-  with open(os.path.join(output_dir, 'meta.json'), 'w') as f:
-    json.dump({'network': 'inception_v3_fid', 'source': os.path.basename(source)}, f)
+  weights.save(variables, output_dir, {'network': NAME, 'source': os.path.basename(source)})
 
 
 def load(weights_dir: str):
-  path = os.path.join(weights_dir, FILE_NAME)
-  if not os.path.exists(path):
-    raise FileNotFoundError(
-        f'{path} does not exist: convert the FID Inception weights first with `python -m '
-        f'gans.inception --input=pt_inception-2015-12-05-6726825d.pth --output={weights_dir}` '
-        '(the file comes from pytorch-fid\'s releases; see gans/inception.py).')
-  with open(path, 'rb') as f:
-    return flax.serialization.msgpack_restore(f.read())
+  variables, _ = weights.load(
+      weights_dir, 'convert the FID Inception weights first with `python -m gans.inception '
+      f'--input=pt_inception-2015-12-05-6726825d.pth --output={weights_dir}` (the file comes '
+      "from pytorch-fid's releases; see gans/inception.py).")
+  return variables
 
 
 class FeatureNetwork:
   """`features(unit_images)`: pool3 features of images in [0, 1] (grayscale is repeated to
   three channels, as torch-fidelity does), in batches, on device."""
+  name = NAME
 
   def __init__(self, variables, batch_size: int = 100):
     self.variables, self.batch_size = variables, batch_size
@@ -251,7 +246,7 @@ def main(argv):
   state = torch.load(source, map_location='cpu', weights_only=True)
   variables = from_torch_state_dict({k: v.numpy() for k, v in state.items()}, source)
   save(variables, output, source)
-  print(f'Wrote {os.path.join(output, FILE_NAME)}.')
+  print(f'Wrote {os.path.join(output, weights.PARAMS)}.')
 
 
 if __name__ == '__main__':

@@ -56,8 +56,8 @@ def validate(config) -> None:
           'eval.fid_every',
           config.eval.fid_every, f'a multiple of train.log_every ({config.train.log_every}): '
           'the scores join the logged rows')
-  v.check(not config.eval.get('inception_dir') or config.eval.classifier_dir,
-          'eval.inception_dir', config.eval.get('inception_dir'),
+  v.check(not config.eval.inception_dir or config.eval.classifier_dir,
+          'eval.inception_dir', config.eval.inception_dir,
           "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
           "accuracy, Inception-style score)")
   v.check(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
@@ -167,7 +167,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           config.train.batch_size, f'at most the {num_examples} training examples')
   gan = build_gan(config, ds.image_shape, ds.num_classes)
   classifier = load_classifier(config, ds)
-  feature_network = load_feature_network(config.eval.get('inception_dir', ''))
+  feature_network = load_feature_network(config.eval.inception_dir)
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 

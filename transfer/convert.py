@@ -18,10 +18,10 @@ import os
 import urllib.request
 
 from absl import app, flags
-import flax.serialization
 import jax
 import numpy as np
 
+from common import weights
 from transfer import vgg16
 
 URLS = {
@@ -122,29 +122,16 @@ def _checked(params, path):
 
 def save(params, output_dir: str, source: str) -> dict:
   include_top = 'fc1' in params
-  meta = {'source': source, 'preprocessing': PREPROCESSING[source], 'include_top': include_top,
-          'num_classes': int(params['predictions']['bias'].shape[0]) if include_top else None,
-          'params': int(sum(a.size for a in jax.tree.leaves(params)))}
-  os.makedirs(output_dir, exist_ok=True)
-  with open(os.path.join(output_dir, 'params.msgpack'), 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(params))
-  with open(os.path.join(output_dir, 'meta.json'), 'w') as f:
-    json.dump(meta, f, indent=2)
-  return meta
+  return weights.save(params, output_dir, {
+      'source': source, 'preprocessing': PREPROCESSING[source], 'include_top': include_top,
+      'num_classes': int(params['predictions']['bias'].shape[0]) if include_top else None,
+      'params': int(sum(a.size for a in jax.tree.leaves(params)))})
 
 
 def load(weights_dir: str):
   """(params, meta) of a folder written by `save`."""
-  files = [os.path.join(weights_dir, n) for n in ('params.msgpack', 'meta.json')]
-  for path in files:
-    if not os.path.isfile(path):
-      raise FileNotFoundError(
-          f'{path} not found: convert VGG16 weights first (python -m transfer.convert '
-          f'--source=keras|torch --input=FILE --output={weights_dir}).')
-  with open(files[0], 'rb') as f:
-    params = flax.serialization.msgpack_restore(f.read())
-  with open(files[1]) as f:
-    return params, json.load(f)
+  return weights.load(weights_dir, 'convert VGG16 weights first (python -m transfer.convert '
+                      f'--source=keras|torch --input=FILE --output={weights_dir}).')
 
 
 def convert(source: str, input_path: str, output_dir: str) -> dict:
