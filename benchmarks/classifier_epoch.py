@@ -62,7 +62,9 @@ def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
   state = train.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   t0 = time.perf_counter()
-  call = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=k),
+  # As the trainer: calls within epochs (whole epochs, or fewer steps than one epoch).
+  call = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=k,
+                                   within_epoch=True),
                  donate_argnums=0).lower(state, images, labels).compile()
   compile_s = time.perf_counter() - t0
   state, _ = call(state, images, labels)  # warm-up
@@ -117,20 +119,21 @@ def sweep_ratio(ds) -> tuple[float, float]:
   config = sweep_mlp_lr.get_config()
   config.sweep.seeds = 1
   (values, group_config), = sweep.groups(config)
-  group_config.train.num_epochs = _SWEEP_EPOCHS.value
   mesh = mesh_lib.data_mesh(1)
   setup = train.build_setup(group_config, ds, mesh)
-  steps = _SWEEP_EPOCHS.value * (N // group_config.train.batch_size)
+  steps, epochs = N // group_config.train.batch_size, _SWEEP_EPOCHS.value  # an epoch a call
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values, [0], N)
-  together = jax.jit(sweep.vmapped_steps(setup, steps))
-  one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
+  together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps, within_epoch=True))
+  one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps,
+                                  within_epoch=True))
   singles = [step_lib.set_learning_rate(train.initial_state(setup, 0, N), lr) for lr in values]
-  vmapped_s = _timed(together, stacked, images, labels)
+  vmapped_s = epochs * _timed(together, stacked, images, labels, repeat=epochs)
   one(singles[0], images, labels)  # compile once; the 8 runs reuse it
   t0 = time.perf_counter()
   for state in singles:
-    jax.block_until_ready(one(state, images, labels))
+    for _ in range(epochs):
+      jax.block_until_ready(one(state, images, labels))
   return vmapped_s, time.perf_counter() - t0
 
 

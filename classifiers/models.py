@@ -24,12 +24,22 @@ POOLS = {'max': pooling.max_pool, 'avg': nn.avg_pool}   # same values, faster gr
 NORMS = {'none': None, 'group': lambda: nn.GroupNorm(num_groups=8)}
 
 
-def _dense(features, init_constant):
+def _kernel_first_dot(inputs, kernel, dimension_numbers, precision=None,
+                      preferred_element_type=None, **unused):
+  """inputs @ kernel, computed as (kernel^T inputs^T)^T."""
+  (in_contract, kernel_contract), _ = dimension_numbers
+  out = jax.lax.dot_general(kernel, inputs, ((kernel_contract, in_contract), ((), ())),
+                            precision=precision, preferred_element_type=preferred_element_type)
+  return jnp.moveaxis(out, 0, -1)
+
+
+def _dense(features, init_constant, kernel_first: bool = False):
   """Dense with Flax's default init, or every weight and bias equal to `init_constant`."""
+  kwargs = {'dot_general': _kernel_first_dot} if kernel_first else {}
   if init_constant is None:
-    return nn.Dense(features)
+    return nn.Dense(features, **kwargs)
   init = nn.initializers.constant(init_constant)
-  return nn.Dense(features, kernel_init=init, bias_init=init)
+  return nn.Dense(features, kernel_init=init, bias_init=init, **kwargs)
 
 
 class MLP(nn.Module):
@@ -39,13 +49,19 @@ class MLP(nn.Module):
   activation: str = 'sigmoid'
   output_activation: str = 'sigmoid'
   init_constant: float | None = None  # report 002 studies constant initial weights
+  # Multiply the first layer as kernel^T @ inputs^T. Vmapped over variants that share each
+  # input batch (sweeps), XLA:CPU then feeds the stacked kernels to one matmul as they lie,
+  # instead of transposing all of them at every step (~1.4x faster sweep epochs); alone,
+  # a model is faster without it. Same parameters, same results.
+  kernel_first: bool = False
 
   @nn.compact
   def __call__(self, x, *, train: bool = False, return_features: bool = False):
     del train  # no dropout or batch statistics
     x = x.reshape(x.shape[0], -1)
-    for width in self.hidden:
-      x = ACTIVATIONS[self.activation](_dense(width, self.init_constant)(x))
+    for i, width in enumerate(self.hidden):
+      layer = _dense(width, self.init_constant, kernel_first=self.kernel_first and i == 0)
+      x = ACTIVATIONS[self.activation](layer(x))
     if return_features:
       return x
     return OUTPUT_ACTIVATIONS[self.output_activation](

@@ -114,20 +114,42 @@ def adversarial_examples(params, setup: Setup, images, labels, key):
   return jax.lax.stop_gradient(adv)
 
 
-def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_steps: int):
+def _flip_matrices(tree):
+  """Transposes every 2-D leaf (dense kernels and their optimizer moments).
+
+  The steps carry dense kernels as [out, in]: XLA:CPU then computes a batch's weight
+  gradient as [out, batch] @ [batch, in], with the long input axis contiguous, ~3x faster
+  than Flax's [in, out] for report 000's MLP at batch 4 (35 -> 13 us a step for the first
+  layer). The optimizers here are elementwise, so they run on the flipped trees as is.
+  """
+  return jax.tree.map(lambda a: a.T if a.ndim == 2 else a, tree)
+
+
+def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_steps: int,
+                within_epoch: bool = False):
   """`num_steps` optimizer steps; returns the state and the steps' mean loss and accuracy.
 
   `images` (uint8) and `labels` are the whole training set; each batch is gathered from
-  the epoch permutation and split over the mesh's 'data' axis.
+  the epoch permutation and split over the mesh's 'data' axis. `within_epoch=True` promises
+  that the steps do not cross an epoch boundary (train.call_sizes sees to it): the data
+  order is then refreshed once before them rather than checked at every step, which saves
+  report 000's MLP ~10 % of its epoch and ~0.5 s of compilation (XLA:CPU).
   """
   num_examples = images.shape[0]
+  sizes = dict(num_examples=num_examples, batch_size=setup.batch_size)
   _, data_key, dropout_key = _streams(state.rng)
+  call_order = None
+  if within_epoch:
+    call_order = batches.refreshed_order(state.data_order, data_key, state.step, **sizes)
 
   def one_step(carry, i):
-    params, opt_state, order = carry
+    flipped_params, opt_state, order = carry
+    params = _flip_matrices(flipped_params)
     counter = state.step + i
-    order, idx = batches.next_indices(order, data_key, counter, num_examples=num_examples,
-                                      batch_size=setup.batch_size)
+    if within_epoch:
+      idx = batches.indices(call_order, counter, **sizes)
+    else:
+      order, idx = batches.next_indices(order, data_key, counter, **sizes)
     k_drop, k_aug, k_adv = jax.random.split(jax.random.fold_in(dropout_key, counter), 3)
     x = augment(data.to_float(images[idx], setup.pixel_range), k_aug, setup.augment)
     x = mesh_lib.shard_batch(x, setup.mesh)
@@ -135,13 +157,18 @@ def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_ste
     x_adv = adversarial_examples(params, setup, x, y, k_adv)
     (loss, outputs), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         params, setup, x, y, k_drop, x_adv)
-    updates, opt_state = setup.optimizer.update(grads, opt_state, params)
+    updates, opt_state = setup.optimizer.update(_flip_matrices(grads), opt_state,
+                                                flipped_params)
     accuracy = jnp.mean(losses.predictions(outputs) == y)
-    return (optax.apply_updates(params, updates), opt_state, order), (loss, accuracy)
+    return ((optax.apply_updates(flipped_params, updates), opt_state, order),
+            (loss, accuracy))
 
+  flipped = _flip_matrices((state.params, state.opt_state))
+  carried_order = jnp.zeros((), jnp.int32) if within_epoch else state.data_order
   (params, opt_state, order), (loss, accuracy) = jax.lax.scan(
-      one_step, (state.params, state.opt_state, state.data_order), jnp.arange(num_steps),
-      unroll=setup.unroll)
+      one_step, (*flipped, carried_order), jnp.arange(num_steps), unroll=setup.unroll)
+  order = call_order if within_epoch else order
+  params, opt_state = _flip_matrices((params, opt_state))
   state = state.replace(step=state.step + num_steps, params=params, opt_state=opt_state,
                         data_order=order)
   return state, {'train_loss': jnp.mean(loss), 'train_accuracy': jnp.mean(accuracy)}

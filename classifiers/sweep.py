@@ -10,6 +10,7 @@ resumes: finished groups are kept, an interrupted one continues from its checkpo
 """
 import copy
 import csv
+import dataclasses
 import functools
 import json
 import logging
@@ -33,9 +34,18 @@ STACKED = step_lib.ClassifierState(step=None, rng=0, params=0, opt_state=0, data
 SHARED = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, data_order=None)
 
 
-def vmapped_steps(setup, num_steps: int):
+def variants_setup(setup):
+  """The setup a stacked group trains with: MLPs multiply their first layer kernel-first
+  (see models.MLP.kernel_first)."""
+  if hasattr(setup.model, 'kernel_first'):
+    return dataclasses.replace(setup, model=setup.model.clone(kernel_first=True))
+  return setup
+
+
+def vmapped_steps(setup, num_steps: int, within_epoch: bool = False):
   """train_steps over states stacked [seed, value]; metrics come back [seed, value]."""
-  one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps)
+  one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps,
+                          within_epoch=within_epoch)
   inner = jax.vmap(one, in_axes=(SHARED, None, None), out_axes=(SHARED, 0))
   return jax.vmap(inner, in_axes=(STACKED, None, None), out_axes=(STACKED, 0))
 
@@ -167,7 +177,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
   mesh_lib.check_batch_divides(config.train.batch_size, mesh)
-  setup = train.build_setup(config, ds, mesh)
+  setup = variants_setup(train.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
   steps_per_epoch = num_examples // config.train.batch_size
   k = train.steps_per_call(config, setup, steps_per_epoch)
@@ -179,7 +189,8 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
 
   def steps(state, images, labels, num_steps):
-    state, metrics = vmapped_steps(setup, num_steps)(state, images, labels)
+    steps_fn = vmapped_steps(setup, num_steps, within_epoch=True)
+    state, metrics = steps_fn(state, images, labels)
     metrics = {key: m.reshape(-1) for key, m in metrics.items()}
     return state, {f'{key}/{i}': m[i] for key, m in metrics.items() for i in range(len(m))}
 
