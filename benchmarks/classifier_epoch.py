@@ -62,12 +62,10 @@ def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
   state = train.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   t0 = time.perf_counter()
-  # As the trainer: calls within epochs (whole epochs, or fewer steps than one epoch).
-  call = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=k,
-                                   within_epoch=True),
+  call = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=k),
                  donate_argnums=0).lower(state, images, labels).compile()
   compile_s = time.perf_counter() - t0
-  state, _ = call(state, images, labels)  # warm-up
+  state, _ = jax.block_until_ready(call(state, images, labels))  # warm-up, not timed
 
   def run(state):
     for _ in range(num_steps // k):
@@ -124,9 +122,8 @@ def sweep_ratio(ds) -> tuple[float, float]:
   steps, epochs = N // group_config.train.batch_size, _SWEEP_EPOCHS.value  # an epoch a call
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values, [0], N)
-  together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps, within_epoch=True))
-  one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps,
-                                  within_epoch=True))
+  together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps))
+  one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
   singles = [step_lib.set_learning_rate(train.initial_state(setup, 0, N), lr) for lr in values]
   vmapped_s = epochs * _timed(together, stacked, images, labels, repeat=epochs)
   one(singles[0], images, labels)  # compile once; the 8 runs reuse it

@@ -42,10 +42,9 @@ def variants_setup(setup):
   return setup
 
 
-def vmapped_steps(setup, num_steps: int, within_epoch: bool = False):
+def vmapped_steps(setup, num_steps: int):
   """train_steps over states stacked [seed, value]; metrics come back [seed, value]."""
-  one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps,
-                          within_epoch=within_epoch)
+  one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps)
   inner = jax.vmap(one, in_axes=(SHARED, None, None), out_axes=(SHARED, 0))
   return jax.vmap(inner, in_axes=(STACKED, None, None), out_axes=(STACKED, 0))
 
@@ -189,8 +188,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
 
   def steps(state, images, labels, num_steps):
-    steps_fn = vmapped_steps(setup, num_steps, within_epoch=True)
-    state, metrics = steps_fn(state, images, labels)
+    state, metrics = vmapped_steps(setup, num_steps)(state, images, labels)
     metrics = {key: m.reshape(-1) for key, m in metrics.items()}
     return state, {f'{key}/{i}': m[i] for key, m in metrics.items() for i in range(len(m))}
 

@@ -141,7 +141,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
-  compiled = jax.jit(functools.partial(step_lib.train_steps, setup=setup, within_epoch=True),
+  compiled = jax.jit(functools.partial(step_lib.train_steps, setup=setup),
                      static_argnames='num_steps', donate_argnums=0)
   tester = evaluation.Evaluator(setup, ds.test_images, ds.test_labels,
                                 config.eval.batch_size)

@@ -13,24 +13,13 @@ def epoch_order(key, epoch, num_examples: int):
   return jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
 
 
-def refreshed_order(order, key, batch_counter, *, num_examples: int, batch_size: int):
-  """`order`, or the new epoch's permutation when batch `batch_counter` opens an epoch."""
-  epoch, slot = jnp.divmod(batch_counter, num_examples // batch_size)
-  return jax.lax.cond(slot == 0, lambda: epoch_order(key, epoch, num_examples),
-                      lambda: order)
-
-
-def indices(order, batch_counter, *, num_examples: int, batch_size: int):
-  """The example indices of batch `batch_counter` under its epoch's `order`."""
-  slot = batch_counter % (num_examples // batch_size)
-  return jax.lax.dynamic_slice_in_dim(order, slot * batch_size, batch_size)
-
-
 def next_indices(order, key, batch_counter, *, num_examples: int, batch_size: int):
   """Returns (order, indices of batch number `batch_counter`), refreshing `order` per epoch."""
-  sizes = dict(num_examples=num_examples, batch_size=batch_size)
-  order = refreshed_order(order, key, batch_counter, **sizes)
-  return order, indices(order, batch_counter, **sizes)
+  batches_per_epoch = num_examples // batch_size
+  epoch, slot = jnp.divmod(batch_counter, batches_per_epoch)
+  order = jax.lax.cond(slot == 0, lambda: epoch_order(key, epoch, num_examples),
+                       lambda: order)
+  return order, jax.lax.dynamic_slice_in_dim(order, slot * batch_size, batch_size)
 
 
 def order_at(key, batch_counter, *, num_examples: int, batch_size: int):

@@ -162,26 +162,6 @@ def test_fgsm_adversarial_training_matches_pytorch():
                              rtol=2e-4, atol=2e-6)
 
 
-def test_within_epoch_calls_draw_the_same_batches_as_one_call():
-  """The trainer's calls (train.call_sizes: never across an epoch) refresh the data order
-  once per call; across two epochs they must train exactly as one call checking each step."""
-  from classifiers import train  # pylint: disable=g-import-not-at-top
-  images, labels = _data()
-  setup = _setup('momentum', 0.3)
-  fresh = lambda: step_lib.create_state(setup, jax.random.key(3), N)
-  whole, _ = jax.jit(functools.partial(step_lib.train_steps, setup=setup,
-                                       num_steps=STEPS))(fresh(), images, labels)
-  sizes, state, step = train.call_sizes(5, N // BATCH), fresh(), 0
-  while step < STEPS:
-    n = min(sizes(step), STEPS - step)
-    state, _ = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=n,
-                                         within_epoch=True))(state, images, labels)
-    step += n
-  assert int(state.step) == STEPS
-  chex.assert_trees_all_close(state.params, whole.params, rtol=1e-6, atol=1e-7)
-  np.testing.assert_array_equal(state.data_order, whole.data_order)
-
-
 def test_kernel_first_mlp_computes_the_same_function():
   """models.MLP.kernel_first (sweeps) changes only how the first matmul is laid out."""
   model = models.MLP((7, 5), 10, 'sigmoid', 'sigmoid')
