@@ -11,7 +11,8 @@ not depend on the pixels), each side by side in this process:
      batches; prints seconds per epoch and the ratio.
   2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
   3. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
-     program vs the same compiled single-run program called 8 times; prints the ratio.
+     program vs the same compiled single-run program called 8 times; prints the ratio, the
+     FLOP rates of both, and the ceiling a large matmul sets on these cores.
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
 process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
 """
@@ -134,15 +135,21 @@ def sweep_ratio(ds) -> tuple[float, float]:
   return vmapped_s, time.perf_counter() - t0
 
 
-def update_pass_seconds(num_variants: int, steps: int) -> float:
-  """Seconds for `steps` passes that read and write report 000's first-layer weights
-  (784x20) stacked `num_variants` times, and nothing else: every SGD step changes all of
-  them, so a vmapped sweep step pays this traffic at least once, whatever XLA fuses."""
-  w = jnp.ones((num_variants, 784, 20))
-  decay = 1.0 - 1e-6 * jnp.arange(1, num_variants + 1.0)[:, None, None]
-  run = jax.jit(lambda w: jax.lax.scan(lambda w, _: (w * decay, None), w, None,
-                                       length=steps)[0])
-  return _timed(run, w)
+def mlp_step_flops(layers=((784, 20), (20, 10)), batch: int = 4) -> int:
+  """Floating-point operations of one SGD step of report 000's MLP, one variant: forward,
+  input and weight gradients (none for the first layer's input) and the update; the
+  elementwise sigmoid and loss are left out (under 1 %)."""
+  flops = 0
+  for i, (n_in, n_out) in enumerate(layers):
+    matmuls = 2 if i == 0 else 3
+    flops += matmuls * 2 * batch * n_in * n_out + 2 * n_in * n_out
+  return flops
+
+
+def matmul_gflops(n: int = 1024, repeat: int = 20) -> float:
+  """This process's float32 rate on a large matmul: the arithmetic ceiling of these cores."""
+  a = jnp.ones((n, n))
+  return 2 * n ** 3 / _timed(jax.jit(lambda a: a @ a), a, repeat=repeat) / 1e9
 
 
 def main(argv):
@@ -162,11 +169,12 @@ def main(argv):
     print(f'Learning-rate sweep, 8 rates x {_SWEEP_EPOCHS.value} epoch(s) of the MLP: vmapped '
           f'{vmapped_s:.2f} s, one after another {sequential_s:.2f} s: '
           f'{sequential_s / vmapped_s:.2f}x faster together.')
-    steps = _SWEEP_EPOCHS.value * N // 4
-    eight, one = update_pass_seconds(8, steps), update_pass_seconds(1, steps)
-    print(f'  Bound: one read and write of the 8 stacked first layers per step alone takes '
-          f'{eight:.2f} s ({one:.2f} s for one variant); against the 8 runs in turn '
-          f'({sequential_s:.2f} s) vmap can gain at most {sequential_s / eight:.2f}x.')
+    flops = 8 * _SWEEP_EPOCHS.value * N // 4 * mlp_step_flops()
+    peak = matmul_gflops()
+    print(f'  Arithmetic: {flops / 1e9:.1f} GFLOP either way; one after another '
+          f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
+          f'GFLOP/s, a 1024x1024 matmul on these cores {peak:.1f} GFLOP/s: vmap cannot gain '
+          f'more than {peak * 1e9 * sequential_s / flops:.1f}x.')
 
 
 def mlp_epoch(ds):

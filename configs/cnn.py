@@ -2,15 +2,15 @@
 
   python launch.py --config=configs/cnn.py              # with 2x2 max pooling
   python launch.py --config=configs/cnn.py:no_pool      # the report's 16,151,306 parameters
-  python launch.py --config=configs/cnn.py:regularized  # + dropout 0.5, flips, cosine decay
+  python launch.py --config=configs/cnn.py:regularized  # + dropout, flips and shifts, 50 epochs
 
 Adam 1e-3, batch 16, 20 epochs, softmax cross-entropy on logits, Fashion-MNIST. The report
 put a ReLU on the output layer and got 66.9 %; `--config.model.output_activation=relu`
 reproduces that bug. The report's recipe overfits (train accuracy 0.96, test 0.90);
-`regularized` keeps the model, optimizer, batch and epochs and adds dropout 0.5 before the
-second Dense512 and the output, random left-right flips and a cosine-decayed rate: 0.9132
-(train 0.947) measured here, short of 0.92 (the evaluation classifier's padded convs reach
-0.936).
+`regularized` keeps the model and optimizer and adds dropout 0.25 before the second Dense512
+and the output, random left-right flips and shifts of up to 2 pixels, a cosine-decayed rate,
+batch 64 and 50 epochs: 0.9205 (train 0.935) measured here. Dropout 0.5 with flips only
+(batch 16, 20 epochs) gave 0.9132; 30 epochs at batch 64 gave 0.9146-0.9170.
 Arguments: `no_pool`, `regularized`, `quick` (tests), `no_pool_quick`.
 """
 from configs import classifier_common as common
@@ -28,8 +28,10 @@ def get_config(arg: str | None = None):
   config.train.batch_size = 16
   config.train.num_epochs = 20
   if arg == 'regularized':
-    config.model.dropout = 0.5
-    config.train.augment = 'flip'
+    config.model.dropout = 0.25
+    config.train.augment = 'flip_shift'
+    config.train.batch_size = 64
+    config.train.num_epochs = 50
     config.optim.schedule = 'cosine'
   elif arg.endswith('quick'):
     common.quick(config)
