@@ -12,7 +12,8 @@ not depend on the pixels), each side by side in this process:
   2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
   3. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
      program vs the same compiled single-run program called 8 times; prints the ratio, the
-     FLOP rates of both, and the ceiling a large matmul sets on these cores.
+     FLOP rates of both, the ceiling a large matmul sets on these cores, and the tighter one
+     set by the 8 variants' first layers alone.
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
 process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
 """
@@ -152,6 +153,33 @@ def matmul_gflops(n: int = 1024, repeat: int = 20) -> float:
   return 2 * n ** 3 / _timed(jax.jit(lambda a: a @ a), a, repeat=repeat) / 1e9
 
 
+def first_layer_seconds(images, num_variants: int, steps: int) -> float:
+  """Seconds for `steps` SGD steps of only the first layer (784 -> 20 per variant, batch 4)
+  of `num_variants` variants merged into one 784 -> 20 * num_variants layer: forward, weight
+  gradient, update; the best of the two kernel layouts. Every variant of a sweep does this
+  work, so it bounds the vmapped program from below."""
+  x_all = images.reshape(len(images), -1)
+  units = 20 * num_variants
+  lr = 1e-3 * jnp.arange(1, units + 1.0)
+
+  def batch(i):
+    return jax.lax.dynamic_slice_in_dim(x_all, i * 4, 4).astype(jnp.float32) / 255
+
+  def out_in(w, i):  # w: [units, 784]
+    x = batch(i)
+    delta = jax.nn.sigmoid(x @ w.T) - 0.5
+    return w - lr[:, None] * (delta.T @ x), None
+
+  def in_out(w, i):  # w: [784, units]
+    x = batch(i)
+    delta = jax.nn.sigmoid(x @ w) - 0.5
+    return w - lr * (x.T @ delta), None
+
+  def seconds(step, w):
+    return _timed(jax.jit(lambda w: jax.lax.scan(step, w, jnp.arange(steps))[0]), w)
+  return min(seconds(out_in, jnp.zeros((units, 784))), seconds(in_out, jnp.zeros((784, units))))
+
+
 def main(argv):
   del argv
   host.limit_cpu_threads(_CPU_THREADS.value)  # before JAX's backend starts
@@ -175,6 +203,11 @@ def main(argv):
           f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
           f'GFLOP/s, a 1024x1024 matmul on these cores {peak:.1f} GFLOP/s: vmap cannot gain '
           f'more than {peak * 1e9 * sequential_s / flops:.1f}x.')
+    images = jnp.asarray(ds.train_images)
+    first = _SWEEP_EPOCHS.value * first_layer_seconds(images, 8, N // 4)
+    print(f'  Bound: the 8 variants\' first layers alone (forward, weight gradient, update; '
+          f'merged into one 784->160 layer) take {first:.2f} s: vmap cannot gain more than '
+          f'{sequential_s / first:.2f}x.')
 
 
 def mlp_epoch(ds):
