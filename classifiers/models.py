@@ -33,9 +33,25 @@ def _kernel_first_dot(inputs, kernel, dimension_numbers, precision=None,
   return jnp.moveaxis(out, 0, -1)
 
 
-def _dense(features, init_constant, kernel_first: bool = False):
+# Up to this many weights, a dense layer multiplies elementwise and sums (_small_dot).
+SMALL_KERNEL = 1024
+
+
+def _small_dot(inputs, kernel, dimension_numbers, precision=None,
+               preferred_element_type=None, **unused):
+  """inputs @ kernel; for a small kernel, as a multiply and a sum that XLA fuses with the
+  activation and loss around it instead of calling a matmul each way (report 000's MLP:
+  ~13 % faster epochs on CPU)."""
+  if kernel.size > SMALL_KERNEL:
+    return jax.lax.dot_general(inputs, kernel, dimension_numbers, precision=precision,
+                               preferred_element_type=preferred_element_type)
+  return jnp.sum(inputs[..., :, None] * kernel, axis=-2)
+
+
+def _dense(features, init_constant, kernel_first: bool = False, small_dot: bool = False):
   """Dense with Flax's default init, or every weight and bias equal to `init_constant`."""
-  kwargs = {'dot_general': _kernel_first_dot} if kernel_first else {}
+  dot = _kernel_first_dot if kernel_first else _small_dot if small_dot else None
+  kwargs = {'dot_general': dot} if dot else {}
   if init_constant is None:
     return nn.Dense(features, **kwargs)
   init = nn.initializers.constant(init_constant)
@@ -54,18 +70,22 @@ class MLP(nn.Module):
   # instead of transposing all of them at every step (~1.4x faster sweep epochs); alone,
   # a model is faster without it. Same parameters, same results.
   kernel_first: bool = False
+  # Small layers (report 000's 20 -> 10) as multiply-and-sum (_small_dot). Vmapped, XLA:CPU
+  # runs that several times slower than batched matmuls, so sweeps turn it off.
+  small_dots: bool = True
 
   @nn.compact
   def __call__(self, x, *, train: bool = False, return_features: bool = False):
     del train  # no dropout or batch statistics
     x = x.reshape(x.shape[0], -1)
     for i, width in enumerate(self.hidden):
-      layer = _dense(width, self.init_constant, kernel_first=self.kernel_first and i == 0)
+      layer = _dense(width, self.init_constant, kernel_first=self.kernel_first and i == 0,
+                     small_dot=self.small_dots)
       x = ACTIVATIONS[self.activation](layer(x))
     if return_features:
       return x
     return OUTPUT_ACTIVATIONS[self.output_activation](
-        _dense(self.num_outputs, self.init_constant)(x))
+        _dense(self.num_outputs, self.init_constant, small_dot=self.small_dots)(x))
 
 
 class ConvNet(nn.Module):

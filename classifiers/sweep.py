@@ -35,10 +35,11 @@ SHARED = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, da
 
 
 def variants_setup(setup):
-  """The setup a stacked group trains with: MLPs multiply their first layer kernel-first
-  (see models.MLP.kernel_first)."""
+  """The setup a stacked group trains with: MLPs multiply their first layer kernel-first and
+  keep small layers as matmuls (see models.MLP.kernel_first and small_dots)."""
   if hasattr(setup.model, 'kernel_first'):
-    return dataclasses.replace(setup, model=setup.model.clone(kernel_first=True))
+    model = setup.model.clone(kernel_first=True, small_dots=False)
+    return dataclasses.replace(setup, model=model)
   return setup
 
 

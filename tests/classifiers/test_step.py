@@ -173,3 +173,16 @@ def test_kernel_first_mlp_computes_the_same_function():
   np.testing.assert_allclose(first.apply({'params': params}, x),
                              model.apply({'params': params}, x), rtol=1e-6, atol=1e-7)
   assert sweep.variants_setup(_setup()).model.kernel_first
+
+
+@pytest.mark.parametrize('hidden', [(7, 5), (40,)])  # 36x40 weights: above SMALL_KERNEL
+def test_small_dots_compute_flax_dense(hidden):
+  """models.MLP.small_dots (multiply-and-sum for small layers) gives Flax's outputs and
+  gradients; the matmul path stays for kernels above models.SMALL_KERNEL."""
+  model = models.MLP(hidden, 10, 'sigmoid', 'sigmoid', small_dots=True)
+  dense = model.clone(small_dots=False)
+  x = jax.random.uniform(jax.random.key(0), (3, 6, 6, 1))
+  params = models.init_params(model, jax.random.key(1), (6, 6, 1))
+  loss = lambda m: jax.value_and_grad(lambda p: jnp.sum(m.apply({'params': p}, x) ** 2))
+  chex.assert_trees_all_close(loss(model)(params), loss(dense)(params), rtol=1e-5, atol=1e-6)
+  assert not sweep.variants_setup(_setup()).model.small_dots
