@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from common import checkpoint, images, loop, mesh as mesh_lib, validate as v, writers
-from classifiers import evaluation, step as step_lib, train
+from classifiers import evaluation, models, step as step_lib, train
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
 # Variants share the step counter: batching it would turn the epoch-boundary lax.cond of
@@ -35,11 +35,9 @@ SHARED = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, da
 
 
 def variants_setup(setup):
-  """The setup a stacked group trains with: MLPs multiply their first layer kernel-first and
-  keep small layers as matmuls (see models.MLP.kernel_first and small_dots)."""
-  if hasattr(setup.model, 'kernel_first'):
-    model = setup.model.clone(kernel_first=True, small_dots=False)
-    return dataclasses.replace(setup, model=model)
+  """The setup a stacked group trains with: MLPs laid out for vmap (models.MLP.vmapped)."""
+  if isinstance(setup.model, models.MLP):
+    return dataclasses.replace(setup, model=setup.model.clone(vmapped=True))
   return setup
 
 

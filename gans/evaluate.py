@@ -74,7 +74,7 @@ class Evaluator:
     inception, inception_std = metrics.inception_score(logits)
     out = {'fid': float(fid), 'inception_score': float(inception),
            'inception_score_std': float(inception_std), 'num_samples': int(features.shape[0]),
-           'features': getattr(self.feature_network, 'name', 'classifier')}
+           'features': 'classifier' if self.feature_network is None else self.feature_network.name}
     if kid:
       value, std = metrics.kernel_inception_distance(
           features, self.reference_features, self._key, self.kid_subsets,

@@ -162,27 +162,24 @@ def test_fgsm_adversarial_training_matches_pytorch():
                              rtol=2e-4, atol=2e-6)
 
 
-def test_kernel_first_mlp_computes_the_same_function():
-  """models.MLP.kernel_first (sweeps) changes only how the first matmul is laid out."""
-  model = models.MLP((7, 5), 10, 'sigmoid', 'sigmoid')
-  x = jax.random.uniform(jax.random.key(0), (3, 6, 6, 1))
-  params = models.init_params(model, jax.random.key(1), (6, 6, 1))
-  first = model.clone(kernel_first=True)
-  chex.assert_trees_all_equal_shapes(models.init_params(first, jax.random.key(1), (6, 6, 1)),
-                                     params)
-  np.testing.assert_allclose(first.apply({'params': params}, x),
-                             model.apply({'params': params}, x), rtol=1e-6, atol=1e-7)
-  assert sweep.variants_setup(_setup()).model.kernel_first
-
-
+@pytest.mark.parametrize('vmapped', [False, True])
 @pytest.mark.parametrize('hidden', [(7, 5), (40,)])  # 36x40 weights: above SMALL_KERNEL
-def test_small_dots_compute_flax_dense(hidden):
-  """models.MLP.small_dots (multiply-and-sum for small layers) gives Flax's outputs and
-  gradients; the matmul path stays for kernels above models.SMALL_KERNEL."""
-  model = models.MLP(hidden, 10, 'sigmoid', 'sigmoid', small_dots=True)
-  dense = model.clone(small_dots=False)
+def test_mlp_layouts_compute_the_written_out_mlp(hidden, vmapped):
+  """models.MLP's dot layouts (multiply-and-sum for small layers alone; kernel-first first
+  layer under vmap) give sigmoid(x @ W + b) layer by layer: outputs and gradients."""
+  model = models.MLP(hidden, 10, 'sigmoid', 'sigmoid', vmapped=vmapped)
   x = jax.random.uniform(jax.random.key(0), (3, 6, 6, 1))
   params = models.init_params(model, jax.random.key(1), (6, 6, 1))
-  loss = lambda m: jax.value_and_grad(lambda p: jnp.sum(m.apply({'params': p}, x) ** 2))
-  chex.assert_trees_all_close(loss(model)(params), loss(dense)(params), rtol=1e-5, atol=1e-6)
-  assert not sweep.variants_setup(_setup()).model.small_dots
+
+  def written_out(p):
+    h = x.reshape(3, -1)
+    for i in range(len(hidden) + 1):
+      layer = p[f'Dense_{i}']
+      h = jax.nn.sigmoid(jnp.dot(h, layer['kernel'], precision='highest') + layer['bias'])
+    return h
+
+  loss = lambda f: jax.value_and_grad(lambda p: jnp.sum(f(p) ** 2))(params)
+  model_loss = loss(lambda p: model.apply({'params': p}, x))
+  chex.assert_trees_all_close(model_loss, loss(written_out), rtol=1e-5, atol=1e-6)
+  assert model_loss[0] > 1  # 3 x 10 sigmoids: not a degenerate zero
+  assert sweep.variants_setup(_setup()).model.vmapped
