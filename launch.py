@@ -1,8 +1,12 @@
 """Runs one experiment: python launch.py --config=configs/X.py[:arg] --workdir=DIR [--config.a.b=v].
 
-Rerunning the same command continues from the workdir's latest checkpoint.
+Rerunning the same command continues from the workdir's latest checkpoint. A user's mistake
+(an unknown key, a bad value, missing or broken data, a workdir another run holds or whose
+checkpoints another model wrote) ends with one line naming it and exit code 2, before
+anything compiles and without changing the workdir.
 """
 import importlib
+import importlib.util
 import logging as logging_std
 import os
 import sys
@@ -15,7 +19,6 @@ TRAINERS = {
     'classifier': 'classifiers.train',
     'classifier_sweep': 'classifiers.sweep',
     'gan': 'gans.train',
-    'wgan_gp': 'gans.train',  # runs saved before the GAN family shared one trainer
     'saliency': 'transfer.probe_saliency',
     'attack': 'transfer.probe_attack',
     'class_viz': 'transfer.probe_class_viz',
@@ -50,6 +53,54 @@ class _QuietLibraries(logging_std.Filter):
     return record.levelno >= logging_std.WARNING or '/orbax/' not in record.pathname
 
 
+def _fail(message: str):
+  print(f'launch.py: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+def _parse_flags(argv):
+  """absl's parsing, with one line instead of a traceback for a bad config file or key."""
+  spec = _config_spec(argv)
+  if spec is not None and not os.path.isfile(spec.partition(':')[0]):
+    _fail(f'--config={spec}: no such config file (expected configs/NAME.py[:arg]).')
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    _fail(_explain_bad_config(argv, e) if 'config file' in str(e) else
+          str(e).splitlines()[0])
+  except (AttributeError, KeyError, ValueError, TypeError) as e:
+    _fail(_explain_bad_config(argv, e))
+
+
+def _config_spec(argv) -> str | None:
+  for i, a in enumerate(argv):
+    if a.startswith('--config='):
+      return a.split('=', 1)[1]
+    if a == '--config' and i + 1 < len(argv):
+      return argv[i + 1]
+  return None
+
+
+def _explain_bad_config(argv, error: Exception) -> str:
+  """Which --config=FILE or --config.a.b override failed, and what would be accepted."""
+  from common import validate  # pylint: disable=g-import-not-at-top
+  spec = _config_spec(argv) or ''
+  path, _, arg = spec.partition(':')
+  module_spec = importlib.util.spec_from_file_location('_config_file', path)
+  module = importlib.util.module_from_spec(module_spec)
+  try:
+    module_spec.loader.exec_module(module)
+    config = module.get_config(arg or None)
+  except Exception as e:  # pylint: disable=broad-except  (the file's own message)
+    return f'--config={spec}: {e}'
+  for a in argv:
+    if a.startswith('--config.'):
+      problem = validate.unknown_key(config, a[len('--config.'):].split('=', 1)[0])
+      if problem:
+        return f'{a}: {problem}'
+  return f'{type(error).__name__}: {str(error).splitlines()[0] if str(error) else error!r}'
+
+
 def main(argv):
   logging.get_absl_handler().addFilter(_QuietLibraries())
   if len(argv) > 1:
@@ -59,13 +110,11 @@ def main(argv):
     raise app.UsageError(f'config.trainer = {config.trainer!r}: expected one of '
                          f'{", ".join(sorted(TRAINERS))}.')
   trainer = importlib.import_module(TRAINERS[config.trainer])
-  from common import writers  # pylint: disable=g-import-not-at-top
   from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
   try:
     trainer.validate(config)
   except ConfigError as e:
-    logging.error('%s', e)
-    sys.exit(2)
+    _fail(str(e))
 
   from common import host  # pylint: disable=g-import-not-at-top
   if config.get('cpu_threads', 0):
@@ -82,15 +131,38 @@ def main(argv):
     jax.distributed.initialize()
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].serialize().split('=', 1)[1])
   os.makedirs(workdir, exist_ok=True)
-  if jax.process_index() == 0:
-    writers.write_config(config, workdir)
   logging.info('Workdir: %s', os.path.abspath(workdir))
+  from common import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  try:
+    with workdir_lib.hold(workdir):
+      _run(trainer, config, workdir, write=jax.process_index() == 0)
+  except ConfigError as e:
+    _fail(str(e))
+
+
+def _run(trainer, config, workdir: str, write: bool) -> None:
+  """The trainer in `workdir`; config.json is put back as it was if the run cannot
+  continue the workdir's checkpoints."""
+  from common import checkpoint, writers  # pylint: disable=g-import-not-at-top
+  config_path = os.path.join(workdir, 'config.json')
+  previous = open(config_path, 'rb').read() if os.path.exists(config_path) else None
+  changed = writers.write_config(config, workdir) if write else []
   try:
     trainer.train_and_evaluate(config, workdir)
-  except ConfigError as e:
-    logging.error('%s', e)
-    sys.exit(2)
+  except checkpoint.MismatchError as e:
+    if write and previous is None:
+      os.remove(config_path)
+    elif write:
+      with open(config_path, 'wb') as f:
+        f.write(previous)
+    keys = ', '.join(changed) if changed else 'no key (the saved config.json is missing)'
+    from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
+    raise ConfigError(
+        f'{workdir} holds a run this config cannot continue: the config differs from its '
+        f'config.json in {keys}, and its checkpoint {e.step} has another shape '
+        f'({e.differences[0]}). Nothing in {workdir} was changed; pass a new --workdir '
+        'to train this config, or the saved values to continue that run.') from None
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs into ./.venv (idempotent; no GPU or internet needed beyond
-# the package registries).  `bash setup.sh` adds Fashion-MNIST for the main job (Debian's
-# package, where apt is available); `bash setup.sh --test` adds the test tools instead.
+# the package registries), and Fashion-MNIST for the main job (Debian's package, where apt is
+# available); `bash setup.sh --test` adds the test tools.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -20,11 +20,12 @@ if [ "${1:-}" = "--test" ]; then
   # torch-fidelity's InceptionV3 is the FID port's reference; its own dependency torchvision
   # would replace the pinned torch, and the network needs torch only.
   .venv/bin/python -m pip install -q --no-deps torch-fidelity==0.4.0
-  exit 0
+else
+  .venv/bin/python -m pip install -q -r requirements.txt
 fi
-.venv/bin/python -m pip install -q -r requirements.txt
 
-# The main job's data. Elsewhere the run downloads it (or says how to provide it).
+# The main job's data (the tests run the main job too). Elsewhere the run downloads it (or
+# says how to provide it).
 if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
   $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||

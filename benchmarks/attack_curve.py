@@ -1,51 +1,28 @@
 """The FGSM accuracy-vs-eps curve over the test set: this codebase against PyTorch, same weights.
 
   pip install -r benchmarks/requirements.txt
-  python -m benchmarks.attack_curve [--classifier_dir=runs/eval_classifier --batch_size=1000]
+  python -m benchmarks.attack_curve [--classifier_dir=shipped --batch_size=1000]
 
 Both sides do the same work per batch: one input gradient of the cross-entropy, then one
 forward pass per eps (PyTorch's FGSM tutorial does one image at a time; batching it is the
-fair comparison). PyTorch gets the classifier's weights copied (benchmarks/torch_reference.py).
-Without a trained classifier, the evaluation classifier's architecture with random weights is
-timed (speed does not depend on the weights; the accuracies then mean nothing). Prints both
-curves (they agree up to float rounding) and the time ratio; compilation is timed apart.
+fair comparison). PyTorch gets the classifier's weights copied (benchmarks/torch_reference.py);
+the default is the Fashion-MNIST network shipped with the code. Prints both curves (they agree
+up to float rounding) and the time ratio; compilation is timed apart.
 """
-import os
 import time
 
 from absl import app, flags
-import jax
 import numpy as np
 import torch
 
 from benchmarks import torch_reference
-from classifiers import models, pretrained, train
+from classifiers import pretrained, train
 from common import data
-from configs import attack, eval_classifier
+from configs import attack
 from transfer import probe_attack
 
-_DIR = flags.DEFINE_string('classifier_dir', 'runs/eval_classifier', 'a trained classifier')
+_DIR = flags.DEFINE_string('classifier_dir', 'shipped', "'shipped' or a classifier run")
 _BATCH = flags.DEFINE_integer('batch_size', 1000, 'images per batch (both sides)')
-
-
-def _classifier():
-  if os.path.exists(os.path.join(_DIR.value, 'config.json')):
-    return pretrained.load(_DIR.value), True
-  config = eval_classifier.get_config()
-  config.trainer = 'classifier'
-  model = train.build_model(config, 10)
-  params = jax.jit(lambda k: models.init_params(model, k, (28, 28, 1)))(jax.random.key(0))
-  return pretrained.Classifier(model=model, params=params, config=config,
-                               class_names=data.class_names('fashion_mnist'), step=0), False
-
-
-def _test_set(clf):
-  try:
-    ds = train.load_data(clf.config)
-    return np.asarray(data.to_float(ds.test_images, clf.pixel_range)), ds.test_labels
-  except (FileNotFoundError, ValueError):
-    rng = np.random.default_rng(0)
-    return rng.random((10_000, 28, 28, 1), np.float32), rng.integers(0, 10, 10_000)
 
 
 def torch_curve(net, images, labels, epsilons, batch_size):
@@ -64,9 +41,10 @@ def torch_curve(net, images, labels, epsilons, batch_size):
 
 def main(argv):
   del argv
-  clf, trained = _classifier()
-  images, labels = _test_set(clf)
-  labels = labels.astype(np.int32)
+  clf = pretrained.load(_DIR.value)
+  ds = train.load_data(clf.config)
+  images = np.asarray(data.to_float(ds.test_images, clf.pixel_range))
+  labels = ds.test_labels.astype(np.int32)
   config = attack.get_config()
   config.eval.batch_size = _BATCH.value
   epsilons = list(config.attack.epsilons)
@@ -82,7 +60,7 @@ def main(argv):
   torch_s = time.perf_counter() - t0
 
   print(f'FGSM curve, {len(images)} images, {len(epsilons)} eps, batch {_BATCH.value}, '
-        f'{"trained" if trained else "random"} weights ({_DIR.value if trained else "-"}):')
+        f'classifier {clf.source}:')
   print('  eps       ' + ' '.join(f'{e:7g}' for e in epsilons))
   print('  JAX       ' + ' '.join(f'{r["accuracy"]:7.4f}' for r in rows))
   print('  PyTorch   ' + ' '.join(f'{a:7.4f}' for a in torch_acc))

@@ -1,6 +1,7 @@
-"""Loads a trained classifier from its workdir: the evaluation classifier other parts use.
+"""Loads a trained classifier: the shipped feature network, or a classifier run's workdir.
 
-  clf = pretrained.load('runs/eval_classifier')
+  clf = pretrained.load('shipped')                # the network shipped for Fashion-MNIST
+  clf = pretrained.load('runs/eval_classifier')   # any classifier run
   logits = clf.logits(images)        # images: float, in clf.pixel_range, [N, H, W, C]
   feats = clf.features(images)       # penultimate activations (Frechet distance features)
   clf.apply_fn(clf.params, images)   # the pure function the probes differentiate
@@ -15,7 +16,7 @@ import jax
 import ml_collections
 
 from common import checkpoint, data
-from classifiers import models, train
+from classifiers import models, shipped, train
 
 TRAIN_COMMAND = 'python launch.py --config=configs/eval_classifier.py'
 
@@ -27,6 +28,7 @@ class Classifier:
   config: ml_collections.ConfigDict
   class_names: tuple[str, ...]
   step: int
+  source: str  # 'shipped' or the workdir it was loaded from
 
   @property
   def pixel_range(self) -> str:
@@ -66,20 +68,34 @@ class Classifier:
     return self._features(self.params, images)
 
 
-def load(workdir: str) -> Classifier:
-  """The newest checkpoint of a classifier run; a clear error if there is none."""
+def load(source: str, dataset: str = 'fashion_mnist') -> Classifier:
+  """`source` 'shipped': the network shipped for `dataset`; else the newest checkpoint of the
+  classifier run in that workdir. A clear error if there is none."""
+  if source == shipped.NAME:
+    config_dict, params, step = shipped.read(dataset)
+    config = ml_collections.ConfigDict(config_dict)
+    return Classifier(model=train.build_model(config, len(_names(config))), params=params,
+                      config=config, class_names=_names(config), step=step, source=source)
+  return _load_run(source)
+
+
+def _names(config) -> tuple[str, ...]:
+  names = data.class_names(config.dataset.name)
+  return tuple(names[c] for c in config.dataset.classes) if config.dataset.classes else names
+
+
+def _load_run(workdir: str) -> Classifier:
   config_path = os.path.join(workdir, 'config.json')
   if not os.path.exists(config_path):
     raise FileNotFoundError(
         f'No classifier in {workdir!r}: {config_path} does not exist. Train one with '
-        f'`{TRAIN_COMMAND} --workdir={workdir}`, or point the config key to a run folder.')
+        f'`{TRAIN_COMMAND} --workdir={workdir}`, or point the config key to a run folder '
+        f'(or to {shipped.NAME!r}, the Fashion-MNIST network shipped with the code).')
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
   if config.get('trainer') != 'classifier':
     raise ValueError(f'{config_path} is a {config.get("trainer")!r} run, not a classifier.')
-  names = data.class_names(config.dataset.name)
-  if config.dataset.classes:
-    names = tuple(names[c] for c in config.dataset.classes)
+  names = _names(config)
   model = train.build_model(config, len(names))
   ckpt = checkpoint.Checkpointer(workdir)
   try:
@@ -90,4 +106,4 @@ def load(workdir: str) -> Classifier:
     raise FileNotFoundError(f'No readable checkpoint in {ckpt.directory}: finish (or resume) '
                             f'the run with `{TRAIN_COMMAND} --workdir={workdir}`.')
   return Classifier(model=model, params=saved['params'], config=config, class_names=names,
-                    step=step)
+                    step=step, source=workdir)

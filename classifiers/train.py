@@ -69,9 +69,8 @@ def build_model(config, num_classes: int):
                           m.init_constant)
   return models_lib.ConvNet(
       tuple(tuple(c) for c in m.convs), tuple(m.dense), num_outputs, m.activation,
-      m.last_hidden_activation, m.output_activation, m.pool, m.dropout,
-      # .get: runs saved before these keys existed still load
-      m.get('conv_dropout', 0.0), m.get('norm', 'none'))
+      m.last_hidden_activation, m.output_activation, m.pool, m.dropout, m.conv_dropout,
+      m.norm)
 
 
 def load_data(config) -> data.ImageDataset:

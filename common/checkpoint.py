@@ -1,11 +1,26 @@
-"""One small wrapper over Orbax's CheckpointManager: keep the last K, restore the newest readable."""
-import dataclasses
+"""One small wrapper over Orbax's CheckpointManager: keep the last K, restore the newest readable.
+
+A checkpoint whose tree (names, shapes, dtypes) differs from the state the config builds is
+not skipped as unreadable: restoring stops with `MismatchError` before anything is read, so a
+rerun with another model never trains over the run it cannot continue.
+"""
 import logging
 import os
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
+
+from common import validate
+
+
+class MismatchError(validate.ConfigError):
+  """The workdir's checkpoints hold a state of another shape than the config builds."""
+
+  def __init__(self, directory: str, step: int, differences: list[str]):
+    self.directory, self.step, self.differences = directory, step, differences
+    shown = '; '.join(differences[:4]) + ('; ...' if len(differences) > 4 else '')
+    super().__init__(f'Checkpoint {directory}/{step} does not fit the state this config '
+                     f'builds ({len(differences)} differences: {shown}).')
 
 
 class Checkpointer:
@@ -13,10 +28,9 @@ class Checkpointer:
 
   def __init__(self, workdir: str, max_to_keep: int = 3):
     self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
-    self.fresh_fields = ()  # state fields the last restore could not find (older layout)
     self._manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
-                                                            create=True))
+        self.directory, item_handlers=ocp.StandardCheckpointHandler(),
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
 
   def steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -27,66 +41,45 @@ class Checkpointer:
       return
     self._manager.save(step, args=ocp.args.StandardSave(state))
 
-  def restore_latest(self, abstract_state=None, fallback=None):
+  def restore_latest(self, abstract_state=None):
     """Newest readable checkpoint as (state, step), or (None, None) if there is none.
 
     Without `abstract_state` the tree comes back as saved, as nested dicts of arrays
-    (for readers that need only part of it, such as a classifier's parameters).
-    `fallback(step)` is tried on a step that does not restore as `abstract_state`.
+    (for readers that need only part of it, such as a classifier's parameters). With it,
+    a checkpoint of another tree raises MismatchError.
 
     An unreadable checkpoint (interrupted copy, corrupt file) is skipped with a warning and
     the one before it is tried, so one bad save never costs the whole run.
     """
     for step in reversed(self.steps()):
       try:
+        saved = self._manager.item_metadata(step)
+      except Exception as e:  # pylint: disable=broad-except  (any failure: try an older one)
+        self._warn_unreadable(step, e)
+        continue
+      if abstract_state is not None and saved is not None:
+        differences = tree_differences(saved.tree, abstract_state)
+        if differences:
+          raise MismatchError(self.directory, step, differences)
+      try:
         state = self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
         return state, step
-      except Exception as e:  # pylint: disable=broad-except  (any failure: try an older one)
-        state = fallback(step) if fallback else None
-        if state is not None:
-          return state, step
-        logging.warning('Checkpoint %s/%d is unreadable (%s: %s); trying an older one.',
-                        self.directory, step, type(e).__name__, str(e).splitlines()[0][:200])
+      except Exception as e:  # pylint: disable=broad-except
+        self._warn_unreadable(step, e)
     return None, None
+
+  def _warn_unreadable(self, step: int, e: Exception) -> None:
+    logging.warning('Checkpoint %s/%d is unreadable (%s: %s); trying an older one.',
+                    self.directory, step, type(e).__name__, str(e).splitlines()[0][:200]
+                    if str(e) else '')
 
   def restore_or_keep(self, state):
     """The newest readable checkpoint shaped like `state` (a fresh one), else `state`."""
-    restored, step = self.restore_latest(
-        abstract_like(state), fallback=lambda step: self._restore_older_layout(state, step))
+    restored, step = self.restore_latest(abstract_like(state))
     if restored is None:
       return state
     logging.info('Resumed from %s/%d.', self.directory, step)
     return restored
-
-  def _restore_older_layout(self, state, step: int):
-    """Checkpoint `step` if it was saved before fields were added to the state dataclass
-    (a WGAN-GP run from before the GAN family shared its state): its fields are restored,
-    the new ones keep their fresh values and are listed in `fresh_fields`. None if the
-    saved tree is not such a subset."""
-    try:
-      saved = self._manager.restore(step, args=ocp.args.StandardRestore())
-    except Exception:  # pylint: disable=broad-except  (unreadable: the caller warns)
-      return None
-    if not (dataclasses.is_dataclass(state) and isinstance(saved, dict)):
-      return None
-    fresh = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
-    if not set(saved) < set(fresh):
-      return None
-    merged = {}
-    for name in saved:
-      leaves, (fresh_leaves, treedef) = jax.tree.leaves(saved[name]), jax.tree.flatten(
-          fresh[name])
-      if len(leaves) != len(fresh_leaves) or any(
-          np.shape(a) != np.shape(b) for a, b in zip(leaves, fresh_leaves)):
-        return None
-      merged[name] = treedef.unflatten([
-          jax.device_put(jax.numpy.asarray(a).astype(b.dtype), b.sharding)
-          if not jax.dtypes.issubdtype(b.dtype, jax.dtypes.prng_key)
-          else jax.device_put(a, b.sharding) for a, b in zip(leaves, fresh_leaves)])
-    self.fresh_fields = tuple(sorted(set(fresh) - set(saved)))
-    logging.warning('Checkpoint %s/%d has an older layout: restored %s; %s start fresh.',
-                    self.directory, step, ', '.join(sorted(saved)), ', '.join(self.fresh_fields))
-    return state.replace(**merged)
 
   def wait(self) -> None:
     self._manager.wait_until_finished()
@@ -101,3 +94,28 @@ def abstract_like(state):
   return jax.tree.map(
       lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
       if isinstance(x, jax.Array) else x, state)
+
+
+def _leaves(tree) -> dict[str, tuple]:
+  """{'a.b.0': shape} of a state, a state dict or Orbax's metadata tree (a typed PRNG key
+  as the raw data it is saved as)."""
+  out = {}
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    name = '.'.join(str(getattr(k, 'key', getattr(k, 'idx', getattr(k, 'name', k))))
+                    for k in path)
+    shape, dtype = tuple(getattr(leaf, 'shape', ())), getattr(leaf, 'dtype', None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+      shape = jax.eval_shape(jax.random.key_data, jax.ShapeDtypeStruct(shape, dtype)).shape
+    out[name] = tuple(shape)
+  return out
+
+
+def tree_differences(saved, expected) -> list[str]:
+  """What differs between a saved tree and the expected one: missing or extra leaves,
+  other shapes."""
+  a, b = _leaves(saved), _leaves(expected)
+  out = [f'{k} is saved but not built' for k in sorted(set(a) - set(b))]
+  out += [f'{k} is built but not saved' for k in sorted(set(b) - set(a))]
+  out += [f'{k}: saved shape {a[k]}, built {b[k]}' for k in sorted(set(a) & set(b))
+          if a[k] != b[k]]
+  return out

@@ -13,9 +13,12 @@ import pickle
 import socket
 import tarfile
 import urllib.request
+import zlib
 
 import jax.numpy as jnp
 import numpy as np
+
+from common import validate
 
 CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'jax_classics', 'datasets')
 DOWNLOAD_TIMEOUT_S = 10
@@ -42,7 +45,12 @@ DATASETS = tuple(_CLASS_NAMES)
 PIXEL_RANGES = ('zero_one', 'minus_one_one')
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataError(validate.ConfigError):
+  """Data that cannot be used as given (a truncated file, mismatched splits); the message
+  names the file and how to get it again."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
   pass
 
 
@@ -120,7 +128,10 @@ def load_folder(directory: str, image_size: int, channels: int) -> ImageDataset:
   if not directory:
     raise DataNotFoundError('dataset.name = image_folder needs --config.dataset.dir=FOLDER '
                             '(one subfolder of images per class, or a folder of images).')
-  images, labels, names = image_folder.read_folder(directory, image_size, channels)
+  try:
+    images, labels, names = image_folder.read_folder(directory, image_size, channels)
+  except (ValueError, FileNotFoundError) as e:
+    raise DataError(f'config.dataset.dir: {e}') from None
   return ImageDataset(IMAGE_FOLDER, images, labels, images, labels, names, directory)
 
 
@@ -205,12 +216,18 @@ def _read_idx_dir(directory: str) -> dict | None:
     stream, path = _open_maybe_gz(os.path.join(directory, filename))
     if stream is None:
       return None
-    with stream:
-      arrays[key] = read_idx(stream, path)
+    try:
+      with stream:
+        arrays[key] = read_idx(stream, path)
+    except (EOFError, OSError, zlib.error, ValueError) as e:
+      raise DataError(f'{path} is truncated or corrupt ({e}); get the file again (or delete '
+                      f'it to use the next source).') from None
   for split in ('train', 'test'):
     images, labels = arrays[f'{split}_images'], arrays[f'{split}_labels']
     if len(images) != len(labels):
-      raise ValueError(f'{directory}: {len(images)} {split} images but {len(labels)} labels.')
+      raise DataError(f'{directory}: {len(images)} {split} images but {len(labels)} labels: '
+                      'the image and label files are of different datasets or one is '
+                      'incomplete; get both again.')
     arrays[f'{split}_images'] = images[..., None]
     arrays[f'{split}_labels'] = labels.astype(np.int32)
   return arrays
@@ -244,7 +261,7 @@ def _parse_cifar(read, where: str) -> dict | None:
       try:
         parts = [parse(b) for b in blobs]
       except Exception as e:  # pylint: disable=broad-except
-        raise ValueError(f'{where}: unreadable CIFAR-10 batch ({e}).') from e
+        raise DataError(f'{where}: unreadable CIFAR-10 batch ({e}); get it again.') from None
       return dict(train_images=np.concatenate([p[0] for p in parts[:5]]),
                   train_labels=np.concatenate([p[1] for p in parts[:5]]),
                   test_images=parts[5][0], test_labels=parts[5][1])

@@ -1,5 +1,6 @@
 """Images from files: one image, or a folder with one subfolder per class (or a single folder
 of unlabelled images), resized and returned as uint8 [N, H, W, C]."""
+import logging
 import os
 
 import numpy as np
@@ -62,14 +63,21 @@ def read_folder(root: str, size: int, channels: int = 3, resize: str = 'squash')
                             'class, or a folder of images.')
   subdirs = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
   classes = subdirs or [os.path.basename(os.path.normpath(root))]
-  images, labels = [], []
+  images, labels, unreadable = [], [], []
   for label, name in enumerate(classes):
     folder = os.path.join(root, name) if subdirs else root
-    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(EXTENSIONS))
-    images += [read_image(os.path.join(folder, f), size, resize, channels) for f in files]
-    labels += [label] * len(files)
+    for f in sorted(f for f in os.listdir(folder) if f.lower().endswith(EXTENSIONS)):
+      try:
+        images.append(read_image(os.path.join(folder, f), size, resize, channels))
+        labels.append(label)
+      except (ValueError, OSError):  # a stray or broken file among a user's images
+        unreadable.append(os.path.join(folder, f))
+  if unreadable:
+    logging.warning('%s: skipped %d unreadable image file(s): %s%s', root, len(unreadable),
+                    ', '.join(unreadable[:3]), ', ...' if len(unreadable) > 3 else '')
   if not images:
-    raise ValueError(f'{root}: no images ({", ".join(EXTENSIONS)}) found.')
+    raise ValueError(f'{root}: no readable images ({", ".join(EXTENSIONS)}) found'
+                     f'{f" ({len(unreadable)} unreadable)" if unreadable else ""}.')
   return np.stack(images), np.asarray(labels, np.int32), tuple(classes)
 
 

@@ -33,6 +33,11 @@ def chunk_size(num_steps: int, *intervals: int) -> int:
   return math.gcd(num_steps, *intervals)
 
 
+def largest_divisor(n: int, at_most: int) -> int:
+  """The largest divisor of n that is at most `at_most` (1 at least)."""
+  return max(d for d in range(1, max(1, min(n, at_most)) + 1) if n % d == 0)
+
+
 @contextlib.contextmanager
 def stop_requests():
   """SIGTERM / first Ctrl-C set a flag (the loop saves, then exits); a second Ctrl-C aborts."""
@@ -69,8 +74,9 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
   (shorter only right after a resume from a stop-requested save between boundaries).
   A non-finite metric stops the run before anything is saved from it, so the last
   checkpoint stays the last good one (unless `stop_on_non_finite` is off: a sweep records
-  its diverged variants instead). `evaluate(step, state) -> dict` adds its metrics to each
-  logged row.
+  its diverged variants instead). `evaluate(step, state) -> dict` runs at every chunk
+  boundary; what it returns joins that step's row, which is then logged even off the log
+  interval (so an evaluation interval need not be a multiple of it).
   """
   step = first_step
   last = {}
@@ -104,12 +110,12 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
             f'{saved[-1] if saved else "none"} in {checkpointer.directory}. '
             f'Try a lower learning rate or another seed.')
       finished = step >= num_steps or bool(stop)
-      if step % log_every == 0 or finished:
+      scores = evaluate(step, state) if evaluate is not None else {}
+      if step % log_every == 0 or finished or scores:
         last = {k: float(np.average(v, axis=0, weights=sizes).mean())
                 for k, v in metrics.items()}
         last['steps_per_second'] = (step - start) / (now - t_chunk)
-        if evaluate is not None:
-          last.update(evaluate(step, state))
+        last.update(scores)
         writer.write_scalars(step, last)
         _console(step, num_steps, first_step, now - t0, last, console_keys)
       if step % checkpoint_every == 0 or finished:

@@ -1,4 +1,5 @@
 """Config checks that stop a run before any work, naming the key and what is allowed."""
+import difflib
 from collections.abc import Iterable
 
 
@@ -42,3 +43,20 @@ def get(config, dotted: str):
   for part in dotted.split('.'):
     node = node[part]
   return node
+
+
+def unknown_key(config, dotted: str) -> str | None:
+  """Why `dotted` names no key of `config` (the closest keys of its section), or None."""
+  node, done = config, []
+  for part in dotted.split('.'):
+    keys = list(node.keys()) if hasattr(node, 'keys') else []
+    if part not in keys:
+      section = 'config' + ''.join(f'.{p}' for p in done)
+      if not keys:
+        return f'{section} is a value ({node!r}), not a section with keys.'
+      close = difflib.get_close_matches(part, keys, n=3, cutoff=0.5)
+      hint = f'did you mean {", ".join(section + "." + k for k in close)}? ' if close else ''
+      return (f'{section} has no key {part!r}; {hint}its keys: {", ".join(sorted(keys))}.')
+    node = node[part]
+    done.append(part)
+  return None

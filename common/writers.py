@@ -14,19 +14,19 @@ def write_json(path: str, obj) -> None:
   os.replace(tmp, path)
 
 
-def write_config(config, workdir: str) -> None:
+def write_config(config, workdir: str) -> list[str]:
   """workdir/config.json: the resolved config (what loaders rebuild models from); warns when
-  a rerun in the same workdir changes it."""
+  a rerun in the same workdir changes it, and returns the keys that changed."""
   path = os.path.join(workdir, 'config.json')
   resolved = json.loads(config.to_json_best_effort())
   previous = read_json(path)
-  if previous is not None:
-    changed = sorted(_diff(previous, resolved))
-    if changed:
-      logging.warning('Continuing in %s with a config that differs from the saved one in: %s',
-                      workdir, ', '.join(changed))
+  changed = sorted(_diff(previous, resolved)) if previous is not None else []
+  if changed:
+    logging.warning('The config differs from the one saved in %s in: %s',
+                    workdir, ', '.join(changed))
   with open(path, 'w') as f:
     json.dump(resolved, f, indent=2, sort_keys=True)
+  return changed
 
 
 def _diff(a, b, prefix=''):

@@ -1,7 +1,7 @@
 """Adversarial examples against a trained classifier: the FGSM accuracy-vs-eps curve over the
 whole test set, untargeted PGD, and targeted PGD to a random other class.
 
-  python launch.py --config=configs/attack.py      # attacks runs/eval_classifier
+  python launch.py --config=configs/attack.py      # attacks the shipped network
   python launch.py --config=configs/attack.py --config.eval.classifier_dir=runs/cnn
 
 eps and step sizes are in unit pixels (a fraction of the input range), as in PyTorch's FGSM
@@ -12,9 +12,13 @@ figures/targeted_pgd_examples.png and summary.json (`accuracy` per eps, `targete
 import ml_collections
 
 from configs import probe_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = probe_common.base('attack', num_images=0)   # FGSM curve: the whole test split
   config.eval.batch_size = 1000
   config.attack = a = ml_collections.ConfigDict()
@@ -33,12 +37,10 @@ def get_config(arg: str | None = None):
   a.targeted_random_start = False
   a.figure_images = 8
   a.figure_eps = 0.1
-  if arg == 'quick':
+  if quick:
     config.eval.num_images = 64
     config.eval.batch_size = 32
     a.pgd_images = 32
     a.pgd_steps = 3
     a.targeted_steps = 5
-  elif arg:
-    raise ValueError(f'configs/attack.py: unknown argument {arg!r}; use quick.')
   return config

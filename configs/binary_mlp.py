@@ -9,18 +9,20 @@ batch 1 (the report's settings; its 1000 epochs are shortened to 5). The report 
 RMSE of the output probability; plots/confusion_matrix.png is its confusion matrix.
 `--config.model.init_constant=0.0` starts from the report's all-zero weights.
 """
-from configs import mlp
+from configs import mlp, variants
+
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
-  if arg not in (None, 'quick'):
-    raise ValueError(f'configs/binary_mlp.py: unknown argument {arg!r}; use quick.')
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = mlp.get_config(arg)  # sigmoid layers, squared error, plain SGD
   config.dataset.classes = (0, 1)
   config.model.hidden = (5,)
   config.model.num_outputs = 1
   config.optim.learning_rate = 0.1
-  if arg is None:
+  if not quick:
     config.train.batch_size = 1
     config.train.num_epochs = 5
   return config

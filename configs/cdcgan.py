@@ -5,15 +5,17 @@ non-saturating BCE, Adam 2e-4 (0.5, 0.999). Sample grids show one class per row.
   python launch.py --config=configs/cdcgan.py
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_common.base()
   gan_common.dcgan_model(config)
   config.model.conditional = True
   config.train.num_steps = 12000
-  if arg == 'quick':
+  if quick:
     gan_common.quick(config)
-  elif arg:
-    raise ValueError(f'configs/cdcgan.py: unknown argument {arg!r}; use quick.')
   return config

@@ -5,9 +5,13 @@ input; non-saturating BCE, Adam 2e-4 (0.5, 0.999). Sample grids show one class p
   python launch.py --config=configs/cgan_mlp.py
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_common.base()
   gan_common.mlp_model(config)
   config.model.conditional = True
@@ -17,8 +21,6 @@ def get_config(arg: str | None = None):
   config.train.checkpoint_every = 2500
   config.eval.sample_every = 2500
   config.eval.fid_every = 1000
-  if arg == 'quick':
+  if quick:
     gan_common.quick(config)
-  elif arg:
-    raise ValueError(f'configs/cgan_mlp.py: unknown argument {arg!r}; use quick.')
   return config

@@ -2,7 +2,7 @@
 class score, from noise and from real test images; sweeps over iterations, learning rate and
 regularisation weight; fooling images.
 
-  python launch.py --config=configs/class_viz.py      # probes runs/eval_classifier
+  python launch.py --config=configs/class_viz.py      # probes the shipped network
 
 Writes figures/class_viz.png (one image per class from noise), figures/class_viz_from_image.png,
 figures/sweep_<key>.png (one row per value), figures/fooling.png and summary.json (each
@@ -11,9 +11,13 @@ class's final probability; the fooling images' change and iterations).
 import ml_collections
 
 from configs import probe_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = probe_common.base('class_viz', num_images=0)
   config.viz = z = ml_collections.ConfigDict()
   z.num_iterations = 200
@@ -32,10 +36,8 @@ def get_config(arg: str | None = None):
   config.fooling = f = ml_collections.ConfigDict()
   f.learning_rate = 0.1          # normalised-gradient step, unit pixels (L2)
   f.max_iterations = 200
-  if arg == 'quick':
+  if quick:
     z.num_iterations = 5
     z.sweeps = ml_collections.ConfigDict({'learning_rate': (0.5, 1.0)})
     f.max_iterations = 5
-  elif arg:
-    raise ValueError(f'configs/class_viz.py: unknown argument {arg!r}; use quick.')
   return config

@@ -14,12 +14,15 @@ steps of batch 32 (D sees 32 real + 32 fake).
 64, 8,000 steps.
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ('standard',)
 
 
 def get_config(arg: str | None = None):
   config = gan_common.base()
-  args = set(filter(None, (arg or '').split(',')))
-  if 'standard' in args:
+  variant, quick = variants.parse(arg, __file__, VARIANTS)
+  if variant == 'standard':
     gan_common.dcgan_model(config)
     config.train.num_steps = 8000
   else:
@@ -27,9 +30,6 @@ def get_config(arg: str | None = None):
     config.dataset.pixel_range = 'zero_one'
     config.train.batch_size = 32
     config.train.num_steps = 1500
-  if 'quick' in args:
+  if quick:
     gan_common.quick(config)
-  if args - {'standard', 'quick'}:
-    raise ValueError(f'configs/dcgan.py: unknown argument {arg!r}; use standard, quick or '
-                     f'standard,quick.')
   return config

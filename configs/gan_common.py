@@ -54,7 +54,9 @@ def base() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict()
   config.eval.sample_every = 500
   config.eval.num_samples = 100          # fixed noise, one grid per sample_every
-  config.eval.classifier_dir = 'runs/eval_classifier'  # '' : no FID/KID/class accuracy
+  # the feature network: 'shipped' (classifiers/shipped.py; Fashion-MNIST, none for other
+  # datasets), a classifier run's workdir, or '' (no FID / KID / class accuracy)
+  config.eval.classifier_dir = 'shipped'
   config.eval.inception_dir = ''         # FID InceptionV3 weights (python -m gans.inception):
                                          # FID/KID on its pool3 features; '' : the classifier's
   config.eval.fid_every = 500            # FID on fid_samples during training; best kept apart

@@ -14,6 +14,9 @@ Default (report 002): G 100 -> 256 -> 512 -> 1024 LeakyReLU(0.2) -> 784 tanh; D 
 [0.7, 1.2], fake in [0, 0.3]; batch 128.
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ('maxout', 'smooth')
 
 
 def get_config(arg: str | None = None):
@@ -25,14 +28,14 @@ def get_config(arg: str | None = None):
   config.train.checkpoint_every = 2500
   config.eval.sample_every = 2500
   config.eval.fid_every = 1000
-  args = set(filter(None, (arg or '').split(',')))
-  if 'maxout' in args:
+  variant, quick = variants.parse(arg, __file__, VARIANTS)
+  if variant == 'maxout':
     config.model.discriminator_activation = 'leaky_relu'
     config.model.dropout = 0.3
     config.model.maxout_pieces = 5
     config.loss.n_critic = 5
     config.loss.minimax_after_steps = config.train.num_steps // 2
-  if 'smooth' in args:
+  if variant == 'smooth':
     config.model.latent_dim = 128
     config.model.generator_widths = (128, 256, 512, 1024)
     config.model.generator_activation = 'relu'
@@ -43,10 +46,7 @@ def get_config(arg: str | None = None):
     config.loss.real_label = (0.7, 1.2)
     config.loss.fake_label = (0.0, 0.3)
     config.train.batch_size = 128
-  if 'quick' in args:
+  if quick:
     gan_common.quick(config)
     config.loss.minimax_after_steps = min(config.loss.minimax_after_steps, 4)
-  if args - {'maxout', 'smooth', 'quick'} or {'maxout', 'smooth'} <= args:
-    raise ValueError(f'configs/gan_mlp.py: unknown argument {arg!r}; use maxout or smooth '
-                     f'(with ,quick for a few steps), or quick.')
   return config

@@ -14,9 +14,10 @@ Arguments, the report's architecture variants:
   no_pool      two convs without pooling (9,216 features into the first dense layer)
   wide         3x3 convs 12-24-32 with pooling (1,568 features)
   single_conv  one Conv20 5x5 + pool (3,920 features)
-  quick        any of the above with `_quick` appended, or alone: 2 epochs, for tests
+  quick        alone or after any of the above (`wide,quick`): 2 epochs, for tests
 """
 from configs import classifier_common as common
+from configs import variants
 
 ARCHITECTURES = {
     'lenet': dict(convs=((6, 5, 2, 2, 2), (16, 5, 0, 2, 2)), activation='leaky_relu',
@@ -30,15 +31,12 @@ ARCHITECTURES = {
 }
 
 
+VARIANTS = tuple(a for a in ARCHITECTURES if a != 'lenet')
+
+
 def get_config(arg: str | None = None):
-  name, quick = (arg or 'lenet'), False
-  if name.endswith('quick'):
-    name, quick = name[:-len('quick')].rstrip('_') or 'lenet', True
-  if name not in ARCHITECTURES:
-    raise ValueError(f'configs/lenet.py: unknown argument {arg!r}; use one of '
-                     f'{", ".join(a for a in ARCHITECTURES if a != "lenet")}, optionally '
-                     f'with _quick, or quick.')
-  arch = dict(ARCHITECTURES[name])
+  variant, quick = variants.parse(arg, __file__, VARIANTS)
+  arch = dict(ARCHITECTURES[variant or 'lenet'])
   last_hidden = arch.pop('last_hidden_activation')
   config = common.base('mnist')
   config.model = common.convnet(dense=(120, 84), **arch)

@@ -4,15 +4,17 @@ least-squares losses, a = 0 (fake), b = c = 1 (real); Adam 2e-4 (0.5, 0.999).
   python launch.py --config=configs/lsgan.py
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_common.base()
   gan_common.dcgan_model(config)
   config.loss.name = 'least_squares'
   config.train.num_steps = 8000
-  if arg == 'quick':
+  if quick:
     gan_common.quick(config)
-  elif arg:
-    raise ValueError(f'configs/lsgan.py: unknown argument {arg!r}; use quick.')
   return config

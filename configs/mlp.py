@@ -10,9 +10,13 @@ Measured results: README.
 Arguments: `quick` (2 epochs, batch 16) for tests.
 """
 from configs import classifier_common as common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = common.base('mnist')
   config.model = common.mlp(hidden=(20,), activation='sigmoid', output_activation='sigmoid')
   config.loss.name = 'mse'
@@ -22,8 +26,6 @@ def get_config(arg: str | None = None):
   config.train.num_epochs = 20
   config.cpu_threads = 1  # its ~18 microsecond kernels a step run twice as fast on one core
   config.train.checkpoint_every_epochs = 5  # a save costs ~50 ms, an epoch ~0.4 s
-  if arg == 'quick':
+  if quick:
     common.quick(config)
-  elif arg:
-    raise ValueError(f'configs/mlp.py: unknown argument {arg!r}; use quick.')
   return config

@@ -7,8 +7,8 @@ def base(trainer: str, num_images: int) -> ml_collections.ConfigDict:
   config.trainer = trainer
   config.seed = 0
   config.eval = ml_collections.ConfigDict()
-  # a classifier run's workdir (configs/eval_classifier.py trains the default one)
-  config.eval.classifier_dir = 'runs/eval_classifier'
+  # 'shipped' (the Fashion-MNIST network of classifiers/shipped.py) or a classifier run's workdir
+  config.eval.classifier_dir = 'shipped'
   config.eval.num_images = num_images    # test images probed (0: the whole test split)
   config.eval.batch_size = 500
   return config

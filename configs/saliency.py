@@ -1,6 +1,6 @@
 """Saliency maps of a trained classifier: gradient, SmoothGrad, integrated gradients, Grad-CAM.
 
-  python launch.py --config=configs/saliency.py      # probes runs/eval_classifier
+  python launch.py --config=configs/saliency.py      # probes the shipped network
   python launch.py --config=configs/saliency.py --config.eval.classifier_dir=runs/cnn
 
 Writes figures/saliency_<method>.png (image | map | overlay per test image, predicted and
@@ -10,9 +10,13 @@ the integrated gradients' completeness error over `eval.num_images` test images.
 import ml_collections
 
 from configs import probe_common
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = probe_common.base('saliency', num_images=100)
   config.saliency = s = ml_collections.ConfigDict()
   s.methods = ('gradient', 'smoothgrad', 'integrated_gradients', 'grad_cam')
@@ -22,10 +26,8 @@ def get_config(arg: str | None = None):
   s.ig_steps = 64
   s.ig_method = 'gausslegendre'          # | riemann_trapezoid
   s.ig_baseline = 'black'                # | white | gray: a constant image
-  if arg == 'quick':
+  if quick:
     config.eval.num_images = 8
     s.smoothgrad_samples = 4
     s.ig_steps = 8
-  elif arg:
-    raise ValueError(f'configs/saliency.py: unknown argument {arg!r}; use quick.')
   return config

@@ -10,16 +10,18 @@ config can be the axis, e.g. `--config.sweep.axis=train.batch_size
 --config.sweep.axis_values='(1, 4, 16, 64)'` (shapes differ: run one after another).
 """
 from configs import classifier_common as common
-from configs import mlp
+from configs import mlp, variants
+
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
-  config = mlp.get_config('quick' if arg == 'quick' else None)
+  _, quick = variants.parse(arg, __file__, VARIANTS)
+  config = mlp.get_config(arg)
   config.trainer = 'classifier_sweep'
   config.sweep = common.sweep('optim.learning_rate',
                               (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), seeds=2)
-  if arg == 'quick':
+  if quick:
     config.sweep.axis_values = (0.01, 0.1)
-  elif arg:
-    raise ValueError(f'configs/sweep_mlp_lr.py: unknown argument {arg!r}; use quick.')
   return config

@@ -10,9 +10,13 @@ and the same network trained from scratch. Writes results.md / results.csv, svm.
 plots/accuracy_vs_labels.png and summary.json (`table`, `pretrain`).
 """
 import ml_collections
+from configs import variants
+
+VARIANTS = ()
 
 
 def get_config(arg: str | None = None):
+  _, quick = variants.parse(arg, __file__, VARIANTS)
   config = ml_collections.ConfigDict()
   config.trainer = 'transfer_fmnist'
   config.seed = 0
@@ -42,11 +46,9 @@ def get_config(arg: str | None = None):
   t.seeds = (0,)                             # label draws: mean and std over them
   config.eval = ml_collections.ConfigDict()
   config.eval.batch_size = 1000
-  if arg == 'quick':
+  if quick:
     p.steps = 20
     t.labels_per_class = (5, 20)
     t.steps = 10
     t.svm_c = (0.1, 1.0)
-  elif arg:
-    raise ValueError(f'configs/transfer_fmnist.py: unknown argument {arg!r}; use quick.')
   return config

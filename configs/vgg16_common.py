@@ -1,8 +1,12 @@
 """What the VGG16 transfer configs share: weights, image folders, input size."""
 import ml_collections
 
+from configs import variants
 
-def base(trainer: str, arg: str | None) -> ml_collections.ConfigDict:
+
+def base(trainer: str, arg: str | None) -> tuple[ml_collections.ConfigDict, bool]:
+  """The shared sections, and whether `arg` asks for the quick version."""
+  _, quick = variants.parse(arg, f'{trainer}.py')
   config = ml_collections.ConfigDict()
   config.trainer = trainer
   config.seed = 0
@@ -19,6 +23,4 @@ def base(trainer: str, arg: str | None) -> ml_collections.ConfigDict:
   config.dtype = 'float32'          # | bfloat16 (accelerators)
   config.eval = ml_collections.ConfigDict()
   config.eval.batch_size = 32
-  if arg not in (None, '', 'quick'):
-    raise ValueError(f'configs/{trainer}.py: unknown argument {arg!r}; use quick.')
-  return config
+  return config, quick

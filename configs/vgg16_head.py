@@ -14,9 +14,11 @@ import ml_collections
 
 from configs import vgg16_common
 
+VARIANTS = ()
+
 
 def get_config(arg: str | None = None):
-  config = vgg16_common.base('vgg16_head', arg)
+  config, quick = vgg16_common.base('vgg16_head', arg)
   config.transfer = t = ml_collections.ConfigDict()
   t.feature_layer = 'pool5'
   t.head_hidden = (50,)
@@ -25,6 +27,6 @@ def get_config(arg: str | None = None):
   t.batch_size = 32
   t.learning_rate = 1e-3
   t.finetune_learning_rate = 1e-4   # with trainable_blocks > 0 (the head keeps learning_rate)
-  if arg == 'quick':
+  if quick:
     t.steps = 10
   return config

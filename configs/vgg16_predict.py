@@ -8,8 +8,14 @@ Writes summary.json (`top_k`: class id, name, probability) and figures/block1_co
 """
 import ml_collections
 
+from configs import variants
+
+
+VARIANTS = ()
+
 
 def get_config(arg: str | None = None):
+  variants.parse(arg, __file__, VARIANTS, quick=False)  # one image: nothing to shrink
   config = ml_collections.ConfigDict()
   config.trainer = 'vgg16_predict'
   config.seed = 0
@@ -20,6 +26,4 @@ def get_config(arg: str | None = None):
                                # the weights' source's
   config.top_k = 5
   config.dtype = 'float32'     # | bfloat16 (accelerators)
-  if arg:
-    raise ValueError(f'configs/vgg16_predict.py: unknown argument {arg!r}.')
   return config

@@ -12,9 +12,11 @@ import ml_collections
 
 from configs import vgg16_common
 
+VARIANTS = ()
+
 
 def get_config(arg: str | None = None):
-  config = vgg16_common.base('vgg16_svm', arg)
+  config, _ = vgg16_common.base('vgg16_svm', arg)  # nothing to shrink: the SVMs are fast
   config.svm = s = ml_collections.ConfigDict()
   s.layers = ('relu2', 'relu4', 'relu7', 'relu10', 'relu13', 'relu14', 'relu15')
   s.c = (0.01, 0.1, 1.0, 10.0)

@@ -10,9 +10,13 @@ Arguments after the colon:
   quick   a few steps on small widths, for tests and a first look at the pipeline.
 """
 from configs import gan_common
+from configs import variants
+
+VARIANTS = ('paper',)
 
 
 def get_config(arg: str | None = None):
+  variant, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_common.base()
   gan_common.dcgan_model(config, width=32, batchnorm=False)
   config.model.latent_dim = 128
@@ -24,7 +28,7 @@ def get_config(arg: str | None = None):
   config.optim.b2 = 0.9
   config.train.num_steps = 2500
   config.train.log_every = 50
-  if arg == 'paper':
+  if variant == 'paper':
     config.model.generator_width = 64
     config.model.critic_width = 64
     config.train.num_steps = 200_000
@@ -32,8 +36,6 @@ def get_config(arg: str | None = None):
     config.train.checkpoint_every = 5000
     config.eval.sample_every = 5000
     config.eval.fid_every = 5000
-  elif arg == 'quick':
+  if quick:
     gan_common.quick(config)
-  elif arg:
-    raise ValueError(f'configs/wgan_gp.py: unknown argument {arg!r}; use paper or quick.')
   return config

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
-from classifiers import pretrained
+from classifiers import pretrained, shipped
 from common import images as images_lib, writers
 from gans import evaluate, saved
 
@@ -70,7 +70,7 @@ def _define_flags():
   _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
   _EMA = flags.DEFINE_bool('ema', False, "Use the generator's EMA weights.")
   _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', 'Default: the run\'s '
-                                    'eval.classifier_dir.')
+                                    'eval.classifier_dir, else the shipped network.')
   _OUTPUT = flags.DEFINE_string('output', '', 'Default: <workdir>/export.')
 
 
@@ -78,7 +78,9 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
-  classifier = pretrained.load(_CLASSIFIER.value or run.config.eval.classifier_dir)
+  classifier = pretrained.load(
+      _CLASSIFIER.value or run.config.eval.classifier_dir or shipped.NAME,
+      run.config.dataset.name)
   summary = export(run, classifier, _NUM.value, _THRESHOLD.value,
                    _OUTPUT.value or os.path.join(_WORKDIR.value, 'export'), ema=_EMA.value)
   print(summary)

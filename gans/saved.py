@@ -38,7 +38,7 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
     raise FileNotFoundError(f'No GAN run in {workdir!r}: {config_path} does not exist.')
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
-  if config.get('trainer') not in ('gan', 'wgan_gp') or 'arch' not in config.model:
+  if config.get('trainer') != 'gan' or 'arch' not in config.model:
     raise ValueError(f'{config_path} is not a run of gans/train.py (trainer '
                      f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
   ds = train.load_data(config)

@@ -8,7 +8,7 @@ import json
 
 from absl import app, flags, logging
 
-from classifiers import pretrained
+from classifiers import pretrained, shipped
 from gans import evaluate, saved, train
 
 
@@ -35,7 +35,7 @@ def _define_flags():
   _EMA = flags.DEFINE_bool('ema', False, "Score the generator's EMA weights.")
   _NUM = flags.DEFINE_integer('num_samples', 10000, 'Generated images (against the test set).')
   _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', "Default: the run's "
-                                    'eval.classifier_dir.')
+                                    'eval.classifier_dir, else the shipped network.')
   _INCEPTION = flags.DEFINE_string('inception_dir', None, 'FID InceptionV3 weights for FID and '
                                    "KID ('': the classifier's features). Default: the run's.")
 
@@ -44,7 +44,9 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
-  classifier = pretrained.load(_CLASSIFIER.value or run.config.eval.classifier_dir)
+  classifier = pretrained.load(
+      _CLASSIFIER.value or run.config.eval.classifier_dir or shipped.NAME,
+      run.config.dataset.name)
   inception_dir = (_INCEPTION.value if _INCEPTION.value is not None
                    else run.config.eval.get('inception_dir', ''))
   print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, inception_dir), indent=1))

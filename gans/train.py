@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from classifiers import pretrained
+from classifiers import pretrained, shipped
 from common import checkpoint, data, images, loop, mesh as mesh_lib, validate as v, writers
 from configs import gan_common
 from gans import evaluate, gan as gan_lib, inception, losses, models
@@ -52,10 +52,6 @@ def validate(config) -> None:
     value = config.loss[key.split('.')[1]]
     v.check(len(value) == 2 and value[0] <= value[1], key, value,
             'a pair (low, high) with low <= high')
-  v.check(not config.eval.classifier_dir or config.eval.fid_every % config.train.log_every == 0,
-          'eval.fid_every',
-          config.eval.fid_every, f'a multiple of train.log_every ({config.train.log_every}): '
-          'the scores join the logged rows')
   v.check(not config.eval.inception_dir or config.eval.classifier_dir,
           'eval.inception_dir', config.eval.inception_dir,
           "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
@@ -75,6 +71,27 @@ def validate(config) -> None:
   else:
     for key in ('model.generator_width', 'model.critic_width'):
       v.positive(config, key, integer=True)
+
+
+def scored(config) -> bool:
+  """Whether FID, KID and the other scores run: a classifier is named, or one ships for the
+  dataset (eval.classifier_dir = 'shipped', the default)."""
+  directory = config.eval.classifier_dir
+  return bool(directory) and (directory != shipped.NAME or
+                              shipped.available(config.dataset.name))
+
+
+def chunk_size(config) -> int:
+  """Steps between host visits: the gcd of num_steps and every interval of the run."""
+  return loop.chunk_size(config.train.num_steps, config.train.log_every,
+                         config.train.checkpoint_every, config.eval.sample_every,
+                         *([config.eval.fid_every] if scored(config) else []))
+
+
+def call_size(config) -> int:
+  """Steps per compiled call: train.steps_per_call, or the largest divisor of the chunk
+  below it (so that the user's intervals never clash with it)."""
+  return loop.largest_divisor(chunk_size(config), config.train.steps_per_call)
 
 
 def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
@@ -137,12 +154,22 @@ def load_feature_network(inception_dir: str):
 
 
 def load_classifier(config, ds):
-  """The evaluation classifier named by eval.classifier_dir, checked against the data."""
+  """The evaluation classifier named by eval.classifier_dir, checked against the data; None
+  (with one warning when the default found no shipped network) for an unscored run."""
   directory = config.eval.classifier_dir
-  if not directory:
+  if not scored(config):
+    if directory:
+      train_one = (f'python launch.py --config=configs/eval_classifier.py '
+                   f'--config.dataset.name={ds.name} --workdir=runs/eval_classifier_{ds.name}'
+                   f'` and add `--config.eval.classifier_dir=runs/eval_classifier_{ds.name}'
+                   if ds.name in data.DATASETS else
+                   '...` on the same images and add `--config.eval.classifier_dir=THAT_RUN')
+      logging.warning('No feature network ships for %r: this run trains without FID, KID and '
+                      'class accuracy. To score it, train a classifier (`%s`).', ds.name,
+                      train_one)
     return None
   try:
-    clf = pretrained.load(directory)
+    clf = pretrained.load(directory, ds.name)
   except (FileNotFoundError, ValueError) as e:
     raise v.ConfigError(f'config.eval.classifier_dir = {directory!r}: {e} Or set '
                         f"--config.eval.classifier_dir='' to train without FID.") from e
@@ -152,7 +179,7 @@ def load_classifier(config, ds):
                         f'{clf.dataset!r} ({len(clf.class_names)} classes), but the GAN '
                         f'trains on {ds.name!r}: train one on it (configs/eval_classifier.py '
                         f'--config.dataset.name={ds.name}) or set the key to \'\'.')
-  logging.info('Evaluation classifier: %s (step %d), %d features.', directory, clf.step,
+  logging.info('Evaluation classifier: %s (step %d), %d features.', clf.source, clf.step,
                shape[-1])
   return clf
 
@@ -177,9 +204,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
   state = jax.jit(init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(config.seed))
   ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
   state = ckpt.restore_or_keep(state)
-  if 'ema_params' in ckpt.fresh_fields and gan.ema_decay:  # a run saved before G had an EMA
-    state = state.replace(ema_params=jax.tree.map(jnp.copy, state.g_params))  # own buffers:
-    # the step donates the state, and one buffer donated twice crashes XLA
   first_step = int(state.step)
   train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
                 mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
@@ -187,7 +211,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   t0 = time.perf_counter()
   step_fn = gan_lib.compile_step(state, train_data, gan=gan, mesh=mesh,
                                  batch_size=config.train.batch_size,
-                                 steps_per_call=config.train.steps_per_call)
+                                 steps_per_call=call_size(config))
   compile_seconds = time.perf_counter() - t0
   logging.info('Compiled the train step in %.1f s.', compile_seconds)
 
@@ -203,19 +227,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
                                    feature_network=feature_network)
     best = _BestKeeper(workdir, is_main)
     fid_fn = _fid_tracker(config, gan, evaluator, best)
-  chunk = loop.chunk_size(config.train.num_steps, config.train.log_every,
-                          config.train.checkpoint_every, config.eval.sample_every,
-                          *([config.eval.fid_every] if fid_fn else []))
-  v.check(chunk % config.train.steps_per_call == 0, 'train.steps_per_call',
-          config.train.steps_per_call, f'a divisor of {chunk} (the gcd of num_steps and the '
-          f'log, checkpoint, sample and FID intervals)')
+  chunk = chunk_size(config)
   try:
     state, step, last, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
         num_steps=config.train.num_steps, chunk=chunk, log_every=config.train.log_every,
         checkpoint_every=config.train.checkpoint_every, writer=writer, checkpointer=ckpt,
         hooks=hooks, console_keys=CONSOLE_KEYS,
-        steps_per_call=config.train.steps_per_call, evaluate=fid_fn)
+        steps_per_call=call_size(config), evaluate=fid_fn)
   finally:
     ckpt.close()
     if best is not None:

@@ -11,7 +11,8 @@ from common import validate as v
 def validate(config) -> None:
   v.check(isinstance(config.eval.classifier_dir, str) and config.eval.classifier_dir,
           'eval.classifier_dir', config.eval.classifier_dir,
-          'the workdir of a trained classifier (default runs/eval_classifier)')
+          "'shipped' (the Fashion-MNIST network shipped with the code) or the workdir of a "
+          'trained classifier')
   v.positive(config, 'eval.batch_size', integer=True)
   v.non_negative(config, 'eval.num_images')
 

@@ -23,7 +23,7 @@ def test_report_parameter_counts():
   assert models.count_params(_params(_model(mlp.get_config()))) == 15_910
   assert models.count_params(_params(_model(cnn.get_config('no_pool')))) == 16_151_306
   # LeNet and the report's variants: the first dense layer's inputs as the report lists.
-  for arg, flat in (('lenet', 400), ('no_pool', 9216), ('wide', 1568), ('single_conv', 3920)):
+  for arg, flat in ((None, 400), ('no_pool', 9216), ('wide', 1568), ('single_conv', 3920)):
     params = _params(_model(lenet.get_config(arg)))
     assert params['Dense_0']['kernel'].shape == (flat, 120), arg
   assert models.count_params(_params(_model(lenet.get_config()))) == 61_706
@@ -55,7 +55,7 @@ def test_constant_initial_weights_and_binary_output():
   np.testing.assert_allclose(out, 1 / (1 + np.exp(-0.25 * (5 * h + 1))), rtol=1e-6)
 
 
-@pytest.mark.parametrize('config', [lenet.get_config('lenet'), lenet.get_config('wide'),
+@pytest.mark.parametrize('config', [lenet.get_config(), lenet.get_config('wide'),
                                     lenet.get_config('single_conv'), eval_classifier.get_config()],
                          ids=['lenet', 'wide', 'single_conv', 'eval_classifier'])
 def test_convnets_match_pytorch(config):

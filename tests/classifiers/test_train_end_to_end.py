@@ -78,7 +78,7 @@ def test_binary_run_on_two_classes(idx_dir, tmp_path):
 
 def test_lenet_variant_runs(idx_dir, tmp_path):
   summary = train.train_and_evaluate(
-      _quick(lenet, idx_dir, 'single_conv_quick', train__num_epochs=1), str(tmp_path))
+      _quick(lenet, idx_dir, 'single_conv,quick', train__num_epochs=1), str(tmp_path))
   assert summary['params'] == 20 * 26 + 3920 * 120 + 120 + 120 * 84 + 84 + 850
 
 

@@ -103,7 +103,7 @@ def test_an_image_folder_trains(tmp_path, module, size, channels):
   grid = np.asarray(Image.open(tmp_path / 'run' / 'samples' / 'step_0000004.png'))
   assert grid.ndim == (2 if channels == 1 else 3)
   config.dataset.dir = str(tmp_path / 'missing')
-  with pytest.raises(FileNotFoundError, match='missing: no such folder'):
+  with pytest.raises(validate.ConfigError, match='missing: no such folder'):
     train.train_and_evaluate(config, str(tmp_path / 'run2'))
 
 
@@ -167,22 +167,45 @@ def test_a_classifier_of_another_dataset_is_refused(tiny_classifier, tmp_path):
     train.train_and_evaluate(config, str(tmp_path))
 
 
-def test_a_checkpoint_from_before_the_shared_state_resumes(idx_dir, tmp_path):
-  """A WGAN-GP run saved by the trainer before the GAN family (no BatchNorm statistics,
-  no EMA in its state) resumes: its fields are restored, EMA starts from its G."""
-  workdir = str(tmp_path)
-  train.train_and_evaluate(_config(idx_dir, 4), workdir)
-  ckpt = checkpoint.Checkpointer(workdir)
-  saved, _ = ckpt.restore_latest()
-  old = {k: v for k, v in saved.items()
-         if k not in ('g_batch_stats', 'd_batch_stats', 'ema_params')}
-  old['step'] = np.asarray(6, np.int32)
-  ckpt.save(6, old)
-  ckpt.close()
-  config = _config(idx_dir, 8)
-  config.model.ema_decay = 0.999
-  resumed = train.train_and_evaluate(config, workdir)
-  assert resumed['resumed_from_step'] == 6 and resumed['steps'] == 8
+def _tree_bytes(root):
+  """Every file under root with its bytes (what 'nothing in the workdir changed' means)."""
+  out = {}
+  for folder, _, files in os.walk(root):
+    for name in files:
+      path = os.path.join(folder, name)
+      with open(path, 'rb') as f:
+        out[os.path.relpath(path, root)] = f.read()
+  return out
+
+
+def test_rerun_with_another_model_is_refused_and_changes_nothing(idx_dir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  out, _ = _launch(workdir, idx_dir).communicate(timeout=300)
+  before = _tree_bytes(workdir)
+  assert 'metrics.jsonl' in before and any(k.startswith('checkpoints/8/') for k in before)
+  proc = _launch(workdir, idx_dir, '--config.model.generator_width=16')
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 2, out
+  assert 'model.generator_width' in out and 'new --workdir' in out
+  assert 'Traceback' not in out and 'Event loop is closed' not in out, out
+  assert _tree_bytes(workdir) == before
+
+
+def test_a_workdir_held_by_a_live_run_is_refused(idx_dir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  first = _launch(workdir, idx_dir, '--config.train.num_steps=400')
+  _wait_for(lambda: writers.read_metrics(workdir), first)
+  second = _launch(workdir, idx_dir, '--config.train.num_steps=400')
+  out, _ = second.communicate(timeout=120)
+  first.kill()  # SIGKILL: the hold must die with the process
+  first.communicate()
+  assert second.returncode == 2, out
+  assert f'is in use by a live run (pid {first.pid}' in out
+  assert 'Traceback' not in out
+  resumed = _launch(workdir, idx_dir, '--config.train.num_steps=4')
+  out, _ = resumed.communicate(timeout=300)
+  assert resumed.returncode == 0, out
+  assert 'Resumed from' in out
 
 
 def _launch(workdir, data_dir, *flags):
@@ -249,6 +272,6 @@ def test_sigterm_saves_and_sigkill_resumes_from_last_checkpoint(idx_dir, tmp_pat
 def test_bad_input_stops_before_training(tmp_path, flag, message):
   proc = _launch(str(tmp_path), tmp_path, flag)
   out, _ = proc.communicate(timeout=120)
-  assert proc.returncode != 0
-  assert message in out
+  assert proc.returncode == 2
+  assert message in out and 'Traceback' not in out
   assert not os.path.exists(os.path.join(tmp_path, 'checkpoints'))

@@ -1,0 +1,56 @@
+"""Ships a classifier run as the feature network of its dataset (classifiers/shipped.py).
+
+  python -m classifiers.ship --workdir=runs/eval_classifier
+
+Rounds the run's newest parameters to 16 bits, measures the rounded network's test accuracy,
+writes classifiers/<dataset>_classifier.msgpack and prints the sha256 and accuracy to record
+in shipped.SHIPPED.
+"""
+import dataclasses
+import json
+import os
+
+from absl import app, flags
+import numpy as np
+
+from classifiers import pretrained, shipped, train
+from common import data
+
+
+def accuracy(clf: pretrained.Classifier, batch_size: int = 1000) -> float:
+  """Test accuracy of `clf` on its dataset's whole test split."""
+  ds = train.load_data(clf.config)
+  images, labels = ds.test_images, ds.test_labels
+  correct = 0
+  for start in range(0, len(images), batch_size):
+    x = data.to_float(images[start:start + batch_size], clf.pixel_range)
+    correct += int(np.sum(np.argmax(np.asarray(clf.logits(x)), -1) ==
+                          labels[start:start + batch_size]))
+  return correct / len(images)
+
+
+def ship(workdir: str) -> tuple[str, str, float]:
+  """(file, sha256, test accuracy of the 16-bit network) for the run in `workdir`."""
+  clf = pretrained.load(workdir)
+  if not shipped.available(clf.dataset):
+    raise ValueError(f'{workdir} is a {clf.dataset!r} classifier; shipped.SHIPPED has no '
+                     f'entry for that dataset: add one first.')
+  file = shipped.path(clf.dataset)
+  with open(os.path.join(workdir, 'config.json')) as f:
+    config_json = json.dumps(json.load(f), sort_keys=True)
+  digest = shipped.write(file, config_json, clf.params, clf.step)
+  rounded = dataclasses.replace(clf, params=shipped.rounded(clf.params))
+  return file, digest, accuracy(rounded)
+
+
+def main(argv):
+  del argv
+  file, digest, acc = ship(_WORKDIR.value)
+  print(f'{file}: {os.path.getsize(file):,} bytes, sha256 {digest}, test accuracy {acc:.4f}')
+  print('Record them in classifiers/shipped.py: '
+        f"ShippedFile('{os.path.basename(file)}', '{digest}', {acc:.4f})")
+
+
+if __name__ == '__main__':
+  _WORKDIR = flags.DEFINE_string('workdir', 'runs/eval_classifier', 'a classifier run')
+  app.run(main)

@@ -1,0 +1,61 @@
+"""The Fashion-MNIST feature network shipped with the code: its file matches the recorded
+sha256, it is small, and its 16-bit weights reach the recorded test accuracy (>= 0.93) on
+the real test set."""
+import dataclasses
+import os
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from classifiers import pretrained, ship, shipped
+
+
+def test_the_shipped_file_is_small_and_checked():
+  entry = shipped.SHIPPED['fashion_mnist']
+  assert os.path.getsize(shipped.path('fashion_mnist')) <= 2 * 1024 * 1024
+  assert shipped.sha256(shipped.path('fashion_mnist')) == entry.sha256
+
+
+def test_the_shipped_network_reaches_its_recorded_accuracy():
+  clf = pretrained.load(shipped.NAME)
+  assert clf.source == shipped.NAME and clf.dataset == 'fashion_mnist'
+  assert clf.features(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 256)
+  accuracy = ship.accuracy(clf)
+  assert accuracy == pytest.approx(shipped.SHIPPED['fashion_mnist'].test_accuracy, abs=1e-4)
+  assert accuracy >= 0.93
+
+
+def test_a_changed_file_is_refused(tmp_path, monkeypatch):
+  copy = tmp_path / 'fashion_mnist_classifier.msgpack'
+  shutil.copy(shipped.path('fashion_mnist'), copy)
+  with open(copy, 'r+b') as f:
+    f.seek(1000)
+    byte = f.read(1)
+    f.seek(1000)
+    f.write(bytes([byte[0] ^ 1]))
+  monkeypatch.setattr(shipped, 'path', lambda dataset: str(copy))
+  with pytest.raises(ValueError, match='corrupt or was changed'):
+    pretrained.load(shipped.NAME)
+
+
+def test_no_network_ships_for_other_datasets():
+  assert not shipped.available('cifar10')
+  with pytest.raises(FileNotFoundError, match="No feature network ships for dataset 'cifar10'"):
+    pretrained.load(shipped.NAME, 'cifar10')
+
+
+def test_ship_round_trips_a_classifier_run(tiny_classifier, tmp_path, monkeypatch):
+  """classifiers.ship writes what shipped.read gives back: the run's config, its step and
+  its parameters rounded to 16 bits."""
+  _, classifier_dir = tiny_classifier
+  target = str(tmp_path / 'shipped.msgpack')
+  monkeypatch.setattr(shipped, 'path', lambda dataset: target)
+  file, digest, accuracy = ship.ship(classifier_dir)
+  monkeypatch.setitem(shipped.SHIPPED, 'fashion_mnist',
+                      dataclasses.replace(shipped.SHIPPED['fashion_mnist'], sha256=digest))
+  run, loaded = pretrained.load(classifier_dir), pretrained.load(shipped.NAME)
+  assert file == target and loaded.step == run.step and 0 <= accuracy <= 1
+  assert loaded.config.model.to_dict() == run.config.model.to_dict()
+  jax.tree.map(np.testing.assert_array_equal, shipped.rounded(run.params), loaded.params)

@@ -1,0 +1,168 @@
+"""What a newcomer meets: the README's main job and every probe config from an empty folder
+with an empty HOME (no runs/, no caches), every config and variant, and bad input answered
+with one line and exit code 2 before anything compiles."""
+import gzip
+import importlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import launch
+from common import validate, writers
+from configs import variants
+from tests.conftest import make_idx_dir, write_idx
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'configs'))
+                 if f.endswith('.py') and not f.endswith('_common.py')
+                 and f not in ('__init__.py', 'variants.py'))
+CONFIG_ARGS = [(name, arg) for name in CONFIGS for arg in variants.all_args(
+    importlib.import_module(f'configs.{name}').VARIANTS, name != 'vgg16_predict')]
+
+
+def _launch_fresh(tmp_path, *flags, timeout=600):
+  """launch.py as a newcomer runs it: from an empty folder, HOME empty, no JAX settings."""
+  cwd, home = tmp_path / 'cwd', tmp_path / 'home'
+  cwd.mkdir(exist_ok=True)
+  home.mkdir(exist_ok=True)
+  env = {k: v for k, v in os.environ.items() if not k.startswith(('JAX_', 'XLA_'))}
+  env.update(HOME=str(home), PYTHONUNBUFFERED='1')
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'launch.py'), *flags], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+  return result, cwd
+
+
+def _config_flag(name, arg=None):
+  return f'--config={os.path.join(ROOT, "configs", name + ".py")}' + (f':{arg}' if arg else '')
+
+
+def test_main_job_scores_on_the_shipped_network_from_an_empty_folder(tmp_path):
+  result, cwd = _launch_fresh(
+      tmp_path, _config_flag('wgan_gp'), '--config.train.num_steps=20',
+      '--config.train.log_every=10', '--config.train.checkpoint_every=10',
+      '--config.eval.sample_every=10', '--config.eval.fid_every=10',
+      '--config.eval.fid_samples=200', '--config.eval.final_samples=400',
+      '--config.eval.kid_subsets=4', '--config.eval.kid_subset_size=100')
+  assert result.returncode == 0, result.stderr[-3000:]
+  workdir = cwd / 'runs' / 'wgan_gp'
+  summary = writers.read_json(str(workdir / 'summary.json'))
+  assert summary['steps'] == 20 and summary['num_samples'] == 400
+  assert summary['features'] == 'classifier' and np.isfinite(summary['fid'])
+  assert summary['fid'] > 1 and np.isfinite(summary['kid'])  # 20 steps: far from the data
+  assert (workdir / 'samples' / 'step_0000020.png').exists()
+  assert 'Evaluation classifier: shipped' in result.stderr
+
+
+@pytest.mark.parametrize('name', ['saliency', 'attack', 'class_viz'])
+def test_probe_runs_with_its_default_model_from_an_empty_folder(tmp_path, name):
+  result, cwd = _launch_fresh(tmp_path, _config_flag(name, 'quick'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = writers.read_json(str(cwd / 'runs' / f'{name}_quick' / 'summary.json'))
+  assert summary['classifier_dir'] == 'shipped'
+
+
+# What the VGG16 configs need from the user (weights are checked when the run loads them).
+USER_INPUTS = {'vgg16_head': 'data.train_dir', 'vgg16_svm': 'data.train_dir',
+               'vgg16_predict': 'image'}
+
+
+@pytest.mark.parametrize('name,arg', CONFIG_ARGS)
+def test_every_config_and_variant_passes_its_trainers_validation(tmp_path, name, arg):
+  config = importlib.import_module(f'configs.{name}').get_config(arg)
+  trainer = importlib.import_module(launch.TRAINERS[config.trainer])
+  if name in USER_INPUTS:  # without it: one line naming the key
+    with pytest.raises(validate.ConfigError, match=f'config.{USER_INPUTS[name]} = '):
+      trainer.validate(config)
+    (tmp_path / 'photos' / 'cats').mkdir(parents=True)
+    (tmp_path / 'photo.jpg').write_bytes(b'')
+    section, _, key = USER_INPUTS[name].rpartition('.')
+    node = config[section] if section else config
+    node[key] = str(tmp_path / ('photos' if key == 'train_dir' else 'photo.jpg'))
+  trainer.validate(config)
+  if 'train' in config and 'num_steps' in config.train:  # a user's small-run overrides
+    with config.unlocked():
+      config.train.num_steps, config.train.log_every = 20, 10
+    trainer.validate(config)
+    call = trainer.call_size(config)
+    assert call <= config.train.steps_per_call and trainer.chunk_size(config) % call == 0
+
+
+# The quick classifier variants that tests/classifiers/test_train_end_to_end.py does not run
+# (the GAN ones all run in tests/gans/test_train_end_to_end.py).
+@pytest.mark.parametrize('name,arg', [(n, a) for n, a in CONFIG_ARGS
+                                      if a and a.endswith('quick') and n in ('cnn', 'lenet')
+                                      and a != 'single_conv,quick'])
+def test_every_quick_classifier_variant_runs_from_an_empty_workdir(idx_dir, tmp_path, name,
+                                                                    arg):
+  config = importlib.import_module(f'configs.{name}').get_config(arg)
+  config.dataset.dir, config.dataset.download = str(idx_dir), False
+  config.train.num_epochs = 1
+  trainer = importlib.import_module(launch.TRAINERS[config.trainer])
+  summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert os.path.exists(tmp_path / 'run' / 'summary.json') and summary
+
+
+def _one_line_exit_2(result, *needles):
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  for needle in needles:
+    assert needle in last, last
+  return last
+
+
+def _gan_flags(data_dir, *more):
+  return (_config_flag('gan_mlp', 'quick'), f'--config.dataset.dir={data_dir}',
+          '--config.dataset.download=False', "--config.eval.classifier_dir=", *more)
+
+
+def test_a_misspelt_key_names_the_closest_keys(tmp_path):
+  result, cwd = _launch_fresh(tmp_path, *_gan_flags(tmp_path, '--config.train.bogus=1'))
+  _one_line_exit_2(result, 'config.train has no key', 'batch_size', 'num_steps')
+  result, cwd = _launch_fresh(tmp_path, *_gan_flags(tmp_path, '--config.trian.num_steps=1'))
+  _one_line_exit_2(result, 'did you mean config.train')
+  assert not (cwd / 'runs').exists()
+
+
+def test_a_truncated_data_file_is_named(tmp_path):
+  (tmp_path / 'data').mkdir()
+  data_dir = make_idx_dir(tmp_path / 'data')
+  path = data_dir / 'train-images-idx3-ubyte.gz'
+  path.write_bytes(path.read_bytes()[:-100])
+  result, cwd = _launch_fresh(tmp_path, *_gan_flags(data_dir))
+  _one_line_exit_2(result, str(path), 'truncated or corrupt')
+  assert not os.path.exists(cwd / 'runs' / 'gan_mlp_quick' / 'checkpoints')
+
+
+def test_images_and_labels_of_different_lengths_are_named(tmp_path):
+  (tmp_path / 'data').mkdir()
+  data_dir = make_idx_dir(tmp_path / 'data')
+  write_idx(data_dir / 'train-labels-idx1-ubyte.gz', np.zeros(100, np.uint8))
+  result, _ = _launch_fresh(tmp_path, *_gan_flags(data_dir))
+  _one_line_exit_2(result, '256 train images but 100 labels')
+
+
+def test_unreadable_files_in_an_image_folder_are_skipped_with_one_warning(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / 'images' / 'grains'
+  folder.mkdir(parents=True)
+  rng = np.random.default_rng(0)
+  for i in range(16):
+    Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)).save(folder / f'{i}.png')
+  for i in range(2):
+    (folder / f'notes{i}.png').write_text('not an image')
+  flags = (_config_flag('gan_mlp', 'quick'), f'--config.dataset.dir={tmp_path / "images"}',
+           '--config.dataset.name=image_folder', '--config.dataset.image_size=20')
+  result, _ = _launch_fresh(tmp_path, *flags)  # the default feature network: none ships
+  assert result.returncode == 0, result.stderr[-3000:]
+  warnings = [l for l in result.stderr.splitlines() if 'unreadable image file' in l]
+  assert len(warnings) == 1 and 'skipped 2' in warnings[0] and 'notes0.png' in warnings[0]
+  unscored = [l for l in result.stderr.splitlines() if 'No feature network ships' in l]
+  assert len(unscored) == 1 and "'image_folder'" in unscored[0]
+  for f in folder.glob('[0-9]*.png'):
+    f.unlink()
+  result, _ = _launch_fresh(tmp_path, *flags)
+  _one_line_exit_2(result, 'no readable images', '2 unreadable')
