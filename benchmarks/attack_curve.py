@@ -5,7 +5,7 @@
 
 Both sides do the same work per batch: one input gradient of the cross-entropy, then one
 forward pass per eps (PyTorch's FGSM tutorial does one image at a time; batching it is the
-fair comparison). PyTorch gets the classifier's weights copied (benchmarks/torch_reference.py);
+fair comparison). PyTorch gets the classifier's weights copied (tests/torch_reference.py);
 the default is the Fashion-MNIST network shipped with the code. Prints both curves (they agree
 up to float rounding) and the time ratio; compilation is timed apart.
 """
@@ -15,11 +15,11 @@ from absl import app, flags
 import numpy as np
 import torch
 
-from benchmarks import torch_reference
-from classifiers import pretrained, train
+from tests import torch_reference
+from classifiers import build, pretrained
 from common import data
 from configs import attack
-from transfer import probe_attack
+from probes import attack_run
 
 _DIR = flags.DEFINE_string('classifier_dir', 'shipped', "'shipped' or a classifier run")
 _BATCH = flags.DEFINE_integer('batch_size', 1000, 'images per batch (both sides)')
@@ -42,7 +42,7 @@ def torch_curve(net, images, labels, epsilons, batch_size):
 def main(argv):
   del argv
   clf = pretrained.load(_DIR.value)
-  ds = train.load_data(clf.config)
+  ds = build.load_data(clf.config)
   images = np.asarray(data.to_float(ds.test_images, clf.pixel_range))
   labels = ds.test_labels.astype(np.int32)
   config = attack.get_config()
@@ -51,7 +51,7 @@ def main(argv):
   assert clf.input_bounds == (0.0, 1.0), 'the PyTorch side clamps to [0, 1]'
 
   t0 = time.perf_counter()
-  rows, _, jax_s = probe_attack.fgsm_table(clf, config, images, labels)
+  rows, _, jax_s = attack_run.fgsm_table(clf, config, images, labels)
   compile_s = time.perf_counter() - t0 - jax_s
   net = torch_reference.TorchConvNet(clf.model, clf.params, images.shape[-1]).eval()
   torch_curve(net, images[:_BATCH.value], labels[:_BATCH.value], epsilons, _BATCH.value)

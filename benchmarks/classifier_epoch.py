@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from classifiers import step as step_lib, sweep, train
+from classifiers import build, step as step_lib, sweep
 from common import data, host, mesh as mesh_lib
 from configs import cnn as cnn_config, mlp as mlp_config, sweep_mlp_lr
 
@@ -59,9 +59,9 @@ def _timed(fn, *args, repeat=1):
 def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
   """Seconds for `num_steps` steps as the trainer runs them, and the compile time."""
   mesh = mesh_lib.data_mesh(1)
-  setup = train.build_setup(config, ds, mesh)
-  k = train.steps_per_call(config, setup, N // config.train.batch_size)
-  state = train.initial_state(setup, 0, N)
+  setup = build.build_setup(config, ds, mesh)
+  k = build.steps_per_call(config, setup, N // config.train.batch_size)
+  state = build.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   t0 = time.perf_counter()
   call = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=k),
@@ -120,13 +120,13 @@ def sweep_ratio(ds) -> tuple[float, float]:
   config.sweep.seeds = 1
   (values, group_config), = sweep.groups(config)
   mesh = mesh_lib.data_mesh(1)
-  setup = train.build_setup(group_config, ds, mesh)
+  setup = build.build_setup(group_config, ds, mesh)
   steps, epochs = N // group_config.train.batch_size, _SWEEP_EPOCHS.value  # an epoch a call
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values, [0], N)
   together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps))
   one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
-  singles = [step_lib.set_learning_rate(train.initial_state(setup, 0, N), lr) for lr in values]
+  singles = [step_lib.set_learning_rate(build.initial_state(setup, 0, N), lr) for lr in values]
   vmapped_s = epochs * _timed(together, stacked, images, labels, repeat=epochs)
   one(singles[0], images, labels)  # compile once; the 8 runs reuse it
   t0 = time.perf_counter()

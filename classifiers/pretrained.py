@@ -16,7 +16,7 @@ import jax
 import ml_collections
 
 from common import checkpoint, data
-from classifiers import models, shipped, train
+from classifiers import build, models, shipped
 
 TRAIN_COMMAND = 'python launch.py --config=configs/eval_classifier.py'
 
@@ -74,7 +74,7 @@ def load(source: str, dataset: str = 'fashion_mnist') -> Classifier:
   if source == shipped.NAME:
     config_dict, params, step = shipped.read(dataset)
     config = ml_collections.ConfigDict(config_dict)
-    return Classifier(model=train.build_model(config, len(_names(config))), params=params,
+    return Classifier(model=build.build_model(config, len(_names(config))), params=params,
                       config=config, class_names=_names(config), step=step, source=source)
   return _load_run(source)
 
@@ -96,7 +96,7 @@ def _load_run(workdir: str) -> Classifier:
   if config.get('trainer') != 'classifier':
     raise ValueError(f'{config_path} is a {config.get("trainer")!r} run, not a classifier.')
   names = _names(config)
-  model = train.build_model(config, len(names))
+  model = build.build_model(config, len(names))
   ckpt = checkpoint.Checkpointer(workdir)
   try:
     saved, step = ckpt.restore_latest()

@@ -13,13 +13,13 @@ import os
 from absl import app, flags
 import numpy as np
 
-from classifiers import pretrained, shipped, train
+from classifiers import build, pretrained, shipped
 from common import data
 
 
 def accuracy(clf: pretrained.Classifier, batch_size: int = 1000) -> float:
   """Test accuracy of `clf` on its dataset's whole test split."""
-  ds = train.load_data(clf.config)
+  ds = build.load_data(clf.config)
   images, labels = ds.test_images, ds.test_labels
   correct = 0
   for start in range(0, len(images), batch_size):

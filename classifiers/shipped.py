@@ -35,7 +35,9 @@ class ShippedFile:
 
 
 SHIPPED = {
-    'fashion_mnist': ShippedFile('fashion_mnist_classifier.msgpack', 'TBD', 0.0),
+    'fashion_mnist': ShippedFile(
+        'fashion_mnist_classifier.msgpack',
+        'cfac4b655b9e09b863dcd7c5b6938770b6b1b6cfd519d328b43bc1f5876b2276', 0.9345),
 }
 
 

@@ -13,7 +13,7 @@ from flax import struct
 
 from common import batches, data, mesh as mesh_lib
 from classifiers import losses, models as models_lib, optimizers
-from transfer import attacks
+from common import attacks
 
 @struct.dataclass
 class ClassifierState:

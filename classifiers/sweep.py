@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from common import checkpoint, images, loop, mesh as mesh_lib, validate as v, writers
-from classifiers import evaluation, models, step as step_lib, train
+from classifiers import build, evaluation, models, step as step_lib
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
 # Variants share the step counter: batching it would turn the epoch-boundary lax.cond of
@@ -65,7 +65,7 @@ def validate(config) -> None:
           config.sweep.axis, 'the dotted name of a config value, e.g. optim.learning_rate')
   for value in config.sweep.axis_values:
     variant = _with(config, config.sweep.axis, value)
-    train.validate(variant)
+    build.validate(variant)
 
 
 def _key(value) -> str:
@@ -157,7 +157,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       continue
     if ds is None:
       mesh = mesh_lib.data_mesh(group_config.train.num_devices or None)
-      ds = train.load_data(group_config)
+      ds = build.load_data(group_config)
     logging.info('Sweep %s: training %s (x%d seeds) together.', axis, values,
                  config.sweep.seeds)
     rows += _train_group(group_config, ds, mesh, axis, values, config.sweep.seeds,
@@ -175,10 +175,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
   mesh_lib.check_batch_divides(config.train.batch_size, mesh)
-  setup = variants_setup(train.build_setup(config, ds, mesh))
+  setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
   steps_per_epoch = num_examples // config.train.batch_size
-  k = train.steps_per_call(config, setup, steps_per_epoch)
+  k = build.steps_per_call(config, setup, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
@@ -208,7 +208,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
         first_step=first_step, num_steps=config.train.num_epochs * steps_per_epoch,
         chunk=steps_per_epoch, log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
-        writer=writer, checkpointer=ckpt, steps_per_call=train.call_sizes(k, steps_per_epoch),
+        writer=writer, checkpointer=ckpt, steps_per_call=build.call_sizes(k, steps_per_epoch),
         evaluate=evaluate, stop_on_non_finite=False)
   finally:
     ckpt.close()

@@ -10,7 +10,7 @@ import os
 import jax
 import orbax.checkpoint as ocp
 
-from common import validate
+from common import validate, writers
 
 
 class MismatchError(validate.ConfigError):
@@ -119,3 +119,36 @@ def tree_differences(saved, expected) -> list[str]:
   out += [f'{k}: saved shape {a[k]}, built {b[k]}' for k in sorted(set(a) & set(b))
           if a[k] != b[k]]
   return out
+
+
+class BestKeeper:
+  """The best train state by one metric (lower is better: FID) in workdir/best/ (one
+  checkpoint) and its score in best/best.json, so a resumed run keeps comparing against it."""
+
+  def __init__(self, workdir: str, metric: str, is_main: bool = True):
+    self.directory = os.path.join(workdir, 'best')
+    self.metric = metric
+    self._json = os.path.join(self.directory, 'best.json')
+    self._ckpt = Checkpointer(self.directory, 1)
+    self._is_main = is_main
+    saved = writers.read_json(self._json, {})
+    self.value, self.step = saved.get(metric, float('inf')), saved.get('step')
+
+  def offer(self, step: int, value: float, state, **info) -> bool:
+    """Keeps `state` if `value` beats the best so far; `info` joins best.json."""
+    if not value < self.value:
+      return False
+    self.value, self.step = value, step
+    self._ckpt.save(step, state)
+    self._ckpt.wait()
+    if self._is_main:
+      writers.write_json(self._json, {'step': step, self.metric: value, **info})
+    return True
+
+  def restore(self):
+    """The saved best state as nested dicts (None if there is none)."""
+    saved, _ = self._ckpt.restore_latest()
+    return saved
+
+  def close(self):
+    self._ckpt.close()

@@ -1,18 +1,36 @@
 """Converted weights on disk: a folder with `params.msgpack` (a tree of arrays) and
 `meta.json` (where they came from). transfer/convert.py writes VGG16's, gans/inception.py the
-FID InceptionV3's."""
+FID InceptionV3's; both read PyTorch files with `read_torch_file`."""
 import json
 import os
 
 import flax.serialization
+import numpy as np
 
 PARAMS, META = 'params.msgpack', 'meta.json'
 
 
+class ConversionError(ValueError):
+  """A weights file that is not the network's: the message names the file and what is wrong."""
+
+
+def read_torch_file(path: str) -> dict[str, np.ndarray]:
+  """A PyTorch .pth state_dict (or a checkpoint holding one under 'state_dict') as arrays."""
+  try:
+    import torch  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise ConversionError(f'{path}: reading a .pth file needs PyTorch (pip install torch).') from e
+  state = torch.load(path, map_location='cpu', weights_only=True)
+  state = state.get('state_dict', state)
+  return {k: v.numpy() for k, v in state.items()}
+
+
 def save(tree, output_dir: str, meta: dict) -> dict:
   os.makedirs(output_dir, exist_ok=True)
-  with open(os.path.join(output_dir, PARAMS), 'wb') as f:
+  path = os.path.join(output_dir, PARAMS)
+  with open(path + '.tmp', 'wb') as f:  # a reader never sees half a file
     f.write(flax.serialization.msgpack_serialize(tree))
+  os.replace(path + '.tmp', path)
   with open(os.path.join(output_dir, META), 'w') as f:
     json.dump(meta, f, indent=2)
   return meta

@@ -3,8 +3,6 @@ family adds that family's model keys. Each configs/<variant>.py starts from `bas
 """
 import ml_collections
 
-ARCHS = ('dcgan', 'keras_dcgan', 'mlp')
-
 
 def base() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()

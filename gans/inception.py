@@ -166,10 +166,6 @@ class InceptionV3FID(nn.Module):
     return jnp.mean(x, axis=(1, 2))
 
 
-class ConversionError(ValueError):
-  """A weights file that is not the FID InceptionV3's."""
-
-
 def variables_shapes():
   return jax.eval_shape(InceptionV3FID().init, jax.random.key(0),
                         jnp.zeros((1, 75, 75, 3), jnp.float32))
@@ -191,7 +187,7 @@ def from_torch_state_dict(state_dict: dict, path: str = 'state_dict') -> dict:
     if module == [] and layer == 'fc' or leaf == 'num_batches_tracked':
       continue
     if (layer, leaf) not in _TORCH_TO_FLAX:
-      raise ConversionError(f'{path}: unexpected key {key!r}; expected the FID InceptionV3 '
+      raise weights.ConversionError(f'{path}: unexpected key {key!r}; expected the FID InceptionV3 '
                             'keys of pytorch-fid / torch-fidelity (e.g. Mixed_5b.branch1x1.conv.weight).')
     collection, name = _TORCH_TO_FLAX[(layer, leaf)]
     array = np.asarray(value, np.float32)
@@ -200,11 +196,11 @@ def from_torch_state_dict(state_dict: dict, path: str = 'state_dict') -> dict:
     flat[(collection, *module, layer, name)] = array
   missing = sorted('.'.join(k) for k in set(expected) - set(flat))
   if missing:
-    raise ConversionError(f'{path}: missing {len(missing)} arrays of the FID InceptionV3, '
+    raise weights.ConversionError(f'{path}: missing {len(missing)} arrays of the FID InceptionV3, '
                           f'e.g. {missing[:3]}.')
   for key, shape in expected.items():
     if flat[key].shape != shape.shape:
-      raise ConversionError(f'{path}: {".".join(key)} has shape {flat[key].shape}; the FID '
+      raise weights.ConversionError(f'{path}: {".".join(key)} has shape {flat[key].shape}; the FID '
                             f'InceptionV3 needs {shape.shape}.')
   return flax.traverse_util.unflatten_dict({k: flat[k] for k in expected})
 
@@ -241,10 +237,8 @@ class FeatureNetwork:
 
 def main(argv):
   del argv
-  import torch  # pylint: disable=g-import-not-at-top
   source, output = flags.FLAGS.input, flags.FLAGS.output
-  state = torch.load(source, map_location='cpu', weights_only=True)
-  variables = from_torch_state_dict({k: v.numpy() for k, v in state.items()}, source)
+  variables = from_torch_state_dict(weights.read_torch_file(source), source)
   save(variables, output, source)
   print(f'Wrote {os.path.join(output, weights.PARAMS)}.')
 

@@ -21,6 +21,7 @@ from flax import linen as nn
 
 from gans.layers import ConvByTaps, ConvStride2, Conv4x4Stride2, ConvTranspose4x4
 
+ARCHS = ('dcgan', 'keras_dcgan', 'mlp')  # config.model.arch: which networks below
 ACTIVATIONS = {'relu': nn.relu, 'leaky_relu': lambda x: nn.leaky_relu(x, 0.2),
                'tanh': nn.tanh}
 OUTPUT_ACTIVATIONS = {'tanh': nn.tanh, 'sigmoid': nn.sigmoid}

@@ -10,8 +10,7 @@ import os
 import ml_collections
 
 from common import checkpoint, data
-from gans import evaluate
-from gans import train
+from gans import build, evaluate
 
 WHICH = ('last', 'best')
 
@@ -41,8 +40,8 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
   if config.get('trainer') != 'gan' or 'arch' not in config.model:
     raise ValueError(f'{config_path} is not a run of gans/train.py (trainer '
                      f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
-  ds = train.load_data(config)
-  gan = train.build_gan(config, ds.image_shape, ds.num_classes)
+  ds = build.load_data(config)
+  gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best') if which == 'best' else workdir)
   try:
     state, step = ckpt.restore_latest()

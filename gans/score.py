@@ -9,7 +9,7 @@ import json
 from absl import app, flags, logging
 
 from classifiers import pretrained, shipped
-from gans import evaluate, saved, train
+from gans import build, evaluate, saved, scoring
 
 
 def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
@@ -18,11 +18,11 @@ def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
   evaluator = evaluate.Evaluator(classifier, run.dataset.test_images,
                                  kid_subsets=c.eval.kid_subsets,
                                  kid_subset_size=c.eval.kid_subset_size, seed=c.seed,
-                                 feature_network=train.load_feature_network(inception_dir))
-  z, labels = train.eval_inputs(run.gan, c.seed, train.FINAL_STREAM, num_samples)
+                                 feature_network=build.load_feature_network(inception_dir))
+  z, labels = scoring.eval_inputs(run.gan, c.seed, scoring.FINAL_STREAM, num_samples)
   params = run.state['ema_params'] if ema else run.state['g_params']
-  out = train.score_generator(run.gan, evaluator, params, run.state.get('g_batch_stats', {}),
-                              z, labels, kid=True)
+  out = scoring.score_generator(run.gan, evaluator, params,
+                                run.state.get('g_batch_stats', {}), z, labels, kid=True)
   return {'step': run.step, 'ema': ema, **out}
 
 
@@ -48,7 +48,7 @@ def main(argv):
       _CLASSIFIER.value or run.config.eval.classifier_dir or shipped.NAME,
       run.config.dataset.name)
   inception_dir = (_INCEPTION.value if _INCEPTION.value is not None
-                   else run.config.eval.get('inception_dir', ''))
+                   else run.config.eval.inception_dir)
   print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, inception_dir), indent=1))
 
 

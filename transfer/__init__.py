@@ -1,2 +1,1 @@
-"""VGG16, weight conversion, transfer recipes and the probes of trained classifiers (saliency,
-adversarial examples, class visualization)."""
+"""VGG16, weight conversion and transfer recipes (frozen base + head, SVMs, fine-tuning)."""

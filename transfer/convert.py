@@ -21,7 +21,7 @@ from absl import app, flags
 import jax
 import numpy as np
 
-from common import weights
+from common import validate as v, weights
 from transfer import vgg16
 
 URLS = {
@@ -36,17 +36,13 @@ RESIZE = {'keras': 'squash', 'torch': 'center_crop'}
 _DENSE = ('fc1', 'fc2', 'predictions')
 
 
-class ConversionError(ValueError):
-  pass
-
-
 def from_keras_h5(path: str) -> dict:
   """Flax params from a Keras VGG16 weights file (legacy HDF5 layout, with or without top)."""
   import h5py  # pylint: disable=g-import-not-at-top
   with h5py.File(path, 'r') as f:
     root = f['model_weights'] if 'model_weights' in f else f   # a whole saved model, or weights
     if 'layer_names' not in root.attrs:
-      raise ConversionError(f'{path}: no `layer_names` attribute; expected Keras\' legacy HDF5 '
+      raise weights.ConversionError(f'{path}: no `layer_names` attribute; expected Keras\' legacy HDF5 '
                             'weights (vgg16_weights_tf_dim_ordering_tf_kernels[_notop].h5).')
     params = {}
     for layer in map(_text, root.attrs['layer_names']):
@@ -54,7 +50,7 @@ def from_keras_h5(path: str) -> dict:
       if not names:
         continue
       if layer not in (*vgg16.CONV_LAYERS, *_DENSE) or len(names) != 2:
-        raise ConversionError(f'{path}: layer {layer!r} with weights {names} is not a VGG16 '
+        raise weights.ConversionError(f'{path}: layer {layer!r} with weights {names} is not a VGG16 '
                               'layer; expected block1_conv1..block5_conv3, fc1, fc2, predictions.')
       kernel, bias = (np.asarray(root[layer][w]) for w in names)
       params[layer] = {'kernel': kernel, 'bias': bias}
@@ -84,21 +80,14 @@ def from_torch_state_dict(state_dict: dict, path: str = 'state_dict') -> dict:
 
 
 def load_torch_file(path: str) -> dict:
-  try:
-    import torch  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise ConversionError(f'{path}: reading a .pth file needs PyTorch (pip install torch); '
-                          'or convert the Keras .h5 file instead.') from e
-  state = torch.load(path, map_location='cpu', weights_only=True)
-  state = state.get('state_dict', state)
-  return from_torch_state_dict({k: v.numpy() for k, v in state.items()}, path)
+  return from_torch_state_dict(weights.read_torch_file(path), path)
 
 
 def _take(arrays, prefix, path):
   try:
     return arrays[f'{prefix}.weight'], arrays[f'{prefix}.bias']
   except KeyError:
-    raise ConversionError(f'{path}: no {prefix}.weight / {prefix}.bias; expected torchvision\'s '
+    raise weights.ConversionError(f'{path}: no {prefix}.weight / {prefix}.bias; expected torchvision\'s '
                           'VGG16 keys (features.N.*, classifier.{0,3,6}.*).') from None
 
 
@@ -109,12 +98,12 @@ def _checked(params, path):
   expected = vgg16.param_shapes(include_top, num_classes)
   missing = sorted(set(expected) - set(params))
   if missing:
-    raise ConversionError(f'{path}: missing VGG16 layers {missing}.')
+    raise weights.ConversionError(f'{path}: missing VGG16 layers {missing}.')
   for layer, leaves in expected.items():
     for leaf, shape in leaves.items():
       got = params[layer][leaf].shape
       if got != shape.shape:
-        raise ConversionError(f'{path}: {layer}.{leaf} has shape {got}; VGG16 needs '
+        raise weights.ConversionError(f'{path}: {layer}.{leaf} has shape {got}; VGG16 needs '
                               f'{shape.shape}.')
   return jax.tree.map(lambda a: np.asarray(a, np.float32),
                       {layer: params[layer] for layer in expected})
@@ -134,11 +123,24 @@ def load(weights_dir: str):
                       f'--source=keras|torch --input=FILE --output={weights_dir}).')
 
 
+def load_weights(config):
+  """(params, meta) of config.weights_dir; a ConfigError naming the key if it is not there."""
+  try:
+    return load(config.weights_dir)
+  except FileNotFoundError as e:
+    raise v.ConfigError(f'config.weights_dir = {config.weights_dir!r}: {e}') from None
+
+
+def resize_mode(setting: str, meta) -> str:
+  """A config's resize ('auto' follows the weights' source) -> an image_folder resize."""
+  return RESIZE[meta['source']] if setting == 'auto' else setting
+
+
 def convert(source: str, input_path: str, output_dir: str) -> dict:
   if source not in SOURCES:
-    raise ConversionError(f'--source={source!r}: expected one of {", ".join(SOURCES)}.')
+    raise weights.ConversionError(f'--source={source!r}: expected one of {", ".join(SOURCES)}.')
   if not os.path.isfile(input_path):
-    raise ConversionError(f'--input={input_path!r}: no such file.')
+    raise weights.ConversionError(f'--input={input_path!r}: no such file.')
   params = from_keras_h5(input_path) if source == 'keras' else load_torch_file(input_path)
   return save(params, output_dir, source)
 
@@ -153,7 +155,7 @@ def download(source: str, cache_dir: str) -> str:
         while chunk := r.read(1 << 20):
           f.write(chunk)
     except OSError as e:
-      raise ConversionError(f'could not download {url} ({e}); download it elsewhere and pass '
+      raise weights.ConversionError(f'could not download {url} ({e}); download it elsewhere and pass '
                             '--input=FILE.') from e
     os.replace(path + '.part', path)
   return path
@@ -163,24 +165,23 @@ def _text(s):
   return s.decode() if isinstance(s, bytes) else str(s)
 
 
-_SOURCE = flags.DEFINE_enum('source', None, list(SOURCES), 'Where the weights come from.')
-_INPUT = flags.DEFINE_string('input', None, 'The weights file (default: download it).')
-_OUTPUT = flags.DEFINE_string('output', None, 'Folder for params.msgpack and meta.json.')
-_CACHE = flags.DEFINE_string('cache_dir', os.path.expanduser('~/.cache/jax_classics'),
-                             'Where a downloaded file is kept.')
-
-
 def main(argv):
   del argv
-  if not _SOURCE.value or not _OUTPUT.value:
+  f = flags.FLAGS
+  if not f.source or not f.output:
     raise app.UsageError('--source={keras,torch} and --output=DIR are required.')
   try:
-    path = _INPUT.value or download(_SOURCE.value, _CACHE.value)
-    meta = convert(_SOURCE.value, path, _OUTPUT.value)
-  except (ConversionError, OSError) as e:
+    path = f.input or download(f.source, f.cache_dir)
+    meta = convert(f.source, path, f.output)
+  except (weights.ConversionError, OSError) as e:
     raise app.UsageError(str(e)) from e
-  print(f'{path} -> {_OUTPUT.value}: {json.dumps(meta)}')
+  print(f'{path} -> {f.output}: {json.dumps(meta)}')
 
 
 if __name__ == '__main__':
+  flags.DEFINE_enum('source', None, list(SOURCES), 'Where the weights come from.')
+  flags.DEFINE_string('input', None, 'The weights file (default: download it).')
+  flags.DEFINE_string('output', None, 'Folder for params.msgpack and meta.json.')
+  flags.DEFINE_string('cache_dir', os.path.expanduser('~/.cache/jax_classics'),
+                      'Where a downloaded file is kept.')
   app.run(main)

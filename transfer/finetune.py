@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from common import validate as v
-from transfer import probe_common, vgg16
+from common import batching, validate as v
+from transfer import vgg16
 
 
 class Head(nn.Module):
@@ -94,7 +94,7 @@ def _step_fn(apply_fn, learning_rate):
 def outputs(fn, images, batch_size: int, *args) -> np.ndarray:
   """fn(*args, batch) over fixed-size batches, as one numpy array; compiled once per fn."""
   jitted = _jit(fn)
-  return probe_common.in_batches(lambda x: jitted(*args, x), (images,), batch_size)
+  return batching.in_batches(lambda x: jitted(*args, x), (images,), batch_size)
 
 
 @functools.lru_cache(maxsize=32)

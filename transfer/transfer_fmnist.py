@@ -4,15 +4,14 @@ import csv
 import os
 
 from absl import logging
-import flax.serialization
 import jax
 import numpy as np
 
-from common import data, images as images_lib, validate as v, writers
-from transfer import finetune, vgg16
+from common import data, images as images_lib, validate as v, weights, writers
+from transfer import finetune
 
 METHODS = ('head', 'svm', 'finetune', 'scratch')
-PRETRAINED_FILE = 'pretrained.msgpack'
+PRETRAINED_DIR = 'pretrained'  # common/weights.py's folder: params.msgpack, meta.json
 
 
 def validate(config) -> None:
@@ -61,22 +60,20 @@ def pretrain(config, source, workdir):
   """The base (and its pretraining head), trained on the source classes; reused from the
   workdir when a previous run saved it."""
   net = _net(config, source.num_classes, config.pretrain.hidden)
-  path = os.path.join(workdir, PRETRAINED_FILE)
-  params = net.init(jax.random.key(config.seed), source.image_shape)
-  if os.path.isfile(path):
-    with open(path, 'rb') as f:
-      params = flax.serialization.from_bytes(params, f.read())
+  path = os.path.join(workdir, PRETRAINED_DIR)
+  if os.path.isfile(os.path.join(path, weights.PARAMS)):
+    params, _ = weights.load(path, '')
     logging.info('Pretrained base restored from %s', path)
     seconds = None
   else:
     p = config.pretrain
+    params = net.init(jax.random.key(config.seed), source.image_shape)
     (params, losses), seconds = finetune.timed(
         finetune.fit, net, params, {}, source.train_images, source.train_labels,
         steps=p.steps, batch_size=p.batch_size, learning_rate=p.learning_rate,
         seed=config.seed)
-    with open(path + '.tmp', 'wb') as f:
-      f.write(flax.serialization.to_bytes(params))
-    os.replace(path + '.tmp', path)
+    weights.save(params, path, {'steps': p.steps, 'seconds': seconds,
+                                'classes': list(source.class_names)})
     logging.info('Pretrained %d steps in %.1f s, final loss %.4f', p.steps, seconds,
                  float(losses[-1]))
   acc = _accuracy(net, params, source.test_images, source.test_labels, config)

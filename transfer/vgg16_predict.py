@@ -27,27 +27,14 @@ def validate(config) -> None:
   v.positive(config, 'top_k', integer=True)
 
 
-def load_weights(config):
-  """(params, meta) of config.weights_dir; a ConfigError naming the key if it is not there."""
-  try:
-    return convert.load(config.weights_dir)
-  except FileNotFoundError as e:
-    raise v.ConfigError(f'config.weights_dir = {config.weights_dir!r}: {e}') from None
-
-
-def resize_mode(setting: str, meta) -> str:
-  """A config's resize ('auto' follows the weights' source) -> an image_folder resize."""
-  return convert.RESIZE[meta['source']] if setting == 'auto' else setting
-
-
 def read_images(paths, config, meta):
-  resize = resize_mode(config.resize, meta)
+  resize = convert.resize_mode(config.resize, meta)
   return np.stack([image_folder.read_image(p, config.image_size, resize) for p in paths])
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
-  params, meta = load_weights(config)
+  params, meta = convert.load_weights(config)
   v.check(meta['include_top'], 'weights_dir', config.weights_dir,
           'weights with the top (fc1, fc2, predictions), not a _notop file')
   names = imagenet_class_names()

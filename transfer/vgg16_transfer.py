@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from common import image_folder, images as images_lib, validate as v, writers
-from transfer import finetune, vgg16, vgg16_predict
+from transfer import convert, finetune, vgg16
 
 SPATIAL_POOLS = ('mean', 'max', 'none')
 
@@ -57,7 +57,7 @@ def validate(config) -> None:
 def load_data(config, meta):
   """(train images, train labels, test images, test labels, class names), uint8 RGB."""
   d = config.data
-  resize = vgg16_predict.resize_mode(d.resize, meta)
+  resize = convert.resize_mode(d.resize, meta)
   def read(key):
     try:
       if key == 'tfds_name':
@@ -84,7 +84,7 @@ def load_data(config, meta):
 
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
-  params, meta = vgg16_predict.load_weights(config)
+  params, meta = convert.load_weights(config)
   train_x, train_y, test_x, test_y, classes = load_data(config, meta)
   logging.info('%d train / %d test images, %d classes: %s', len(train_y), len(test_y),
                len(classes), ', '.join(classes))

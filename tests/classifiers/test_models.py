@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from classifiers import models, train
-from benchmarks import torch_reference
+from classifiers import build, models
+from tests import torch_reference
 from configs import cnn, eval_classifier, lenet, mlp
 
 
@@ -16,7 +16,7 @@ def _params(model, shape=(28, 28, 1)):
 
 
 def _model(config):
-  return train.build_model(config, 10)
+  return build.build_model(config, 10)
 
 
 def test_report_parameter_counts():

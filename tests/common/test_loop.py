@@ -54,7 +54,7 @@ def test_chunk_divides_every_interval():
 
 
 def test_calls_of_several_sizes_end_on_boundaries_and_weight_the_means():
-  from classifiers.train import call_sizes  # pylint: disable=g-import-not-at-top
+  from classifiers.build import call_sizes  # pylint: disable=g-import-not-at-top
   sizes = []
 
   def step_fn(s, d, n):  # n steps; the loss is the step number they start from

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from classifiers import pretrained
-from common import data, validate
-from gans import evaluate, inception, train
+from common import data, validate, weights
+from gans import build, evaluate, inception
 from tests.gans.test_metrics import _reference_fid
 
 
@@ -77,9 +77,9 @@ def test_pool3_features_match_torch_fidelity(reference):
 def test_a_wrong_file_is_named_with_what_it_lacks(reference):
   state = {k: v.numpy() for k, v in reference.state_dict().items()}
   del state['Mixed_7c.branch_pool.conv.weight']
-  with pytest.raises(inception.ConversionError, match='missing 1 arrays'):
+  with pytest.raises(weights.ConversionError, match='missing 1 arrays'):
     inception.from_torch_state_dict(state, 'x.pth')
-  with pytest.raises(inception.ConversionError, match="unexpected key 'features.0.weight'"):
+  with pytest.raises(weights.ConversionError, match="unexpected key 'features.0.weight'"):
     inception.from_torch_state_dict({'features.0.weight': np.zeros(1)}, 'vgg.pth')
   with pytest.raises(FileNotFoundError, match='python -m gans.inception'):
     inception.load('/nonexistent/fid_inception')
@@ -109,5 +109,5 @@ def test_evaluator_scores_fid_and_kid_on_the_feature_network(tiny_classifier, tm
   assert (a['features'], b['features']) == ('classifier', 'row_means')
   assert b['inception_score'] == a['inception_score']  # the classifier's logits, both times
   with pytest.raises(validate.ConfigError, match='eval.inception_dir'):
-    train.load_feature_network(str(tmp_path / 'none'))
-  assert train.load_feature_network('') is None
+    build.load_feature_network(str(tmp_path / 'none'))
+  assert build.load_feature_network('') is None

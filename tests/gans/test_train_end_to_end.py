@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from common import checkpoint, loop, validate, writers
+from common import loop, validate, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
 from classifiers import pretrained
 from gans import export, report, saved, score, train

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.torch_reference import TorchVGG16
+from tests.torch_reference import TorchVGG16
+from common import weights
 from transfer import convert, vgg16
 
 # torchvision's features index whose output is block3_conv2's ReLU (conv, ReLU per conv;
@@ -62,11 +63,11 @@ def test_torch_state_dict_without_classifier_is_the_base():
 def test_torch_bad_keys_name_what_is_expected():
   state = {k: v.numpy() for k, v in TorchVGG16().state_dict().items()}
   del state['features.10.bias']
-  with pytest.raises(convert.ConversionError, match=r'no features\.10\.weight / features\.10'):
+  with pytest.raises(weights.ConversionError, match=r'no features\.10\.weight / features\.10'):
     convert.from_torch_state_dict(state, 'x.pth')
   state = {k: v.numpy() for k, v in TorchVGG16(num_classes=10).state_dict().items()}
   state['features.0.weight'] = state['features.0.weight'][:32]
-  with pytest.raises(convert.ConversionError, match=r'block1_conv1\.kernel has shape'):
+  with pytest.raises(weights.ConversionError, match=r'block1_conv1\.kernel has shape'):
     convert.from_torch_state_dict(state, 'x.pth')
 
 
@@ -130,9 +131,9 @@ def test_keras_notop_file_gives_the_base(tmp_path):
 def test_not_a_weights_file_is_a_clear_error(tmp_path):
   with h5py.File(tmp_path / 'other.h5', 'w') as f:
     f.create_dataset('x', data=np.zeros(3))
-  with pytest.raises(convert.ConversionError, match="other.h5: no `layer_names`"):
+  with pytest.raises(weights.ConversionError, match="other.h5: no `layer_names`"):
     convert.from_keras_h5(str(tmp_path / 'other.h5'))
-  with pytest.raises(convert.ConversionError, match="--source='caffe'"):
+  with pytest.raises(weights.ConversionError, match="--source='caffe'"):
     convert.convert('caffe', str(tmp_path / 'other.h5'), str(tmp_path / 'out'))
   with pytest.raises(FileNotFoundError, match='python -m transfer.convert'):
     convert.load(str(tmp_path / 'nothing'))

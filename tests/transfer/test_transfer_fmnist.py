@@ -37,7 +37,7 @@ def test_run_writes_its_table_and_reuses_the_pretrained_base(tmp_path):
   by = {(r['labels_per_class'], r['method']): r['test_accuracy'] for r in table}
   assert by[20, 'svm'] > 0.8 and by[20, 'head'] > 0.8
   for name in ('results.md', 'results.csv', 'svm.csv', 'plots/accuracy_vs_labels.png',
-               transfer_fmnist.PRETRAINED_FILE):
+               os.path.join(transfer_fmnist.PRETRAINED_DIR, 'params.msgpack')):
     assert os.path.isfile(os.path.join(workdir, name)), name
   assert json.load(open(os.path.join(workdir, 'summary.json')))['table'] == table
 

@@ -9,15 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import validate as v, writers
-from transfer import probe_common, saliency
+from common import batching, validate as v, writers
+from probes import base, saliency
 
 METHODS = ('gradient', 'smoothgrad', 'integrated_gradients', 'grad_cam')
 BASELINES = ('black', 'white', 'gray')
 
 
 def validate(config) -> None:
-  probe_common.validate(config)
+  base.validate(config)
   s = config.saliency
   for i, method in enumerate(s.methods):
     v.check(method in METHODS, f'saliency.methods[{i}]', method, 'one of ' + ', '.join(METHODS))
@@ -52,8 +52,8 @@ def method_fns(config, clf):
 
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
-  clf = probe_common.load_classifier(config)
-  images, labels = probe_common.test_images(clf, config.eval.num_images)
+  clf = base.load_classifier(config)
+  images, labels = base.test_images(clf, config.eval.num_images)
   key = jax.random.key(config.seed)
   fns = method_fns(config, clf)
   summary = {'classifier_dir': config.eval.classifier_dir, 'num_images': len(images),
@@ -61,7 +61,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   maps = {}
   for method, fn in fns.items():
     t0 = time.perf_counter()
-    out = probe_common.in_keyed_batches(
+    out = batching.in_keyed_batches(
         lambda x, y, k: fn(clf.params, x, y, k), (images, labels), config.eval.batch_size, key)
     summary['seconds'][method] = time.perf_counter() - t0
     if method == 'integrated_gradients':
@@ -85,16 +85,16 @@ TITLES = {'gradient': 'gradient', 'smoothgrad': 'SmoothGrad',
 
 def _write_figures(config, clf, images, labels, maps, workdir):
   n = min(config.saliency.figure_images, len(images))
-  heads = probe_common.prediction_panels(clf, images[:n], labels[:n])
+  heads = base.prediction_panels(clf, images[:n], labels[:n])
   maps = {method: np.asarray(saliency.normalize_maps(jnp.asarray(m[:n])))
           for method, m in maps.items()}
   for method, m in maps.items():
     rows = [[heads[i], {'image': m[i], 'cmap': 'hot', 'title': TITLES[method]},
              {'image': heads[i]['image'], 'overlay': m[i], 'title': 'overlay'}]
             for i in range(n)]
-    probe_common.image_table(rows, os.path.join(workdir, 'figures', f'saliency_{method}.png'),
+    base.image_table(rows, os.path.join(workdir, 'figures', f'saliency_{method}.png'),
                              f'{TITLES[method]}: {clf.dataset} classifier')
   rows = [[heads[i]] + [{'image': m[i], 'cmap': 'hot', 'title': TITLES[method]}
                         for method, m in maps.items()] for i in range(n)]
-  probe_common.image_table(rows, os.path.join(workdir, 'figures', 'saliency_methods.png'),
+  base.image_table(rows, os.path.join(workdir, 'figures', 'saliency_methods.png'),
                            'predicted p (true) | saliency of the true class')

@@ -1,11 +1,9 @@
-"""What the probe runs share: the classifier they load, its test images, fixed-size batches
-and labelled image tables."""
-import jax
+"""What the probe runs share: the classifier they load, its test images and labelled image
+tables."""
 import numpy as np
 
-from classifiers import pretrained, train
-from common import data, images as images_lib
-from common import validate as v
+from classifiers import build, pretrained
+from common import data, images as images_lib, validate as v
 
 
 def validate(config) -> None:
@@ -27,30 +25,10 @@ def load_classifier(config) -> pretrained.Classifier:
 
 def test_images(clf: pretrained.Classifier, num_images: int = 0):
   """The classifier's own test split in its input space: (float images, int32 labels)."""
-  ds = train.load_data(clf.config)
+  ds = build.load_data(clf.config)
   n = num_images or len(ds.test_images)
   images = np.asarray(data.to_float(ds.test_images[:n], clf.pixel_range))
   return images, ds.test_labels[:n].astype(np.int32)
-
-
-def in_batches(fn, arrays, batch_size: int):
-  """fn over fixed-size batches (the last one padded by repetition, so one compile), with
-  the outputs' leading axes concatenated and cut back to the inputs' length."""
-  n = len(arrays[0])
-  batch_size = min(batch_size, n)
-  outs = []
-  for start in range(0, n, batch_size):
-    idx = np.minimum(np.arange(start, start + batch_size), n - 1)
-    outs.append(fn(*(a[idx] for a in arrays)))
-  return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs])[:n], *outs)
-
-
-def in_keyed_batches(fn, arrays, batch_size: int, key):
-  """`in_batches` for fn(*batch, key): each batch gets its own key (its first example's of
-  `key` split per example, so the keys do not depend on the batch size's padding)."""
-  keys = np.asarray(jax.random.key_data(jax.random.split(key, len(arrays[0]))))
-  return in_batches(lambda *batch: fn(*batch[:-1], jax.random.wrap_key_data(batch[-1][0])),
-                    (*arrays, keys), batch_size)
 
 
 def display(images, pixel_range: str):

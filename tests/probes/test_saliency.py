@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import torch_reference
-from transfer import saliency
+from tests import torch_reference
+from probes import saliency
 
 
 def _captum(net, attribution, **kwargs):

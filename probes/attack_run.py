@@ -9,12 +9,12 @@ from absl import logging
 import jax
 import numpy as np
 
-from common import images as images_lib, validate as v, writers
-from transfer import attacks, probe_common
+from common import attacks, batching, images as images_lib, validate as v, writers
+from probes import base
 
 
 def validate(config) -> None:
-  probe_common.validate(config)
+  base.validate(config)
   a = config.attack
   v.one_of(config, 'attack.norm', attacks.NORMS)
   for key in ('epsilons', 'pgd_epsilons'):
@@ -40,10 +40,10 @@ def _pgd_fn(clf, config, eps, num_steps, targeted):
 
 def _attack_rows(clf, config, fn, images, labels):
   """Adversarial images of `fn(params, x, y, key)` over batches, and their predictions."""
-  adv = probe_common.in_keyed_batches(
+  adv = batching.in_keyed_batches(
       lambda x, y, k: fn(clf.params, x, y, k), (images, labels), config.eval.batch_size,
       jax.random.key(config.seed))
-  scores = probe_common.in_batches(clf.logits, (adv,), config.eval.batch_size)
+  scores = batching.in_batches(clf.logits, (adv,), config.eval.batch_size)
   return adv, scores
 
 
@@ -54,7 +54,7 @@ def fgsm_table(clf, config, images, labels):
       norm=a.norm))
   curve(clf.params, images[:config.eval.batch_size], labels[:config.eval.batch_size])  # compile
   t0 = time.perf_counter()
-  clean, preds, linf, l2 = probe_common.in_batches(
+  clean, preds, linf, l2 = batching.in_batches(
       lambda x, y: jax.tree.map(lambda t: t.T if t.ndim == 2 else t,
                                 curve(clf.params, x, y)),
       (images, labels), config.eval.batch_size)   # [N] and [N, E] (batch axis first)
@@ -72,8 +72,8 @@ def fgsm_table(clf, config, images, labels):
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   a = config.attack
-  clf = probe_common.load_classifier(config)
-  images, labels = probe_common.test_images(clf, config.eval.num_images)
+  clf = base.load_classifier(config)
+  images, labels = base.test_images(clf, config.eval.num_images)
   rows, clean_accuracy, fgsm_seconds = fgsm_table(clf, config, images, labels)
   logging.info('FGSM curve on %d images in %.1f s: %s', len(images), fgsm_seconds,
                ', '.join(f'{r["eps"]:g}: {r["accuracy"]:.4f}' for r in rows))
@@ -156,14 +156,14 @@ def _write_figures(clf, config, workdir, x, y, targeted, targets, t_scores):
   fgsm = jax.jit(functools.partial(attacks.fgsm, clf.apply_fn, eps=a.figure_eps,
                                    bounds=clf.input_bounds, norm=a.norm))
   adv = np.asarray(fgsm(clf.params, x[:k], y[:k]))
-  heads = probe_common.prediction_panels(clf, x[:k], y[:k])
+  heads = base.prediction_panels(clf, x[:k], y[:k])
   for name, adv_images, goal, scores in (
       ('fgsm', adv, y[:k], np.asarray(clf.logits(adv))),
       ('targeted_pgd', targeted[:k], targets[:k], t_scores[:k])):
-    shown_adv = probe_common.display(adv_images, clf.pixel_range)
+    shown_adv = base.display(adv_images, clf.pixel_range)
     rows = []
     for i in range(k):
-      adv_text, _ = probe_common.label_text(clf.class_names, scores[i])
+      adv_text, _ = base.label_text(clf.class_names, scores[i])
       fooled = (np.argmax(scores[i]) != y[i]) if name == 'fgsm' else (
           np.argmax(scores[i]) == goal[i])
       rows.append([
@@ -174,6 +174,6 @@ def _write_figures(clf, config, workdir, x, y, targeted, targets, t_scores):
            'title': adv_text + ('' if name == 'fgsm' else
                                 f'\n(target {clf.class_names[goal[i]]})')}])
     eps = a.figure_eps if name == 'fgsm' else a.targeted_eps
-    probe_common.image_table(rows, os.path.join(workdir, 'figures', f'{name}_examples.png'),
+    base.image_table(rows, os.path.join(workdir, 'figures', f'{name}_examples.png'),
                              f'{name.replace("_", " ")}, eps {eps:g}: original | change | '
                              f'adversarial')

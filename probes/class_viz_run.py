@@ -9,14 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from common import validate as v, writers
-from transfer import class_viz, probe_common
+from probes import base, class_viz
 
 SWEEPABLE = ('num_iterations', 'learning_rate', 'l2_reg')
 _STATIC = ('num_iterations', 'blur_every', 'blur_sigma', 'max_jitter')
 
 
 def validate(config) -> None:
-  probe_common.validate(config)
+  base.validate(config)
   for key in ('num_iterations',):
     v.positive(config, f'viz.{key}', integer=True)
   for key in ('learning_rate', 'blur_sigma'):
@@ -62,8 +62,8 @@ def _first_of_each_class(labels, num_classes):
 
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
-  clf = probe_common.load_classifier(config)
-  images, labels = probe_common.test_images(clf, config.eval.num_images)
+  clf = base.load_classifier(config)
+  images, labels = base.test_images(clf, config.eval.num_images)
   num_classes = len(clf.class_names)
   targets = jnp.arange(num_classes, dtype=jnp.int32)
   lo, hi = clf.input_bounds
@@ -79,19 +79,19 @@ def train_and_evaluate(config, workdir: str) -> dict:
   probs = np.asarray(jax.nn.softmax(clf.logits(from_noise)))
   summary['target_probability'] = {name: float(probs[c, c])
                                    for c, name in enumerate(clf.class_names)}
-  probe_common.image_table(
+  base.image_table(
       [[{'image': img, 'title': f'{clf.class_names[c]}\np={probs[c, c]:.2f}'}
-        for c, img in enumerate(probe_common.display(from_noise, clf.pixel_range))]],
+        for c, img in enumerate(base.display(from_noise, clf.pixel_range))]],
       os.path.join(figures, 'class_viz.png'),
       f'class visualization from noise, {config.viz.num_iterations} iterations')
 
   idx = _first_of_each_class(labels, num_classes)
   from_image = visualize(images[idx], jnp.asarray(labels[idx]))
   rows = [[{'image': img, 'title': clf.class_names[labels[i]]} for img, i in zip(
-      probe_common.display(images[idx], clf.pixel_range), idx)],
+      base.display(images[idx], clf.pixel_range), idx)],
           [{'image': img, 'title': 'maximised'} for img in
-           probe_common.display(from_image, clf.pixel_range)]]
-  probe_common.image_table(rows, os.path.join(figures, 'class_viz_from_image.png'),
+           base.display(from_image, clf.pixel_range)]]
+  base.image_table(rows, os.path.join(figures, 'class_viz_from_image.png'),
                            'test images (top) and their class score maximised (bottom)')
 
   for key, values in config.viz.sweeps.items():
@@ -99,8 +99,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     for value in values:
       out = visualize(start, targets, **{key: value})
       rows.append([{'image': img, 'title': f'{key}={value:g}' if c == 0 else clf.class_names[c]}
-                   for c, img in enumerate(probe_common.display(out, clf.pixel_range))])
-    probe_common.image_table(rows, os.path.join(figures, f'sweep_{key}.png'),
+                   for c, img in enumerate(base.display(out, clf.pixel_range))])
+    base.image_table(rows, os.path.join(figures, f'sweep_{key}.png'),
                              f'class visualization: {key} (one row per value)')
 
   summary['fooling'] = _fooling(clf, config, images[idx], labels[idx], figures)
@@ -125,16 +125,16 @@ def _fooling(clf, config, images, labels, figures):
   l2 = np.sqrt((change.reshape(len(images), -1) ** 2).sum(1))
   linf = np.abs(change.reshape(len(images), -1)).max(1)
   scores = np.asarray(clf.logits(fooled))
-  shown, shown_fooled = (probe_common.display(z, clf.pixel_range) for z in (images, fooled))
+  shown, shown_fooled = (base.display(z, clf.pixel_range) for z in (images, fooled))
   rows = []
   for i in range(len(images)):
-    text, _ = probe_common.label_text(clf.class_names, scores[i])
+    text, _ = base.label_text(clf.class_names, scores[i])
     rows.append([{'image': shown[i], 'title': clf.class_names[labels[i]]},
                  {'image': shown_fooled[i] - shown[i], 'cmap': 'seismic', 'symmetric': True,
                   'title': f'change L2 {l2[i]:.2f}'},
                  {'image': shown_fooled[i], 'title': f'{text}\n({iters[i]} steps)',
                   'color': 'red' if done[i] else 'black'}])
-  probe_common.image_table(rows, os.path.join(figures, 'fooling.png'),
+  base.image_table(rows, os.path.join(figures, 'fooling.png'),
                            'fooling: original | change | next class')
   return {'fooled': int(done.sum()), 'num_images': len(images),
           'iterations': iters.tolist(), 'l2': l2.tolist(), 'linf': linf.tolist(),

@@ -4,7 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from transfer import attacks, finetune, saliency, vgg16
+from common import attacks
+from probes import saliency
+from transfer import finetune, vgg16
 
 NET = finetune.BaseAndHead(vgg16.BLOCKS, 'pool5', 2, (16,),
                            prepare=lambda x: vgg16.preprocess(x * 255.0, 'caffe'))

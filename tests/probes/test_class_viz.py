@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import ndimage
 
-from transfer import class_viz
+from probes import class_viz
 
 
 def test_gaussian_blur_matches_scipy():

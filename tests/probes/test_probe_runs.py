@@ -8,7 +8,7 @@ import pytest
 
 from common import validate, writers
 from configs import attack, class_viz, saliency
-from transfer import probe_attack, probe_class_viz, probe_saliency
+from probes import attack_run, class_viz_run, saliency_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,7 +34,7 @@ def _exists(workdir, *paths):
 
 def test_attack_run(classifier_dir, tmp_path):
   config = _config(attack, classifier_dir, eval__num_images=0, eval__batch_size=24)
-  summary = probe_attack.train_and_evaluate(config, str(tmp_path))
+  summary = attack_run.train_and_evaluate(config, str(tmp_path))
   trained = writers.read_json(os.path.join(classifier_dir, 'summary.json'))
   # eps = 0 through the attack path equals the trainer's own evaluation of the test set
   assert summary['num_images'] == 64
@@ -52,15 +52,15 @@ def test_attack_run(classifier_dir, tmp_path):
 
 
 def test_saliency_run(classifier_dir, tmp_path):
-  summary = probe_saliency.train_and_evaluate(_config(saliency, classifier_dir), str(tmp_path))
+  summary = saliency_run.train_and_evaluate(_config(saliency, classifier_dir), str(tmp_path))
   assert summary['num_images'] == 8
   assert 0.0 <= summary['ig_completeness_error'] < 1.0
   _exists(tmp_path, 'summary.json', 'figures/saliency_methods.png',
-          *(f'figures/saliency_{m}.png' for m in probe_saliency.METHODS))
+          *(f'figures/saliency_{m}.png' for m in saliency_run.METHODS))
 
 
 def test_class_viz_run(classifier_dir, tmp_path):
-  summary = probe_class_viz.train_and_evaluate(_config(class_viz, classifier_dir),
+  summary = class_viz_run.train_and_evaluate(_config(class_viz, classifier_dir),
                                                str(tmp_path))
   assert len(summary['target_probability']) == 10
   # 5 ascent steps from noise already make most classes the network's confident answer
@@ -73,10 +73,10 @@ def test_class_viz_run(classifier_dir, tmp_path):
 
 
 @pytest.mark.parametrize('module, runner, key, value', [
-    (attack, probe_attack, 'attack.epsilons', (0.1, -0.1)),
-    (attack, probe_attack, 'attack.norm', 'l1'),
-    (saliency, probe_saliency, 'saliency.ig_baseline', 'blue'),
-    (class_viz, probe_class_viz, 'viz.sweeps.blur_sigma', (1.0,)),
+    (attack, attack_run, 'attack.epsilons', (0.1, -0.1)),
+    (attack, attack_run, 'attack.norm', 'l1'),
+    (saliency, saliency_run, 'saliency.ig_baseline', 'blue'),
+    (class_viz, class_viz_run, 'viz.sweeps.blur_sigma', (1.0,)),
 ])
 def test_bad_config_names_the_key(classifier_dir, tmp_path, module, runner, key, value):
   config = _config(module, classifier_dir)

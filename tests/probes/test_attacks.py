@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import torch_reference
-from transfer import attacks
+from tests import torch_reference
+from common import attacks
 
 BOUNDS = [(0.0, 1.0), (-1.0, 1.0)]
 

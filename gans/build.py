@@ -1,0 +1,168 @@
+"""A GAN run's config turned into its parts, checked first: the networks and losses
+(`build_gan`), the data, the feature networks that score it, and the loop's call sizes.
+Trainers, saved-run readers and scorers share these; nothing here trains."""
+import logging
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from classifiers import pretrained, shipped
+from common import data, loop, validate as v
+from gans import gan as gan_lib, inception, losses, models
+
+
+def validate(config) -> None:
+  v.one_of(config, 'dataset.name', data.DATASETS + (data.IMAGE_FOLDER,))
+  v.positive(config, 'dataset.image_size', integer=True)
+  v.one_of(config, 'dataset.channels', (1, 3))
+  v.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
+  v.one_of(config, 'model.arch', models.ARCHS)
+  v.one_of(config, 'model.latent', gan_lib.LATENTS)
+  v.one_of(config, 'loss.name', losses.LOSSES)
+  for key in ('model.latent_dim', 'loss.n_critic', 'loss.n_generator', 'train.num_steps',
+              'train.batch_size', 'train.steps_per_call', 'train.log_every',
+              'train.checkpoint_every', 'train.keep_checkpoints', 'eval.sample_every',
+              'eval.num_samples', 'eval.fid_every', 'eval.fid_samples', 'eval.final_samples',
+              'eval.kid_subsets', 'eval.kid_subset_size'):
+    v.positive(config, key, integer=True)
+  for key in ('optim.g_learning_rate', 'optim.d_learning_rate'):
+    v.positive(config, key)
+  for key in ('loss.gp_weight', 'loss.clip', 'loss.minimax_after_steps', 'train.num_devices'):
+    v.non_negative(config, key)
+  for key in ('optim.b1', 'optim.b2', 'model.ema_decay'):
+    v.in_range(config, key, 0.0, 1.0)
+  for key in ('loss.real_label', 'loss.fake_label'):
+    value = config.loss[key.split('.')[1]]
+    v.check(len(value) == 2 and value[0] <= value[1], key, value,
+            'a pair (low, high) with low <= high')
+  v.check(not config.eval.inception_dir or config.eval.classifier_dir,
+          'eval.inception_dir', config.eval.inception_dir,
+          "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
+          "accuracy, Inception-style score)")
+  v.check(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
+          'loss.minimax_after_steps', config.loss.minimax_after_steps,
+          "0 unless loss.name = 'non_saturating' (the switch goes from it to minimax)")
+  batchnorm_d = config.model.arch == 'dcgan' and config.model.batchnorm
+  v.check(not (config.loss.gp_weight and batchnorm_d), 'loss.gp_weight', config.loss.gp_weight,
+          '0 with model.batchnorm = True: the gradient penalty is per example, BatchNorm '
+          'mixes the examples of a batch (set model.batchnorm=False)')
+  if config.model.arch == 'mlp':
+    for key in ('model.generator_activation', 'model.discriminator_activation'):
+      v.one_of(config, key, tuple(models.ACTIVATIONS))
+    v.in_range(config, 'model.dropout', 0.0, 1.0)
+    v.non_negative(config, 'model.maxout_pieces')
+  else:
+    for key in ('model.generator_width', 'model.critic_width'):
+      v.positive(config, key, integer=True)
+
+
+def scored(config) -> bool:
+  """Whether FID, KID and the other scores run: a classifier is named, or one ships for the
+  dataset (eval.classifier_dir = 'shipped', the default)."""
+  directory = config.eval.classifier_dir
+  return bool(directory) and (directory != shipped.NAME or
+                              shipped.available(config.dataset.name))
+
+
+def chunk_size(config) -> int:
+  """Steps between host visits: the gcd of num_steps and every interval of the run."""
+  return loop.chunk_size(config.train.num_steps, config.train.log_every,
+                         config.train.checkpoint_every, config.eval.sample_every,
+                         *([config.eval.fid_every] if scored(config) else []))
+
+
+def call_size(config) -> int:
+  """Steps per compiled call: train.steps_per_call, or the largest divisor of the chunk
+  below it (so that the user's intervals never clash with it)."""
+  return loop.largest_divisor(chunk_size(config), config.train.steps_per_call)
+
+
+def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
+  """The static half of the run from the config."""
+  arch, m = config.model.arch, config.model
+  out = 'tanh' if config.dataset.pixel_range == 'minus_one_one' else 'sigmoid'
+  classes = num_classes if m.conditional else 0
+  if arch in ('dcgan', 'keras_dcgan') and (image_shape[0] != image_shape[1]
+                                            or models.num_upsamples(image_shape[0]) < 2):
+    raise v.ConfigError(f'config.dataset.name = {config.dataset.name!r} has images of shape '
+                        f'{image_shape}: the conv GANs need square images whose side is '
+                        f'divisible by 4 (28, 32, 64...); model.arch=mlp takes any shape.')
+  if arch == 'dcgan':
+    generator = models.Generator(tuple(image_shape), m.generator_width, out, m.batchnorm,
+                                 num_classes=classes)
+    discriminator = models.Critic(m.critic_width, m.batchnorm, num_classes=classes)
+  elif arch == 'keras_dcgan':
+    generator = models.KerasDCGANGenerator(tuple(image_shape), m.generator_width, out,
+                                           num_classes=classes)
+    discriminator = models.KerasDCGANDiscriminator(m.critic_width, m.dropout,
+                                                   num_classes=classes)
+  else:
+    generator = models.MLPGenerator(tuple(image_shape), tuple(m.generator_widths),
+                                    m.generator_activation, m.generator_batchnorm,
+                                    m.bn_momentum, out, num_classes=classes)
+    discriminator = models.MLPDiscriminator(tuple(m.discriminator_widths),
+                                            m.discriminator_activation, m.dropout,
+                                            m.maxout_pieces, num_classes=classes)
+  adam = lambda lr: optax.adam(lr, b1=config.optim.b1, b2=config.optim.b2)
+  loss = config.loss
+  return gan_lib.GAN(
+      generator=generator, discriminator=discriminator,
+      g_opt=adam(config.optim.g_learning_rate), d_opt=adam(config.optim.d_learning_rate),
+      latent_dim=m.latent_dim, latent=m.latent, num_classes=classes, loss=loss.name,
+      minimax_after=loss.minimax_after_steps, n_critic=loss.n_critic,
+      n_generator=loss.n_generator, gp_weight=loss.gp_weight, clip=loss.clip,
+      real_target=tuple(loss.real_label), fake_target=tuple(loss.fake_label),
+      ema_decay=m.ema_decay, pixel_range=config.dataset.pixel_range)
+
+
+def load_data(config) -> data.ImageDataset:
+  d = config.dataset
+  if d.name == data.IMAGE_FOLDER:
+    return data.load_folder(d.dir, d.image_size, d.channels)
+  return data.load(d.name, d.dir, d.download)
+
+
+def load_feature_network(inception_dir: str):
+  """The FID InceptionV3 (gans/inception.py) converted into `inception_dir`; '' : None, FID
+  and KID on the evaluation classifier's features."""
+  if not inception_dir:
+    return None
+  try:
+    variables = inception.load(inception_dir)
+  except FileNotFoundError as e:
+    raise v.ConfigError(f'config.eval.inception_dir = {inception_dir!r}: {e} Or set it to \'\' '
+                        'for the evaluation classifier\'s features.') from e
+  logging.info('FID and KID on InceptionV3 pool3 features (%s).', inception_dir)
+  return inception.FeatureNetwork(variables)
+
+
+def load_classifier(config, ds):
+  """The evaluation classifier named by eval.classifier_dir, checked against the data; None
+  (with one warning when the default found no shipped network) for an unscored run."""
+  directory = config.eval.classifier_dir
+  if not scored(config):
+    if directory:
+      train_one = (f'python launch.py --config=configs/eval_classifier.py '
+                   f'--config.dataset.name={ds.name} --workdir=runs/eval_classifier_{ds.name}'
+                   f'` and add `--config.eval.classifier_dir=runs/eval_classifier_{ds.name}'
+                   if ds.name in data.DATASETS else
+                   '...` on the same images and add `--config.eval.classifier_dir=THAT_RUN')
+      logging.warning('No feature network ships for %r: this run trains without FID, KID and '
+                      'class accuracy. To score it, train a classifier (`%s`).', ds.name,
+                      train_one)
+    return None
+  try:
+    clf = pretrained.load(directory, ds.name)
+  except (FileNotFoundError, ValueError) as e:
+    raise v.ConfigError(f'config.eval.classifier_dir = {directory!r}: {e} Or set '
+                        f"--config.eval.classifier_dir='' to train without FID.") from e
+  shape = tuple(jax.eval_shape(clf.features, jnp.zeros((1, *ds.image_shape))).shape)
+  if clf.dataset != ds.name or len(clf.class_names) != ds.num_classes:
+    raise v.ConfigError(f'config.eval.classifier_dir = {directory!r} holds a classifier of '
+                        f'{clf.dataset!r} ({len(clf.class_names)} classes), but the GAN '
+                        f'trains on {ds.name!r}: train one on it (configs/eval_classifier.py '
+                        f'--config.dataset.name={ds.name}) or set the key to \'\'.')
+  logging.info('Evaluation classifier: %s (step %d), %d features.', clf.source, clf.step,
+               shape[-1])
+  return clf
