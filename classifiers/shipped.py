@@ -69,7 +69,7 @@ def read(dataset: str) -> tuple[dict, dict, int]:
                      f'corrupt or was changed; restore it with `git checkout -- {file}`.')
   with open(file, 'rb') as f:
     saved = flax.serialization.msgpack_restore(f.read())
-  params = jax.tree.map(lambda x: np.asarray(x, np.float32), saved['params'])
+  params = jax.tree.map(lambda x: jax.device_put(np.asarray(x, np.float32)), saved['params'])
   return json.loads(saved['config']), params, int(saved['step'])
 
 
