@@ -14,19 +14,15 @@ from absl import app, flags
 import numpy as np
 
 from classifiers import build, pretrained, shipped
-from common import data
+from common import batching, data
 
 
 def accuracy(clf: pretrained.Classifier, batch_size: int = 1000) -> float:
   """Test accuracy of `clf` on its dataset's whole test split."""
   ds = build.load_data(clf.config)
-  images, labels = ds.test_images, ds.test_labels
-  correct = 0
-  for start in range(0, len(images), batch_size):
-    x = data.to_float(images[start:start + batch_size], clf.pixel_range)
-    correct += int(np.sum(np.argmax(np.asarray(clf.logits(x)), -1) ==
-                          labels[start:start + batch_size]))
-  return correct / len(images)
+  logits = batching.in_batches(lambda x: clf.logits(data.to_float(x, clf.pixel_range)),
+                               (ds.test_images,), batch_size)
+  return float(np.mean(np.argmax(logits, -1) == ds.test_labels))
 
 
 def ship(workdir: str) -> tuple[str, str, float]:
