@@ -83,7 +83,7 @@ def _config_spec(argv) -> str | None:
 
 def _explain_bad_config(argv, error: Exception) -> str:
   """Which --config=FILE or --config.a.b override failed, and what would be accepted."""
-  from common import validate  # pylint: disable=g-import-not-at-top
+  from common import checks  # pylint: disable=g-import-not-at-top
   spec = _config_spec(argv) or ''
   path, _, arg = spec.partition(':')
   module_spec = importlib.util.spec_from_file_location('_config_file', path)
@@ -95,7 +95,7 @@ def _explain_bad_config(argv, error: Exception) -> str:
     return f'--config={spec}: {e}'
   for a in argv:
     if a.startswith('--config.'):
-      problem = validate.unknown_key(config, a[len('--config.'):].split('=', 1)[0])
+      problem = checks.unknown_key(config, a[len('--config.'):].split('=', 1)[0])
       if problem:
         return f'{a}: {problem}'
   return f'{type(error).__name__}: {str(error).splitlines()[0] if str(error) else error!r}'
@@ -110,7 +110,7 @@ def main(argv):
     raise app.UsageError(f'config.trainer = {config.trainer!r}: expected one of '
                          f'{", ".join(sorted(TRAINERS))}.')
   trainer = importlib.import_module(TRAINERS[config.trainer])
-  from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
+  from common.checks import ConfigError  # pylint: disable=g-import-not-at-top
   try:
     trainer.validate(config)
   except ConfigError as e:
@@ -156,7 +156,7 @@ def _run(trainer, config, workdir: str, write: bool) -> None:
       with open(config_path, 'wb') as f:
         f.write(previous)
     keys = ', '.join(changed) if changed else 'no key (the saved config.json is missing)'
-    from common.validate import ConfigError  # pylint: disable=g-import-not-at-top
+    from common.checks import ConfigError  # pylint: disable=g-import-not-at-top
     raise ConfigError(
         f'{workdir} holds a run this config cannot continue: the config differs from its '
         f'config.json in {keys}, and its checkpoint {e.step} has another shape '

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from tests import torch_reference
-from classifiers import build, pretrained
+from classifiers import build, saved
 from common import data
 from configs import attack
 from probes import attack_run
@@ -41,7 +41,7 @@ def torch_curve(net, images, labels, epsilons, batch_size):
 
 def main(argv):
   del argv
-  clf = pretrained.load(_DIR.value)
+  clf = saved.load(_DIR.value)
   ds = build.load_data(clf.config)
   images = np.asarray(data.to_float(ds.test_images, clf.pixel_range))
   labels = ds.test_labels.astype(np.int32)

@@ -1,16 +1,19 @@
 """Classifier epochs: this codebase's compiled steps against the same recipes in PyTorch.
 
   pip install -r benchmarks/requirements.txt
-  python -m benchmarks.classifier_epoch [--cnn_steps=296 --sweep_epochs=1 --only=mlp,cnn,sweep]
+  python -m benchmarks.classifier_epoch [--cnn_steps=296 --eval_steps=48 --sweep_epochs=1]
+      [--only=mlp,cnn,eval,sweep]
       [--cpu_threads=1]
 
-Three measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does
+Four measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does
 not depend on the pixels), each side by side in this process:
   1. report 000's MLP recipe (batch 4, SGD, MSE): one epoch, JAX (configs/mlp.py through
      the trainer's step, the epoch one lax.scan) vs a plain PyTorch loop over the same
      batches; prints seconds per epoch and the ratio.
   2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
-  3. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
+  3. the evaluation classifier's step (configs/eval_classifier.py), with common/conv.py's
+     convolution gradients and with XLA's own, against the same network in PyTorch.
+  4. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
      program vs the same compiled single-run program called 8 times; prints the ratio, the
      FLOP rates of both, the ceiling a large matmul sets on these cores, and the tighter one
      set by the 8 variants' first layers alone.
@@ -27,12 +30,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from classifiers import build, step as step_lib, sweep
-from common import data, host, mesh as mesh_lib
-from configs import cnn as cnn_config, mlp as mlp_config, sweep_mlp_lr
+from common import conv, data, host, mesh as mesh_lib
+from configs import cnn as cnn_config, eval_classifier, mlp as mlp_config, sweep_mlp_lr
 
 _CNN_STEPS = flags.DEFINE_integer('cnn_steps', 296, 'timed CNN steps (a multiple of 8)')
 _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in the sweep test')
-_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'sweep'], 'which measurements to run')
+_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'eval', 'sweep'], 'which measurements to run')
+_EVAL_STEPS = flags.DEFINE_integer('eval_steps', 48, 'timed evaluation-classifier steps')
 _CPU_THREADS = flags.DEFINE_integer('cpu_threads', 0, 'pin the process to this many cores '
                                     '(0: all); PyTorch gets as many threads')
 N = 60_000
@@ -88,6 +92,14 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
                         nn.Sigmoid())
     opt, batch = torch.optim.SGD(net.parameters(), 0.05), 4
     loss_fn = lambda out, y: nn.functional.mse_loss(out, nn.functional.one_hot(y, 10).float())
+  elif kind == 'eval':  # configs/eval_classifier.py
+    net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Dropout(0.4),
+                        nn.Linear(256, 10))
+    opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
+    loss_fn = nn.functional.cross_entropy
   else:
     net = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),
                         nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
@@ -192,6 +204,8 @@ def main(argv):
     mlp_epoch(ds)
   if 'cnn' in _ONLY.value:
     cnn_steps(ds)
+  if 'eval' in _ONLY.value:
+    eval_steps(ds)
   if 'sweep' in _ONLY.value:
     vmapped_s, sequential_s = sweep_ratio(ds)
     print(f'Learning-rate sweep, 8 rates x {_SWEEP_EPOCHS.value} epoch(s) of the MLP: vmapped '
@@ -233,6 +247,22 @@ def cnn_steps(ds):
   single_s, _ = jax_steps(one_per_call, ds, n)
   print(f'  (the same JAX steps one per call: {single_s / n * 1e3:.1f} ms/step; why the trainer '
         f'unrolls 8 per call on CPU)')
+
+
+def eval_steps(ds):
+  """The evaluation classifier's step (batch 128, flips): common/conv.py's choice and XLA's
+  own convolution gradients, against PyTorch (which does not flip: a few microseconds)."""
+  n, config = _EVAL_STEPS.value, eval_classifier.get_config()
+  auto_s, compile_s = jax_steps(config, ds, n)
+  with conv.forced('xla'):
+    xla_s, _ = jax_steps(config, ds, n)
+  torch_s = torch_steps('eval', ds, n)
+  epoch = N // 128
+  print(f'Evaluation classifier (batch 128), {n} steps: JAX {auto_s / n * 1e3:.0f} ms/step '
+        f'(compile {compile_s:.1f} s; with XLA\'s own conv gradients {xla_s / n * 1e3:.0f}), '
+        f'PyTorch {torch_s / n * 1e3:.0f} ms/step: JAX is {torch_s / auto_s:.2f}x faster '
+        f'({torch_s / xla_s:.2f}x with XLA\'s); 15 epochs ~ {15 * auto_s / n * epoch:.0f} s '
+        f'vs {15 * torch_s / n * epoch:.0f} s.')
 
 
 if __name__ == '__main__':

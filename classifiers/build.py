@@ -5,7 +5,7 @@ import functools
 
 import jax
 
-from common import data, mesh as mesh_lib, validate as v
+from common import checks, data, mesh as mesh_lib
 from classifiers import losses, models as models_lib, optimizers
 from classifiers import step as step_lib
 
@@ -13,51 +13,52 @@ MODELS = ('mlp', 'convnet')
 
 
 def validate(config) -> None:
-  v.one_of(config, 'dataset.name', data.DATASETS)
-  v.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
-  v.one_of(config, 'model.name', MODELS)
-  v.non_negative(config, 'model.num_outputs')
+  checks.one_of(config, 'dataset.name', data.DATASETS)
+  checks.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
+  checks.one_of(config, 'model.name', MODELS)
+  checks.non_negative(config, 'model.num_outputs')
   activations = models_lib.ACTIVATIONS
-  v.one_of(config, 'model.activation', activations)
-  v.one_of(config, 'model.output_activation', models_lib.OUTPUT_ACTIVATIONS)
+  checks.one_of(config, 'model.activation', activations)
+  checks.one_of(config, 'model.output_activation', models_lib.OUTPUT_ACTIVATIONS)
   if config.model.name == 'convnet':
-    v.one_of(config, 'model.pool', models_lib.POOLS)
-    v.one_of(config, 'model.last_hidden_activation', ('', *activations))
-    v.in_range(config, 'model.dropout', 0.0, 1.0)
-    v.in_range(config, 'model.conv_dropout', 0.0, 1.0)
-    v.one_of(config, 'model.norm', models_lib.NORMS)
+    checks.one_of(config, 'model.pool', models_lib.POOLS)
+    checks.one_of(config, 'model.last_hidden_activation', ('', *activations))
+    checks.in_range(config, 'model.dropout', 0.0, 1.0)
+    checks.in_range(config, 'model.conv_dropout', 0.0, 1.0)
+    checks.one_of(config, 'model.norm', models_lib.NORMS)
     for i, spec in enumerate(config.model.convs):
-      v.check(len(spec) == 5 and all(isinstance(n, int) and n >= 0 for n in spec) and
-              spec[0] > 0 and spec[1] > 0, f'model.convs[{i}]', spec,
-              '(features, kernel, padding, pool_window, pool_stride) as integers >= 0, '
-              'features and kernel > 0, pool_window 0 for no pooling')
-  v.one_of(config, 'loss.name', losses.LOSSES)
-  v.one_of(config, 'optim.name', optimizers.NAMES)
-  v.one_of(config, 'optim.schedule', optimizers.SCHEDULES)
-  v.positive(config, 'optim.learning_rate')
+      checks.require(len(spec) == 5 and all(isinstance(n, int) and n >= 0 for n in spec) and
+                     spec[0] > 0 and spec[1] > 0, f'model.convs[{i}]', spec,
+                     '(features, kernel, padding, pool_window, pool_stride) as integers >= 0, '
+                     'features and kernel > 0, pool_window 0 for no pooling')
+  checks.one_of(config, 'loss.name', losses.LOSSES)
+  checks.one_of(config, 'optim.name', optimizers.NAMES)
+  checks.one_of(config, 'optim.schedule', optimizers.SCHEDULES)
+  checks.positive(config, 'optim.learning_rate')
   for key in ('train.num_epochs', 'train.batch_size', 'train.checkpoint_every_epochs',
               'train.keep_checkpoints', 'eval.batch_size'):
-    v.positive(config, key, integer=True)
-  v.non_negative(config, 'train.steps_per_call')
-  v.one_of(config, 'train.augment', step_lib.AUGMENTATIONS)
-  v.one_of(config, 'train.adversarial', step_lib.ADVERSARIAL)
+    checks.positive(config, key, integer=True)
+  checks.non_negative(config, 'train.steps_per_call')
+  checks.one_of(config, 'train.augment', step_lib.AUGMENTATIONS)
+  checks.one_of(config, 'train.adversarial', step_lib.ADVERSARIAL)
   if config.train.adversarial != 'none':
-    v.check(config.loss.name == 'softmax_cross_entropy', 'loss.name', config.loss.name,
-            "'softmax_cross_entropy' with train.adversarial (the attacks follow its gradient)")
-    v.positive(config, 'train.adversarial_eps')
-    v.positive(config, 'train.adversarial_steps', integer=True)
-    v.in_range(config, 'train.adversarial_weight', 0.0, 1.0)
-  v.non_negative(config, 'train.num_devices')
-  v.check(isinstance(config.cpu_threads, int) and config.cpu_threads >= 0, 'cpu_threads',
-          config.cpu_threads, 'an integer >= 0 (0: every core)')
+    checks.require(config.loss.name == 'softmax_cross_entropy', 'loss.name', config.loss.name,
+                   "'softmax_cross_entropy' with train.adversarial (the attacks follow its "
+                   'gradient)')
+    checks.positive(config, 'train.adversarial_eps')
+    checks.positive(config, 'train.adversarial_steps', integer=True)
+    checks.in_range(config, 'train.adversarial_weight', 0.0, 1.0)
+  checks.non_negative(config, 'train.num_devices')
+  checks.require(isinstance(config.cpu_threads, int) and config.cpu_threads >= 0, 'cpu_threads',
+                 config.cpu_threads, 'an integer >= 0 (0: every core)')
 
 
 def build_model(config, num_classes: int):
   m = config.model
   num_outputs = m.num_outputs or num_classes
-  v.check(num_outputs == num_classes or (num_outputs == 1 and num_classes == 2),
-          'model.num_outputs', m.num_outputs,
-          f'0 (one per class), {num_classes}, or 1 for a two-class problem')
+  checks.require(num_outputs == num_classes or (num_outputs == 1 and num_classes == 2),
+                 'model.num_outputs', m.num_outputs,
+                 f'0 (one per class), {num_classes}, or 1 for a two-class problem')
   if m.name == 'mlp':
     return models_lib.MLP(tuple(m.hidden), num_outputs, m.activation, m.output_activation,
                           m.init_constant)
@@ -72,7 +73,7 @@ def load_data(config) -> data.ImageDataset:
   try:
     return data.restrict_classes(ds, config.dataset.classes)
   except ValueError as e:
-    raise v.ConfigError(str(e)) from None
+    raise checks.ConfigError(str(e)) from None
 
 
 def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:

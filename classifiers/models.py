@@ -11,11 +11,9 @@ import jax
 import jax.numpy as jnp
 
 from common import pooling
+from common.activations import ACTIVATIONS
+from common.conv import Conv
 
-ACTIVATIONS = {
-    'relu': nn.relu, 'leaky_relu': nn.leaky_relu, 'sigmoid': nn.sigmoid, 'tanh': nn.tanh,
-    'none': lambda x: x,
-}
 # Output layers: 'none' gives logits; the reports' choices (sigmoid, ReLU, log-softmax) too.
 OUTPUT_ACTIVATIONS = {**ACTIVATIONS, 'log_softmax': nn.log_softmax, 'softmax': nn.softmax}
 POOLS = {'max': pooling.max_pool, 'avg': nn.avg_pool}   # same values, faster gradient
@@ -114,7 +112,7 @@ class ConvNet(nn.Module):
     to which `conv_delta` is added: Grad-CAM differentiates the outputs through it."""
     act = ACTIVATIONS[self.activation]
     for i, (features, kernel, padding, window, stride) in enumerate(self.convs):
-      x = nn.Conv(features, (kernel, kernel), padding=[(padding, padding)] * 2)(x)
+      x = Conv(features, (kernel, kernel), padding=padding)(x)
       x = act(NORMS[self.norm]()(x) if NORMS[self.norm] else x)
       if i == len(self.convs) - 1:
         x = x if conv_delta is None else x + conv_delta

@@ -13,11 +13,11 @@ import os
 from absl import app, flags
 import numpy as np
 
-from classifiers import build, pretrained, shipped
+from classifiers import build, saved, shipped
 from common import batching, data
 
 
-def accuracy(clf: pretrained.Classifier, batch_size: int = 1000) -> float:
+def accuracy(clf: saved.Classifier, batch_size: int = 1000) -> float:
   """Test accuracy of `clf` on its dataset's whole test split."""
   ds = build.load_data(clf.config)
   logits = batching.in_batches(lambda x: clf.logits(data.to_float(x, clf.pixel_range)),
@@ -27,7 +27,7 @@ def accuracy(clf: pretrained.Classifier, batch_size: int = 1000) -> float:
 
 def ship(workdir: str) -> tuple[str, str, float]:
   """(file, sha256, test accuracy of the 16-bit network) for the run in `workdir`."""
-  clf = pretrained.load(workdir)
+  clf = saved.load(workdir)
   if not shipped.available(clf.dataset):
     raise ValueError(f'{workdir} is a {clf.dataset!r} classifier; shipped.SHIPPED has no '
                      f'entry for that dataset: add one first.')

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import checkpoint, images, loop, mesh as mesh_lib, validate as v, writers
+from common import checkpoint, checks, images, loop, mesh as mesh_lib, writers
 from classifiers import build, evaluation, models, step as step_lib
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
@@ -30,8 +30,9 @@ VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
 # States are stacked [seed, value]: the seeds (outer axis) differ in init, data order and
 # dropout; the values of one seed (inner axis) share them, so their first layer sees one
 # unbatched input batch and its matmuls merge into one (batched tiny matmuls do not).
-STACKED = step_lib.ClassifierState(step=None, rng=0, params=0, opt_state=0, data_order=0)
-SHARED = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, data_order=None)
+# The vmap axes of the state's fields: over seeds (outer) and over one seed's values (inner).
+SEED_AXES = step_lib.ClassifierState(step=None, rng=0, params=0, opt_state=0, data_order=0)
+VALUE_AXES = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, data_order=None)
 
 
 def variants_setup(setup):
@@ -44,8 +45,8 @@ def variants_setup(setup):
 def vmapped_steps(setup, num_steps: int):
   """train_steps over states stacked [seed, value]; metrics come back [seed, value]."""
   one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps)
-  inner = jax.vmap(one, in_axes=(SHARED, None, None), out_axes=(SHARED, 0))
-  return jax.vmap(inner, in_axes=(STACKED, None, None), out_axes=(STACKED, 0))
+  inner = jax.vmap(one, in_axes=(VALUE_AXES, None, None), out_axes=(VALUE_AXES, 0))
+  return jax.vmap(inner, in_axes=(SEED_AXES, None, None), out_axes=(SEED_AXES, 0))
 
 
 def flat_params(state):
@@ -54,15 +55,15 @@ def flat_params(state):
 
 
 def validate(config) -> None:
-  v.check(bool(config.sweep.axis_values), 'sweep.axis_values', config.sweep.axis_values,
-          'a non-empty tuple of values for the axis')
-  v.positive(config, 'sweep.seeds', integer=True)
+  checks.require(bool(config.sweep.axis_values), 'sweep.axis_values', config.sweep.axis_values,
+                 'a non-empty tuple of values for the axis')
+  checks.positive(config, 'sweep.seeds', integer=True)
   try:
-    current = v.get(config, config.sweep.axis)
+    current = checks.get(config, config.sweep.axis)
   except (KeyError, AttributeError):
     current = KeyError
-  v.check(current is not KeyError and not isinstance(current, dict), 'sweep.axis',
-          config.sweep.axis, 'the dotted name of a config value, e.g. optim.learning_rate')
+  checks.require(current is not KeyError and not isinstance(current, dict), 'sweep.axis',
+                 config.sweep.axis, 'the dotted name of a config value, e.g. optim.learning_rate')
   for value in config.sweep.axis_values:
     variant = _with(config, config.sweep.axis, value)
     build.validate(variant)
@@ -130,10 +131,10 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 
   def per_seed(key):
     base = step_lib.create_state(setup, key, num_examples)
-    return jax.vmap(functools.partial(vary, base), out_axes=SHARED)(
+    return jax.vmap(functools.partial(vary, base), out_axes=VALUE_AXES)(
         jnp.asarray(inner, jnp.float32))
 
-  state = jax.jit(jax.vmap(per_seed, out_axes=STACKED))(keys)
+  state = jax.jit(jax.vmap(per_seed, out_axes=SEED_AXES))(keys)
   if axis == 'seed':
     variant_values = [val for val in values for _ in seeds]
   elif varies:

@@ -10,7 +10,7 @@ import os
 
 import jax
 
-from common import checkpoint, loop, mesh as mesh_lib, validate as v, writers
+from common import checkpoint, loop, mesh as mesh_lib, writers
 from classifiers import build, evaluation, figures, models as models_lib
 from classifiers import step as step_lib
 
@@ -20,12 +20,9 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 def train_and_evaluate(config, workdir: str) -> dict:
   build.validate(config)
-  mesh = mesh_lib.data_mesh(config.train.num_devices or None)
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)
   ds = build.load_data(config)
   num_examples = len(ds.train_images)
-  v.check(config.train.batch_size <= num_examples, 'train.batch_size',
-          config.train.batch_size, f'at most the {num_examples} training examples')
+  mesh = mesh_lib.training_mesh(config.train, num_examples)
   setup = build.build_setup(config, ds, mesh)
   steps_per_epoch = num_examples // config.train.batch_size
   k = build.steps_per_call(config, setup, steps_per_epoch)

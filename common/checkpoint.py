@@ -10,10 +10,10 @@ import os
 import jax
 import orbax.checkpoint as ocp
 
-from common import validate, writers
+from common import checks, writers
 
 
-class MismatchError(validate.ConfigError):
+class MismatchError(checks.ConfigError):
   """The workdir's checkpoints hold a state of another shape than the config builds."""
 
   def __init__(self, directory: str, step: int, differences: list[str]):

@@ -1,4 +1,5 @@
-"""Image classification datasets as whole uint8 arrays, from local files first, never hanging offline.
+"""Image classification datasets as whole uint8 arrays, from local files first, never hanging
+offline.
 
 Sources, in order: `config.dataset.dir` (raw files, or a TFDS data_dir), the system copy
 (Debian's `dataset-fashion-mnist`), the user cache, a prepared TFDS dataset, and last a
@@ -6,27 +7,19 @@ download of the raw files with a short timeout. When none works the error says h
 provide the data.
 """
 import dataclasses
-import gzip
 import logging
 import os
-import pickle
 import socket
-import tarfile
 import urllib.request
-import zlib
 
 import jax.numpy as jnp
 import numpy as np
 
-from common import validate
+from common import checks, data_files
 
 CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'jax_classics', 'datasets')
 DOWNLOAD_TIMEOUT_S = 10
 
-_IDX_FILES = {
-    'train_images': 'train-images-idx3-ubyte', 'train_labels': 'train-labels-idx1-ubyte',
-    'test_images': 't10k-images-idx3-ubyte', 'test_labels': 't10k-labels-idx1-ubyte',
-}
 _IDX_URLS = {
     'mnist': 'https://storage.googleapis.com/cvdf-datasets/mnist/',
     'fashion_mnist': 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
@@ -45,7 +38,7 @@ DATASETS = tuple(_CLASS_NAMES)
 PIXEL_RANGES = ('zero_one', 'minus_one_one')
 
 
-class DataError(validate.ConfigError):
+class DataError(checks.ConfigError):
   """Data that cannot be used as given (a truncated file, mismatched splits); the message
   names the file and how to get it again."""
 
@@ -164,8 +157,8 @@ def restrict_classes(ds: ImageDataset, classes) -> ImageDataset:
 
 
 def _how_to_provide(name: str, tried: list[str]) -> str:
-  files = ('the four IDX files (' + ', '.join(f + '[.gz]' for f in _IDX_FILES.values()) + ')'
-           if name in _IDX_URLS else
+  idx_files = ', '.join(f + '[.gz]' for f in data_files.IDX_FILES.values())
+  files = (f'the four IDX files ({idx_files})' if name in _IDX_URLS else
            'cifar-10-python.tar.gz or cifar-10-binary.tar.gz (or either one extracted)')
   hint = ('\n  - on Debian/Ubuntu: sudo apt-get install -y dataset-fashion-mnist'
           if name == 'fashion_mnist' else '')
@@ -182,102 +175,15 @@ def _how_to_provide(name: str, tried: list[str]) -> str:
 def _read_raw(name: str, directory: str) -> ImageDataset | None:
   if not os.path.isdir(directory):
     return None
-  arrays = _read_idx_dir(directory) if name in _IDX_URLS else _read_cifar(directory)
+  read = data_files.read_idx_dir if name in _IDX_URLS else data_files.read_cifar
+  try:
+    arrays = read(directory)
+  except ValueError as e:
+    raise DataError(str(e)) from None
   if arrays is None:
     return None
   return ImageDataset(name=name, class_names=tuple(_CLASS_NAMES[name]), source=directory,
                       **arrays)
-
-
-def _open_maybe_gz(path: str):
-  for candidate, opener in ((path, open), (path + '.gz', gzip.open)):
-    if os.path.exists(candidate):
-      return opener(candidate, 'rb'), candidate
-  return None, None
-
-
-def read_idx(stream, path: str = '<stream>') -> np.ndarray:
-  """Parses one IDX file (the MNIST format): magic, dims, then uint8 data."""
-  data = stream.read()
-  if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-    raise ValueError(f'{path} is not an IDX file of unsigned bytes.')
-  ndim = data[3]
-  dims = np.frombuffer(data, '>u4', count=ndim, offset=4).astype(int)
-  offset = 4 + 4 * ndim
-  if len(data) - offset != int(np.prod(dims)):
-    raise ValueError(f'{path} is truncated: header says {tuple(dims)}, '
-                     f'got {len(data) - offset} bytes of data.')
-  return np.frombuffer(data, np.uint8, offset=offset).reshape(dims)
-
-
-def _read_idx_dir(directory: str) -> dict | None:
-  arrays = {}
-  for key, filename in _IDX_FILES.items():
-    stream, path = _open_maybe_gz(os.path.join(directory, filename))
-    if stream is None:
-      return None
-    try:
-      with stream:
-        arrays[key] = read_idx(stream, path)
-    except (EOFError, OSError, zlib.error, ValueError) as e:
-      raise DataError(f'{path} is truncated or corrupt ({e}); get the file again (or delete '
-                      f'it to use the next source).') from None
-  for split in ('train', 'test'):
-    images, labels = arrays[f'{split}_images'], arrays[f'{split}_labels']
-    if len(images) != len(labels):
-      raise DataError(f'{directory}: {len(images)} {split} images but {len(labels)} labels: '
-                      'the image and label files are of different datasets or one is '
-                      'incomplete; get both again.')
-    arrays[f'{split}_images'] = images[..., None]
-    arrays[f'{split}_labels'] = labels.astype(np.int32)
-  return arrays
-
-
-def _read_cifar(directory: str) -> dict | None:
-  """CIFAR-10 python or binary version: archive or extracted folder."""
-  for archive in ('cifar-10-python.tar.gz', 'cifar-10-binary.tar.gz'):
-    path = os.path.join(directory, archive)
-    if os.path.exists(path):
-      with tarfile.open(path) as tar:
-        members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
-        return _parse_cifar(lambda f: tar.extractfile(members[f]).read()
-                            if f in members else None, path)
-  for sub in ('cifar-10-batches-py', 'cifar-10-batches-bin', '.'):
-    folder = os.path.join(directory, sub)
-    def read(f, folder=folder):
-      p = os.path.join(folder, f)
-      return open(p, 'rb').read() if os.path.exists(p) else None
-    arrays = _parse_cifar(read, folder)
-    if arrays is not None:
-      return arrays
-  return None
-
-
-def _parse_cifar(read, where: str) -> dict | None:
-  train = [f'data_batch_{i}' for i in range(1, 6)]
-  for suffix, parse in (('', _parse_cifar_pickle), ('.bin', _parse_cifar_bin)):
-    blobs = [read(f + suffix) for f in train + ['test_batch']]
-    if all(b is not None for b in blobs):
-      try:
-        parts = [parse(b) for b in blobs]
-      except Exception as e:  # pylint: disable=broad-except
-        raise DataError(f'{where}: unreadable CIFAR-10 batch ({e}); get it again.') from None
-      return dict(train_images=np.concatenate([p[0] for p in parts[:5]]),
-                  train_labels=np.concatenate([p[1] for p in parts[:5]]),
-                  test_images=parts[5][0], test_labels=parts[5][1])
-  return None
-
-
-def _parse_cifar_pickle(blob: bytes):
-  d = pickle.loads(blob, encoding='bytes')
-  images = np.asarray(d[b'data'], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-  return images, np.asarray(d[b'labels'], np.int32)
-
-
-def _parse_cifar_bin(blob: bytes):
-  records = np.frombuffer(blob, np.uint8).reshape(-1, 1 + 3072)
-  images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-  return np.ascontiguousarray(images), records[:, 0].astype(np.int32)
 
 
 # ---- TFDS ------------------------------------------------------------------------------
@@ -310,7 +216,7 @@ def _read_tfds(name: str, data_dir: str) -> ImageDataset | None:
 def _download_raw(name: str, directory: str) -> bool:
   """One quick attempt per file; False (with a log line) as soon as the network fails."""
   if name in _IDX_URLS:
-    urls = [_IDX_URLS[name] + f + '.gz' for f in _IDX_FILES.values()]
+    urls = [_IDX_URLS[name] + f + '.gz' for f in data_files.IDX_FILES.values()]
   else:
     urls = [_CIFAR_URL]
   os.makedirs(directory, exist_ok=True)

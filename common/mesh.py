@@ -3,7 +3,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from common.validate import ConfigError
+from common import checks
 
 DATA_AXIS = 'data'
 
@@ -47,5 +47,15 @@ def shard_batch(x, mesh):
 def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') -> None:
   n = mesh.devices.size
   if batch_size % n:
-    raise ConfigError(f'config.{key} = {batch_size} must be a multiple of the number of '
-                      f'devices ({n}) so that each device gets an equal share.')
+    raise checks.ConfigError(f'config.{key} = {batch_size} must be a multiple of the number of '
+                             f'devices ({n}) so that each device gets an equal share.')
+
+
+def training_mesh(train, num_examples: int) -> jax.sharding.Mesh:
+  """The data mesh of `train.num_devices` (config.train), checked against its batch size:
+  an equal share per device, and no more than the `num_examples` training examples."""
+  mesh = data_mesh(train.num_devices or None)
+  check_batch_divides(train.batch_size, mesh)
+  checks.require(train.batch_size <= num_examples, 'train.batch_size', train.batch_size,
+                 f'at most the {num_examples} training examples')
+  return mesh

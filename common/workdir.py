@@ -4,12 +4,12 @@ import fcntl
 import os
 import sys
 
-from common import validate
+from common import checks
 
 LOCK_FILE = '.lock'
 
 
-class BusyError(validate.ConfigError):
+class BusyError(checks.ConfigError):
   """Another live process holds the workdir."""
 
 

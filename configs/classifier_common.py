@@ -48,7 +48,8 @@ def mlp(hidden=(20,), activation='sigmoid', output_activation='sigmoid'):
   model.name = 'mlp'
   model.hidden = hidden
   model.num_outputs = 0                  # 0: one per class; 1 for a sigmoid binary output
-  model.activation = activation          # relu | leaky_relu | sigmoid | tanh | none
+  model.activation = activation          # common/activations.py: relu, leaky_relu (0.01),
+                                         # leaky_relu_0.2, sigmoid, tanh, none
   model.output_activation = output_activation  # also log_softmax, softmax, none (logits)
   model.init_constant = config_dict.placeholder(float)  # None: Flax's default init
   return model

@@ -87,11 +87,11 @@ def mlp_model(config, generator_widths=(256, 512, 1024),
   """Fully connected G and D (gans.models.MLPGenerator / MLPDiscriminator)."""
   config.model.arch = 'mlp'
   config.model.generator_widths = generator_widths
-  config.model.generator_activation = 'leaky_relu'  # leaky_relu | relu | tanh
+  config.model.generator_activation = 'leaky_relu_0.2'  # | relu | tanh: common/activations.py
   config.model.generator_batchnorm = False
   config.model.bn_momentum = 0.8
   config.model.discriminator_widths = discriminator_widths
-  config.model.discriminator_activation = 'leaky_relu'
+  config.model.discriminator_activation = 'leaky_relu_0.2'
   config.model.dropout = 0.0
   config.model.maxout_pieces = 0         # > 0: the last hidden D layer is a maxout layer
 

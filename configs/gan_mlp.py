@@ -30,7 +30,7 @@ def get_config(arg: str | None = None):
   config.eval.fid_every = 1000
   variant, quick = variants.parse(arg, __file__, VARIANTS)
   if variant == 'maxout':
-    config.model.discriminator_activation = 'leaky_relu'
+    config.model.discriminator_activation = 'leaky_relu_0.2'
     config.model.dropout = 0.3
     config.model.maxout_pieces = 5
     config.loss.n_critic = 5
@@ -41,7 +41,7 @@ def get_config(arg: str | None = None):
     config.model.generator_activation = 'relu'
     config.model.generator_batchnorm = True
     config.model.discriminator_widths = (1024, 512, 256, 128)
-    config.model.discriminator_activation = 'leaky_relu'
+    config.model.discriminator_activation = 'leaky_relu_0.2'
     config.model.dropout = 0.3
     config.loss.real_label = (0.7, 1.2)
     config.loss.fake_label = (0.0, 0.3)

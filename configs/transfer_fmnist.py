@@ -26,29 +26,30 @@ def get_config(arg: str | None = None):
   config.dataset.download = True
   config.dataset.source_classes = (0, 1, 2, 3, 4)   # T-shirt, Trouser, Pullover, Dress, Coat
   config.dataset.target_classes = (5, 6, 7, 8, 9)   # Sandal, Shirt, Sneaker, Bag, Ankle boot
-  config.model = ml_collections.ConfigDict()
-  config.model.blocks = ((32, 2), (64, 2))   # VGG-style: (width, 3x3 convs) per pooled block
-  config.model.feature_layer = 'pool2'       # what the frozen base hands to a head or SVM
-  config.pretrain = p = ml_collections.ConfigDict()
-  p.hidden = (128,)
-  p.steps = 1500
-  p.batch_size = 128
-  p.learning_rate = 1e-3
-  config.transfer = t = ml_collections.ConfigDict()
-  t.labels_per_class = (10, 100, 1000)
-  t.head_hidden = (50,)                      # report 000's head: Dense(50, ReLU) -> classes
+  config.dataset.labels_per_class = (10, 100, 1000)   # the target classes' labels per class
+  config.dataset.label_seeds = (0,)                   # draws of them: mean and std over them
+  config.model = m = ml_collections.ConfigDict()
+  m.blocks = ((32, 2), (64, 2))   # VGG-style: (width, 3x3 convs) per pooled block
+  m.feature_layer = 'pool2'       # what the frozen base hands to a head or SVM
+  m.pretrain_hidden = (128,)      # the pretraining head
+  m.head_hidden = (50,)           # report 000's head: Dense(50, ReLU) -> classes
+  m.finetune_frozen_blocks = 1    # blocks kept frozen when fine-tuning
+  config.optim = o = ml_collections.ConfigDict()
+  o.pretrain_learning_rate = 1e-3
+  o.learning_rate = 1e-3          # head on features, and from scratch
+  o.finetune_learning_rate = 3e-4
+  config.train = t = ml_collections.ConfigDict()
+  t.pretrain_steps = 1500
+  t.pretrain_batch_size = 128
   t.steps = 300
   t.batch_size = 32
-  t.learning_rate = 1e-3                     # head on features, and from scratch
-  t.finetune_learning_rate = 3e-4
-  t.finetune_frozen_blocks = 1               # blocks kept frozen when fine-tuning
-  t.svm_c = (0.001, 0.01, 0.1, 1.0)
-  t.seeds = (0,)                             # label draws: mean and std over them
+  config.svm = ml_collections.ConfigDict()
+  config.svm.c = (0.001, 0.01, 0.1, 1.0)
   config.eval = ml_collections.ConfigDict()
   config.eval.batch_size = 1000
   if quick:
-    p.steps = 20
-    t.labels_per_class = (5, 20)
+    t.pretrain_steps = 20
+    config.dataset.labels_per_class = (5, 20)
     t.steps = 10
-    t.svm_c = (0.1, 1.0)
+    config.svm.c = (0.1, 1.0)
   return config

@@ -2,13 +2,13 @@
 block1_conv1 (report 001).
 
   python -m transfer.convert --source=keras --output=weights/vgg16_keras   # once (internet)
-  python launch.py --config=configs/vgg16_predict.py --config.image=cat.jpg
+  python launch.py --config=configs/vgg16_predict.py --config.dataset.image=cat.jpg
 
 Writes summary.json (`top_k`: class id, name, probability) and figures/block1_conv1.png.
 """
 import ml_collections
 
-from configs import variants
+from configs import variants, vgg16_common
 
 
 VARIANTS = ()
@@ -19,11 +19,12 @@ def get_config(arg: str | None = None):
   config = ml_collections.ConfigDict()
   config.trainer = 'vgg16_predict'
   config.seed = 0
-  config.weights_dir = 'weights/vgg16_keras'   # written by python -m transfer.convert
-  config.image = ''                            # a photo (png, jpg, ...): required
-  config.image_size = 224
-  config.resize = 'auto'       # squash (Keras' load_img) | center_crop (torchvision) | auto:
+  config.dataset = d = ml_collections.ConfigDict()
+  d.image = ''                 # a photo (png, jpg, ...): required
+  d.image_size = 224
+  d.resize = 'auto'            # squash (Keras' load_img) | center_crop (torchvision) | auto:
                                # the weights' source's
-  config.top_k = 5
-  config.dtype = 'float32'     # | bfloat16 (accelerators)
+  config.model = vgg16_common.model()
+  config.eval = ml_collections.ConfigDict()
+  config.eval.top_k = 5
   return config

@@ -1,8 +1,8 @@
 """Report 001's transfer: VGG16 features at several layers (cached to disk), a linear SVM per
 layer and per C; accuracy table and plot. Grayscale images are replicated to 3 channels.
 
-  python launch.py --config=configs/vgg16_svm.py --config.data.train_dir=data/15scene/train \
-      --config.data.test_dir=data/15scene/test --config.weights_dir=weights/vgg16_keras
+  python launch.py --config=configs/vgg16_svm.py --config.dataset.train_dir=data/15scene/train \
+      --config.dataset.test_dir=data/15scene/test --config.model.weights_dir=weights/vgg16_keras
 
 Conv-layer features are global-average-pooled over space (a 224x224 relu2 map has 3.2M
 values) unless `svm.spatial_pool=none`. Writes results.md / results.csv (layer, C, CV and test

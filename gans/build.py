@@ -7,54 +7,55 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from classifiers import pretrained, shipped
-from common import data, loop, validate as v
+from classifiers import saved, shipped
+from common import checks, data, loop
 from gans import gan as gan_lib, inception, losses, models
 
 
 def validate(config) -> None:
-  v.one_of(config, 'dataset.name', data.DATASETS + (data.IMAGE_FOLDER,))
-  v.positive(config, 'dataset.image_size', integer=True)
-  v.one_of(config, 'dataset.channels', (1, 3))
-  v.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
-  v.one_of(config, 'model.arch', models.ARCHS)
-  v.one_of(config, 'model.latent', gan_lib.LATENTS)
-  v.one_of(config, 'loss.name', losses.LOSSES)
+  checks.one_of(config, 'dataset.name', data.DATASETS + (data.IMAGE_FOLDER,))
+  checks.positive(config, 'dataset.image_size', integer=True)
+  checks.one_of(config, 'dataset.channels', (1, 3))
+  checks.one_of(config, 'dataset.pixel_range', data.PIXEL_RANGES)
+  checks.one_of(config, 'model.arch', models.ARCHS)
+  checks.one_of(config, 'model.latent', gan_lib.LATENTS)
+  checks.one_of(config, 'loss.name', losses.LOSSES)
   for key in ('model.latent_dim', 'loss.n_critic', 'loss.n_generator', 'train.num_steps',
               'train.batch_size', 'train.steps_per_call', 'train.log_every',
               'train.checkpoint_every', 'train.keep_checkpoints', 'eval.sample_every',
               'eval.num_samples', 'eval.fid_every', 'eval.fid_samples', 'eval.final_samples',
               'eval.kid_subsets', 'eval.kid_subset_size'):
-    v.positive(config, key, integer=True)
+    checks.positive(config, key, integer=True)
   for key in ('optim.g_learning_rate', 'optim.d_learning_rate'):
-    v.positive(config, key)
+    checks.positive(config, key)
   for key in ('loss.gp_weight', 'loss.clip', 'loss.minimax_after_steps', 'train.num_devices'):
-    v.non_negative(config, key)
+    checks.non_negative(config, key)
   for key in ('optim.b1', 'optim.b2', 'model.ema_decay'):
-    v.in_range(config, key, 0.0, 1.0)
+    checks.in_range(config, key, 0.0, 1.0)
   for key in ('loss.real_label', 'loss.fake_label'):
     value = config.loss[key.split('.')[1]]
-    v.check(len(value) == 2 and value[0] <= value[1], key, value,
-            'a pair (low, high) with low <= high')
-  v.check(not config.eval.inception_dir or config.eval.classifier_dir,
-          'eval.inception_dir', config.eval.inception_dir,
-          "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
-          "accuracy, Inception-style score)")
-  v.check(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
-          'loss.minimax_after_steps', config.loss.minimax_after_steps,
-          "0 unless loss.name = 'non_saturating' (the switch goes from it to minimax)")
+    checks.require(len(value) == 2 and value[0] <= value[1], key, value,
+                   'a pair (low, high) with low <= high')
+  checks.require(not config.eval.inception_dir or config.eval.classifier_dir,
+                 'eval.inception_dir', config.eval.inception_dir,
+                 "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
+                 "accuracy, Inception-style score)")
+  checks.require(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
+                 'loss.minimax_after_steps', config.loss.minimax_after_steps,
+                 "0 unless loss.name = 'non_saturating' (the switch goes from it to minimax)")
   batchnorm_d = config.model.arch == 'dcgan' and config.model.batchnorm
-  v.check(not (config.loss.gp_weight and batchnorm_d), 'loss.gp_weight', config.loss.gp_weight,
-          '0 with model.batchnorm = True: the gradient penalty is per example, BatchNorm '
-          'mixes the examples of a batch (set model.batchnorm=False)')
+  checks.require(not (config.loss.gp_weight and batchnorm_d), 'loss.gp_weight',
+                 config.loss.gp_weight,
+                 '0 with model.batchnorm = True: the gradient penalty is per example, BatchNorm '
+                 'mixes the examples of a batch (set model.batchnorm=False)')
   if config.model.arch == 'mlp':
     for key in ('model.generator_activation', 'model.discriminator_activation'):
-      v.one_of(config, key, tuple(models.ACTIVATIONS))
-    v.in_range(config, 'model.dropout', 0.0, 1.0)
-    v.non_negative(config, 'model.maxout_pieces')
+      checks.one_of(config, key, tuple(models.ACTIVATIONS))
+    checks.in_range(config, 'model.dropout', 0.0, 1.0)
+    checks.non_negative(config, 'model.maxout_pieces')
   else:
     for key in ('model.generator_width', 'model.critic_width'):
-      v.positive(config, key, integer=True)
+      checks.positive(config, key, integer=True)
 
 
 def scored(config) -> bool:
@@ -85,9 +86,9 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
   classes = num_classes if m.conditional else 0
   if arch in ('dcgan', 'keras_dcgan') and (image_shape[0] != image_shape[1]
                                             or models.num_upsamples(image_shape[0]) < 2):
-    raise v.ConfigError(f'config.dataset.name = {config.dataset.name!r} has images of shape '
-                        f'{image_shape}: the conv GANs need square images whose side is '
-                        f'divisible by 4 (28, 32, 64...); model.arch=mlp takes any shape.')
+    raise checks.ConfigError(f'config.dataset.name = {config.dataset.name!r} has images of shape '
+                             f'{image_shape}: the conv GANs need square images whose side is '
+                             f'divisible by 4 (28, 32, 64...); model.arch=mlp takes any shape.')
   if arch == 'dcgan':
     generator = models.Generator(tuple(image_shape), m.generator_width, out, m.batchnorm,
                                  num_classes=classes)
@@ -131,10 +132,17 @@ def load_feature_network(inception_dir: str):
   try:
     variables = inception.load(inception_dir)
   except FileNotFoundError as e:
-    raise v.ConfigError(f'config.eval.inception_dir = {inception_dir!r}: {e} Or set it to \'\' '
-                        'for the evaluation classifier\'s features.') from e
+    raise checks.ConfigError(f'config.eval.inception_dir = {inception_dir!r}: {e} Or set it '
+                             "to '' for the evaluation classifier's features.") from e
   logging.info('FID and KID on InceptionV3 pool3 features (%s).', inception_dir)
   return inception.FeatureNetwork(variables)
+
+
+def classifier_for(config, classifier_dir: str = ''):
+  """A saved run's feature network: `classifier_dir`, else the run's eval.classifier_dir,
+  else the shipped one."""
+  return saved.load(classifier_dir or config.eval.classifier_dir or shipped.NAME,
+                    config.dataset.name)
 
 
 def load_classifier(config, ds):
@@ -153,16 +161,16 @@ def load_classifier(config, ds):
                       train_one)
     return None
   try:
-    clf = pretrained.load(directory, ds.name)
+    clf = saved.load(directory, ds.name)
   except (FileNotFoundError, ValueError) as e:
-    raise v.ConfigError(f'config.eval.classifier_dir = {directory!r}: {e} Or set '
-                        f"--config.eval.classifier_dir='' to train without FID.") from e
+    raise checks.ConfigError(f'config.eval.classifier_dir = {directory!r}: {e} Or set '
+                             f"--config.eval.classifier_dir='' to train without FID.") from e
   shape = tuple(jax.eval_shape(clf.features, jnp.zeros((1, *ds.image_shape))).shape)
   if clf.dataset != ds.name or len(clf.class_names) != ds.num_classes:
-    raise v.ConfigError(f'config.eval.classifier_dir = {directory!r} holds a classifier of '
-                        f'{clf.dataset!r} ({len(clf.class_names)} classes), but the GAN '
-                        f'trains on {ds.name!r}: train one on it (configs/eval_classifier.py '
-                        f'--config.dataset.name={ds.name}) or set the key to \'\'.')
+    raise checks.ConfigError(f'config.eval.classifier_dir = {directory!r} holds a classifier of '
+                             f'{clf.dataset!r} ({len(clf.class_names)} classes), but the GAN '
+                             f'trains on {ds.name!r}: train one on it (configs/eval_classifier.py '
+                             f'--config.dataset.name={ds.name}) or set the key to \'\'.')
   logging.info('Evaluation classifier: %s (step %d), %d features.', clf.source, clf.step,
                shape[-1])
   return clf

@@ -15,9 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
-from classifiers import pretrained, shipped
 from common import images as images_lib, writers
-from gans import evaluate, saved
+from gans import build, evaluation, saved
 
 SHEET_PER_CLASS = 10
 
@@ -31,7 +30,7 @@ def export(run: saved.SavedRun, classifier, num_images: int, threshold: float, o
   z = gan.sample_latent(key_z, num_images)
   asked = gan.sample_labels(key_y, num_images).astype(jnp.int32)
   samples = run.generate(z, asked, ema=ema)
-  evaluator = evaluate.Evaluator(classifier, None)
+  evaluator = evaluation.Evaluator(classifier, None)
   _, logits = evaluator.features_and_logits(samples)
   probs = jax.nn.softmax(logits)
   confidence, predicted = np.asarray(probs.max(-1)), np.asarray(probs.argmax(-1))
@@ -78,9 +77,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
-  classifier = pretrained.load(
-      _CLASSIFIER.value or run.config.eval.classifier_dir or shipped.NAME,
-      run.config.dataset.name)
+  classifier = build.classifier_for(run.config, _CLASSIFIER.value)
   summary = export(run, classifier, _NUM.value, _THRESHOLD.value,
                    _OUTPUT.value or os.path.join(_WORKDIR.value, 'export'), ema=_EMA.value)
   print(summary)

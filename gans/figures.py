@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from common import images, writers
-from gans import evaluate
+from gans import evaluation
 
 SAMPLE_STREAM = 7  # fold_in tag of the grids' fixed noise, apart from the training keys
 
@@ -27,14 +27,14 @@ def sample_writer(config, gan, ds, workdir, writer, is_main):
   strip_z, strip_labels = interpolation_inputs(gan, jax.random.fold_in(key, 1))
 
   def hook(step, state):
-    samples = np.asarray(evaluate.generate(gan, state.g_params, state.g_batch_stats, z,
+    samples = np.asarray(evaluation.generate(gan, state.g_params, state.g_batch_stats, z,
                                            labels))
     if not is_main:
       return
     grid = images.grid(samples, ncols=cols)
     images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid, scale=2)
     writer.write_image('samples', step, grid)
-    strip = np.asarray(evaluate.generate(gan, state.g_params, state.g_batch_stats, strip_z,
+    strip = np.asarray(evaluation.generate(gan, state.g_params, state.g_batch_stats, strip_z,
                                          strip_labels))
     images.save_png(os.path.join(workdir, 'samples', 'interpolation.png'),
                     images.grid(strip, ncols=INTERPOLATION_STEPS), scale=2)

@@ -1,5 +1,5 @@
 """Sample-quality metrics in JAX, on device: Frechet distance, KID, Inception-style score,
-class accuracy. Features come from any network (gans/evaluate.py: the evaluation
+class accuracy. Features come from any network (gans/evaluation.py: the evaluation
 classifier's penultimate layer); tests check every number against float64 NumPy/SciPy.
 
 - Frechet distance (Heusel et al. 2017) from sufficient statistics (count, sum, sum of

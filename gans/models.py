@@ -19,11 +19,10 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from flax import linen as nn
 
+from common.activations import ACTIVATIONS
 from gans.layers import ConvByTaps, ConvStride2, Conv4x4Stride2, ConvTranspose4x4
 
 ARCHS = ('dcgan', 'keras_dcgan', 'mlp')  # config.model.arch: which networks below
-ACTIVATIONS = {'relu': nn.relu, 'leaky_relu': lambda x: nn.leaky_relu(x, 0.2),
-               'tanh': nn.tanh}
 OUTPUT_ACTIVATIONS = {'tanh': nn.tanh, 'sigmoid': nn.sigmoid}
 
 
@@ -154,7 +153,7 @@ class MLPGenerator(nn.Module):
   """
   image_shape: Sequence[int]
   widths: Sequence[int] = (256, 512, 1024)
-  activation: str = 'leaky_relu'
+  activation: str = 'leaky_relu_0.2'
   batchnorm: bool = False
   bn_momentum: float = 0.8
   output_activation: str = 'tanh'
@@ -180,7 +179,7 @@ class MLPDiscriminator(nn.Module):
   many linear pieces per unit) and `dropout` follows every hidden layer.
   """
   widths: Sequence[int] = (512, 256)
-  activation: str = 'leaky_relu'
+  activation: str = 'leaky_relu_0.2'
   dropout: float = 0.0
   maxout_pieces: int = 0
   num_classes: int = 0

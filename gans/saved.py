@@ -10,7 +10,7 @@ import os
 import ml_collections
 
 from common import checkpoint, data
-from gans import build, evaluate
+from gans import build, evaluation
 
 WHICH = ('last', 'best')
 
@@ -25,7 +25,7 @@ class SavedRun:
 
   def generate(self, z, labels, ema: bool = False):
     params = self.state['ema_params'] if ema else self.state['g_params']
-    return evaluate.generate(self.gan, params, self.state.get('g_batch_stats', {}), z, labels)
+    return evaluation.generate(self.gan, params, self.state.get('g_batch_stats', {}), z, labels)
 
 
 def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:

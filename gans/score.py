@@ -8,14 +8,13 @@ import json
 
 from absl import app, flags, logging
 
-from classifiers import pretrained, shipped
-from gans import build, evaluate, saved, scoring
+from gans import build, evaluation, saved, scoring
 
 
 def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
           inception_dir: str = '') -> dict:
   c = run.config
-  evaluator = evaluate.Evaluator(classifier, run.dataset.test_images,
+  evaluator = evaluation.Evaluator(classifier, run.dataset.test_images,
                                  kid_subsets=c.eval.kid_subsets,
                                  kid_subset_size=c.eval.kid_subset_size, seed=c.seed,
                                  feature_network=build.load_feature_network(inception_dir))
@@ -44,9 +43,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
-  classifier = pretrained.load(
-      _CLASSIFIER.value or run.config.eval.classifier_dir or shipped.NAME,
-      run.config.dataset.name)
+  classifier = build.classifier_for(run.config, _CLASSIFIER.value)
   inception_dir = (_INCEPTION.value if _INCEPTION.value is not None
                    else run.config.eval.inception_dir)
   print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, inception_dir), indent=1))

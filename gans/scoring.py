@@ -6,7 +6,7 @@ import logging
 import jax
 import jax.numpy as jnp
 
-from gans import evaluate
+from gans import evaluation
 
 EVAL_STREAM = 8  # fold_in tags of fixed noise, apart from the training keys
 FINAL_STREAM = 9
@@ -19,7 +19,7 @@ def eval_inputs(gan, seed: int, stream: int, n: int):
 
 
 def score_generator(gan, evaluator, g_params, g_batch_stats, z, labels, kid: bool) -> dict:
-  samples = evaluate.generate(gan, g_params, g_batch_stats, z, labels)
+  samples = evaluation.generate(gan, g_params, g_batch_stats, z, labels)
   return evaluator.score(samples, labels if gan.num_classes else None, kid=kid)
 
 

@@ -15,8 +15,8 @@ import time
 import jax
 import numpy as np
 
-from common import checkpoint, loop, mesh as mesh_lib, validate as v, writers
-from gans import build, evaluate, figures, gan as gan_lib, scoring
+from common import checkpoint, loop, mesh as mesh_lib, writers
+from gans import build, evaluation, figures, gan as gan_lib, scoring
 
 CONSOLE_KEYS = ('d_loss', 'g_loss', 'd_real', 'd_fake')
 validate = build.validate  # launch.py checks a config before anything starts
@@ -24,12 +24,9 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 def train_and_evaluate(config, workdir: str) -> dict:
   build.validate(config)
-  mesh = mesh_lib.data_mesh(config.train.num_devices or None)
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)
   ds = build.load_data(config)
   num_examples = len(ds.train_images)
-  v.check(config.train.batch_size <= num_examples, 'train.batch_size',
-          config.train.batch_size, f'at most the {num_examples} training examples')
+  mesh = mesh_lib.training_mesh(config.train, num_examples)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   classifier = build.load_classifier(config, ds)
   feature_network = build.load_feature_network(config.eval.inception_dir)
@@ -59,7 +56,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                       figures.sample_writer(config, gan, ds, workdir, writer, is_main)),)
   evaluator = best = fid_fn = None
   if classifier is not None:
-    evaluator = evaluate.Evaluator(classifier, ds.test_images,
+    evaluator = evaluation.Evaluator(classifier, ds.test_images,
                                    kid_subsets=config.eval.kid_subsets,
                                    kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
                                    feature_network=feature_network)

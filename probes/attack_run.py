@@ -9,23 +9,23 @@ from absl import logging
 import jax
 import numpy as np
 
-from common import attacks, batching, images as images_lib, validate as v, writers
+from common import attacks, batching, checks, images as images_lib, writers
 from probes import base
 
 
 def validate(config) -> None:
   base.validate(config)
   a = config.attack
-  v.one_of(config, 'attack.norm', attacks.NORMS)
+  checks.one_of(config, 'attack.norm', attacks.NORMS)
   for key in ('epsilons', 'pgd_epsilons'):
-    values = v.get(config, f'attack.{key}')
-    v.check(all(isinstance(e, (int, float)) and e >= 0 for e in values), f'attack.{key}',
-            values, 'a tuple of numbers >= 0 (unit pixels)')
-  v.check(len(a.epsilons) > 0, 'attack.epsilons', a.epsilons, 'at least one eps')
+    values = checks.get(config, f'attack.{key}')
+    checks.require(all(isinstance(e, (int, float)) and e >= 0 for e in values), f'attack.{key}',
+                   values, 'a tuple of numbers >= 0 (unit pixels)')
+  checks.require(len(a.epsilons) > 0, 'attack.epsilons', a.epsilons, 'at least one eps')
   for key in ('pgd_steps', 'pgd_images', 'targeted_steps', 'figure_images'):
-    v.positive(config, f'attack.{key}', integer=True)
+    checks.positive(config, f'attack.{key}', integer=True)
   for key in ('step_fraction', 'targeted_step_fraction', 'targeted_eps', 'figure_eps'):
-    v.positive(config, f'attack.{key}')
+    checks.positive(config, f'attack.{key}')
 
 
 def _pgd_fn(clf, config, eps, num_steps, targeted):

@@ -2,28 +2,28 @@
 tables."""
 import numpy as np
 
-from classifiers import build, pretrained
-from common import data, images as images_lib, validate as v
+from classifiers import build, saved
+from common import checks, data, images as images_lib
 
 
 def validate(config) -> None:
-  v.check(isinstance(config.eval.classifier_dir, str) and config.eval.classifier_dir,
-          'eval.classifier_dir', config.eval.classifier_dir,
-          "'shipped' (the Fashion-MNIST network shipped with the code) or the workdir of a "
-          'trained classifier')
-  v.positive(config, 'eval.batch_size', integer=True)
-  v.non_negative(config, 'eval.num_images')
+  checks.require(isinstance(config.eval.classifier_dir, str) and config.eval.classifier_dir,
+                 'eval.classifier_dir', config.eval.classifier_dir,
+                 "'shipped' (the Fashion-MNIST network shipped with the code) or the workdir of a "
+                 'trained classifier')
+  checks.positive(config, 'eval.batch_size', integer=True)
+  checks.non_negative(config, 'eval.num_images')
 
 
-def load_classifier(config) -> pretrained.Classifier:
+def load_classifier(config) -> saved.Classifier:
   try:
-    return pretrained.load(config.eval.classifier_dir)
+    return saved.load(config.eval.classifier_dir)
   except (FileNotFoundError, ValueError) as e:
-    raise v.ConfigError(f'config.eval.classifier_dir = {config.eval.classifier_dir!r}: '
-                        f'{e}') from None
+    raise checks.ConfigError(f'config.eval.classifier_dir = {config.eval.classifier_dir!r}: '
+                             f'{e}') from None
 
 
-def test_images(clf: pretrained.Classifier, num_images: int = 0):
+def test_images(clf: saved.Classifier, num_images: int = 0):
   """The classifier's own test split in its input space: (float images, int32 labels)."""
   ds = build.load_data(clf.config)
   n = num_images or len(ds.test_images)

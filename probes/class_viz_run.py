@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import validate as v, writers
+from common import checks, writers
 from probes import base, class_viz
 
 SWEEPABLE = ('num_iterations', 'learning_rate', 'l2_reg')
@@ -18,18 +18,18 @@ _STATIC = ('num_iterations', 'blur_every', 'blur_sigma', 'max_jitter')
 def validate(config) -> None:
   base.validate(config)
   for key in ('num_iterations',):
-    v.positive(config, f'viz.{key}', integer=True)
+    checks.positive(config, f'viz.{key}', integer=True)
   for key in ('learning_rate', 'blur_sigma'):
-    v.positive(config, f'viz.{key}')
+    checks.positive(config, f'viz.{key}')
   for key in ('l2_reg', 'blur_every', 'max_jitter', 'init_noise'):
-    v.non_negative(config, f'viz.{key}')
+    checks.non_negative(config, f'viz.{key}')
   for key, values in config.viz.sweeps.items():
-    v.check(key in SWEEPABLE, f'viz.sweeps.{key}', values,
-            'sweeps over ' + ', '.join(SWEEPABLE))
-    v.check(len(values) > 0 and all(isinstance(x, (int, float)) and x >= 0 for x in values),
-            f'viz.sweeps.{key}', values, 'a non-empty tuple of numbers >= 0')
-  v.positive(config, 'fooling.learning_rate')
-  v.positive(config, 'fooling.max_iterations', integer=True)
+    checks.require(key in SWEEPABLE, f'viz.sweeps.{key}', values,
+                   'sweeps over ' + ', '.join(SWEEPABLE))
+    checks.require(len(values) > 0 and all(isinstance(x, (int, float)) and x >= 0 for x in values),
+                   f'viz.sweeps.{key}', values, 'a non-empty tuple of numbers >= 0')
+  checks.positive(config, 'fooling.learning_rate')
+  checks.positive(config, 'fooling.max_iterations', integer=True)
 
 
 class _Visualizer:

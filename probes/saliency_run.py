@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import batching, validate as v, writers
+from common import batching, checks, writers
 from probes import base, saliency
 
 METHODS = ('gradient', 'smoothgrad', 'integrated_gradients', 'grad_cam')
@@ -20,14 +20,15 @@ def validate(config) -> None:
   base.validate(config)
   s = config.saliency
   for i, method in enumerate(s.methods):
-    v.check(method in METHODS, f'saliency.methods[{i}]', method, 'one of ' + ', '.join(METHODS))
+    checks.require(method in METHODS, f'saliency.methods[{i}]', method,
+                   'one of ' + ', '.join(METHODS))
   for key in ('figure_images', 'smoothgrad_samples'):
-    v.positive(config, f'saliency.{key}', integer=True)
-  v.check(isinstance(s.ig_steps, int) and s.ig_steps >= 2, 'saliency.ig_steps', s.ig_steps,
-          'an integer >= 2')
-  v.non_negative(config, 'saliency.smoothgrad_noise')
-  v.one_of(config, 'saliency.ig_method', saliency.IG_METHODS)
-  v.one_of(config, 'saliency.ig_baseline', BASELINES)
+    checks.positive(config, f'saliency.{key}', integer=True)
+  checks.require(isinstance(s.ig_steps, int) and s.ig_steps >= 2, 'saliency.ig_steps', s.ig_steps,
+                 'an integer >= 2')
+  checks.non_negative(config, 'saliency.smoothgrad_noise')
+  checks.one_of(config, 'saliency.ig_method', saliency.IG_METHODS)
+  checks.one_of(config, 'saliency.ig_baseline', BASELINES)
 
 
 def method_fns(config, clf):

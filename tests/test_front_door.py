@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import launch
-from common import validate, writers
+from common import checks, writers
 from configs import variants
 from gans import build as gan_build
 from tests.conftest import make_idx_dir, write_idx
@@ -65,8 +65,8 @@ def test_probe_runs_with_its_default_model_from_an_empty_folder(tmp_path, name):
 
 
 # What the VGG16 configs need from the user (weights are checked when the run loads them).
-USER_INPUTS = {'vgg16_head': 'data.train_dir', 'vgg16_svm': 'data.train_dir',
-               'vgg16_predict': 'image'}
+USER_INPUTS = {'vgg16_head': 'dataset.train_dir', 'vgg16_svm': 'dataset.train_dir',
+               'vgg16_predict': 'dataset.image'}
 
 
 @pytest.mark.parametrize('name,arg', CONFIG_ARGS)
@@ -74,13 +74,12 @@ def test_every_config_and_variant_passes_its_trainers_validation(tmp_path, name,
   config = importlib.import_module(f'configs.{name}').get_config(arg)
   trainer = importlib.import_module(launch.TRAINERS[config.trainer])
   if name in USER_INPUTS:  # without it: one line naming the key
-    with pytest.raises(validate.ConfigError, match=f'config.{USER_INPUTS[name]} = '):
+    with pytest.raises(checks.ConfigError, match=f'config.{USER_INPUTS[name]} = '):
       trainer.validate(config)
     (tmp_path / 'photos' / 'cats').mkdir(parents=True)
     (tmp_path / 'photo.jpg').write_bytes(b'')
-    section, _, key = USER_INPUTS[name].rpartition('.')
-    node = config[section] if section else config
-    node[key] = str(tmp_path / ('photos' if key == 'train_dir' else 'photo.jpg'))
+    key = USER_INPUTS[name].split('.')[1]
+    config.dataset[key] = str(tmp_path / ('photos' if key == 'train_dir' else 'photo.jpg'))
   trainer.validate(config)
   if 'train' in config and 'num_steps' in config.train:  # a user's small-run overrides
     with config.unlocked():

@@ -21,7 +21,7 @@ from absl import app, flags
 import jax
 import numpy as np
 
-from common import validate as v, weights
+from common import checks, weights
 from transfer import vgg16
 
 URLS = {
@@ -124,11 +124,13 @@ def load(weights_dir: str):
 
 
 def load_weights(config):
-  """(params, meta) of config.weights_dir; a ConfigError naming the key if it is not there."""
+  """(params, meta) of config.model.weights_dir; a ConfigError naming the key if it is not
+  there."""
+  weights_dir = config.model.weights_dir
   try:
-    return load(config.weights_dir)
+    return load(weights_dir)
   except FileNotFoundError as e:
-    raise v.ConfigError(f'config.weights_dir = {config.weights_dir!r}: {e}') from None
+    raise checks.ConfigError(f'config.model.weights_dir = {weights_dir!r}: {e}') from None
 
 
 def resize_mode(setting: str, meta) -> str:

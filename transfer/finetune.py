@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from common import batching, validate as v
+from common import batching, checks
 from transfer import vgg16
 
 
@@ -200,7 +200,7 @@ def check_layer(config, key: str, name: str, include_top: bool, blocks=vgg16.BLO
   try:
     vgg16.canonical(name, include_top, blocks)
   except ValueError as e:
-    raise v.ConfigError(f'config.{key} = {name!r}: {e}') from None
+    raise checks.ConfigError(f'config.{key} = {name!r}: {e}') from None
 
 
 def block_of(layer: str) -> int:

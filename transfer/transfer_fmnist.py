@@ -7,7 +7,7 @@ from absl import logging
 import jax
 import numpy as np
 
-from common import data, images as images_lib, validate as v, weights, writers
+from common import checks, data, images as images_lib, weights, writers
 from transfer import finetune
 
 METHODS = ('head', 'svm', 'finetune', 'scratch')
@@ -15,32 +15,34 @@ PRETRAINED_DIR = 'pretrained'  # common/weights.py's folder: params.msgpack, met
 
 
 def validate(config) -> None:
-  d, m, t = config.dataset, config.model, config.transfer
-  v.one_of(config, 'dataset.name', data.DATASETS)
+  d, m = config.dataset, config.model
+  checks.one_of(config, 'dataset.name', data.DATASETS)
   for key in ('source_classes', 'target_classes'):
-    classes = v.get(config, f'dataset.{key}')
-    v.check(len(classes) >= 2 and len(set(classes)) == len(classes), f'dataset.{key}',
-            classes, 'at least two distinct class labels')
-  v.check(not set(d.source_classes) & set(d.target_classes), 'dataset.target_classes',
-          d.target_classes, f'classes disjoint from dataset.source_classes {d.source_classes}')
-  v.check(len(m.blocks) > 0 and all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in m.blocks),
-          'model.blocks', m.blocks, '(width, number of 3x3 convs) per block, both > 0')
+    classes = checks.get(config, f'dataset.{key}')
+    checks.require(len(classes) >= 2 and len(set(classes)) == len(classes), f'dataset.{key}',
+                   classes, 'at least two distinct class labels')
+  checks.require(not set(d.source_classes) & set(d.target_classes), 'dataset.target_classes',
+                 d.target_classes,
+                 f'classes disjoint from dataset.source_classes {d.source_classes}')
+  checks.require(len(m.blocks) > 0 and all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in m.blocks),
+                 'model.blocks', m.blocks, '(width, number of 3x3 convs) per block, both > 0')
   finetune.check_layer(config, 'model.feature_layer', m.feature_layer, include_top=False,
                        blocks=_blocks(config))
-  for key in ('pretrain.steps', 'pretrain.batch_size', 'transfer.steps', 'transfer.batch_size',
-              'eval.batch_size'):
-    v.positive(config, key, integer=True)
-  for key in ('pretrain.learning_rate', 'transfer.learning_rate',
-              'transfer.finetune_learning_rate'):
-    v.positive(config, key)
-  v.check(len(t.labels_per_class) > 0 and all(isinstance(n, int) and n > 0
-                                              for n in t.labels_per_class),
-          'transfer.labels_per_class', t.labels_per_class, 'positive integers')
-  v.check(len(t.svm_c) > 0 and all(c > 0 for c in t.svm_c), 'transfer.svm_c', t.svm_c,
-          'positive numbers')
-  v.check(len(t.seeds) > 0, 'transfer.seeds', t.seeds, 'at least one seed')
-  v.check(0 <= t.finetune_frozen_blocks <= len(m.blocks), 'transfer.finetune_frozen_blocks',
-          t.finetune_frozen_blocks, f'0..{len(m.blocks)} (the number of blocks)')
+  for key in ('train.pretrain_steps', 'train.pretrain_batch_size', 'train.steps',
+              'train.batch_size', 'eval.batch_size'):
+    checks.positive(config, key, integer=True)
+  for key in ('optim.pretrain_learning_rate', 'optim.learning_rate',
+              'optim.finetune_learning_rate'):
+    checks.positive(config, key)
+  checks.require(len(d.labels_per_class) > 0 and all(isinstance(n, int) and n > 0
+                                                     for n in d.labels_per_class),
+                 'dataset.labels_per_class', d.labels_per_class, 'positive integers')
+  checks.require(len(config.svm.c) > 0 and all(c > 0 for c in config.svm.c), 'svm.c',
+                 config.svm.c, 'positive numbers')
+  checks.require(len(d.label_seeds) > 0, 'dataset.label_seeds', d.label_seeds,
+                 'at least one seed')
+  checks.require(0 <= m.finetune_frozen_blocks <= len(m.blocks), 'model.finetune_frozen_blocks',
+                 m.finetune_frozen_blocks, f'0..{len(m.blocks)} (the number of blocks)')
 
 
 def _blocks(config):
@@ -53,32 +55,32 @@ def _splits(config):
     return (data.restrict_classes(ds, config.dataset.source_classes),
             data.restrict_classes(ds, config.dataset.target_classes))
   except ValueError as e:
-    raise v.ConfigError(str(e)) from None
+    raise checks.ConfigError(str(e)) from None
 
 
 def pretrain(config, source, workdir):
   """The base (and its pretraining head), trained on the source classes; reused from the
   workdir when a previous run saved it."""
-  net = _net(config, source.num_classes, config.pretrain.hidden)
+  net = _net(config, source.num_classes, config.model.pretrain_hidden)
   path = os.path.join(workdir, PRETRAINED_DIR)
   if os.path.isfile(os.path.join(path, weights.PARAMS)):
     params, _ = weights.load(path, '')
     logging.info('Pretrained base restored from %s', path)
     seconds = None
   else:
-    p = config.pretrain
+    t = config.train
     params = net.init(jax.random.key(config.seed), source.image_shape)
     (params, losses), seconds = finetune.timed(
         finetune.fit, net, params, {}, source.train_images, source.train_labels,
-        steps=p.steps, batch_size=p.batch_size, learning_rate=p.learning_rate,
-        seed=config.seed)
-    weights.save(params, path, {'steps': p.steps, 'seconds': seconds,
+        steps=t.pretrain_steps, batch_size=t.pretrain_batch_size,
+        learning_rate=config.optim.pretrain_learning_rate, seed=config.seed)
+    weights.save(params, path, {'steps': t.pretrain_steps, 'seconds': seconds,
                                 'classes': list(source.class_names)})
-    logging.info('Pretrained %d steps in %.1f s, final loss %.4f', p.steps, seconds,
+    logging.info('Pretrained %d steps in %.1f s, final loss %.4f', t.pretrain_steps, seconds,
                  float(losses[-1]))
   acc = _accuracy(net, params, source.test_images, source.test_labels, config)
   base = finetune.base_of(params)
-  return base, {'test_accuracy': acc, 'seconds': seconds, 'steps': config.pretrain.steps,
+  return base, {'test_accuracy': acc, 'seconds': seconds, 'steps': config.train.pretrain_steps,
                 'classes': list(source.class_names)}
 
 
@@ -93,8 +95,8 @@ def _accuracy(net, params, images, labels, config):
 
 def transfer_once(config, base, target, test_features, n, seed):
   """The four methods on `n` labels per target class drawn with `seed`: {method: row}."""
-  t = config.transfer
-  net = _net(config, target.num_classes, t.head_hidden)
+  t, o = config.train, config.optim
+  net = _net(config, target.num_classes, config.model.head_hidden)
   idx = finetune.few_labels(target.train_labels, n, seed)
   x, y = target.train_images[idx], target.train_labels[idx]
   fit = dict(steps=t.steps, batch_size=t.batch_size, seed=seed)
@@ -104,28 +106,28 @@ def transfer_once(config, base, target, test_features, n, seed):
   features = finetune.outputs(net.features, x, config.eval.batch_size, base)
   head = {'head': net.init_head(key_head, features.shape[1:])}
   (head, _), sec = finetune.timed(finetune.fit, net.head, head, {}, features, y,
-                                  learning_rate=t.learning_rate, **fit)
+                                  learning_rate=o.learning_rate, **fit)
   logits = finetune.outputs(net.head, test_features, config.eval.batch_size, head)
   rows['head'] = {'test_accuracy': finetune.accuracy(logits, target.test_labels), 'seconds': sec}
 
   svm_rows, sec = finetune.timed(finetune.svm_sweep, features, y, test_features,
-                                 target.test_labels, t.svm_c, seed)
+                                 target.test_labels, config.svm.c, seed)
   chosen = finetune.best_by_cv(svm_rows)
   rows['svm'] = {'test_accuracy': chosen['test_accuracy'], 'seconds': sec, 'C': chosen['C'],
                  'sweep': svm_rows}
 
   trainable, frozen = finetune.partition(
       {**base, 'head': net.init_head(key_head, features.shape[1:])},
-      lambda name: finetune.block_of(name) > t.finetune_frozen_blocks)
+      lambda name: finetune.block_of(name) > config.model.finetune_frozen_blocks)
   (tuned, _), sec = finetune.timed(finetune.fit, net, trainable, frozen, x, y,
-                                   learning_rate=t.finetune_learning_rate, **fit)
+                                   learning_rate=o.finetune_learning_rate, **fit)
   rows['finetune'] = {'test_accuracy': _accuracy(net, {**tuned, **frozen}, target.test_images,
                                                  target.test_labels, config), 'seconds': sec,
                       'frozen_layers': sorted(frozen)}
 
   scratch = net.init(key_scratch, target.image_shape)
   (scratch, _), sec = finetune.timed(finetune.fit, net, scratch, {}, x, y,
-                                     learning_rate=t.learning_rate, **fit)
+                                     learning_rate=o.learning_rate, **fit)
   rows['scratch'] = {'test_accuracy': _accuracy(net, scratch, target.test_images,
                                                 target.test_labels, config), 'seconds': sec}
   return rows
@@ -138,14 +140,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   base, pretrain_info = pretrain(config, source, workdir)
   logging.info('Pretrained base: %.4f on the source classes\' test images',
                pretrain_info['test_accuracy'])
-  net = _net(config, target.num_classes, config.transfer.head_hidden)
+  net = _net(config, target.num_classes, config.model.head_hidden)
   test_features = finetune.outputs(net.features, target.test_images, config.eval.batch_size,
                                    base)
 
   table, svm_table = [], []
-  for n in config.transfer.labels_per_class:
+  for n in config.dataset.labels_per_class:
     runs = [transfer_once(config, base, target, test_features, n, seed)
-            for seed in config.transfer.seeds]
+            for seed in config.dataset.label_seeds]
     for method in METHODS:
       accs = [r[method]['test_accuracy'] for r in runs]
       table.append({'labels_per_class': n, 'method': method,
@@ -153,13 +155,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
                     'seconds': float(np.mean([r[method]['seconds'] for r in runs]))})
       logging.info('%4d labels/class  %-8s %.4f', n, method, table[-1]['test_accuracy'])
     svm_table += [{'labels_per_class': n, 'seed': seed, **row}
-                  for seed, r in zip(config.transfer.seeds, runs) for row in r['svm']['sweep']]
+                  for seed, r in zip(config.dataset.label_seeds, runs) for row in r['svm']['sweep']]
 
   summary = {'pretrain': pretrain_info, 'target_classes': list(target.class_names),
              'num_test_images': len(target.test_labels), 'table': table}
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
-  _write_tables(workdir, table, svm_table, config.transfer.labels_per_class)
-  _plot(workdir, table, config.transfer.labels_per_class)
+  _write_tables(workdir, table, svm_table, config.dataset.labels_per_class)
+  _plot(workdir, table, config.dataset.labels_per_class)
   return summary
 
 

@@ -19,12 +19,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from common import pooling
+from common import conv, pooling
 
 BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))   # (width, convs) per block
 TOP_LAYERS = ('flatten', 'fc1', 'fc2', 'logits', 'predictions')
 PARAMS_WITH_TOP = 138_357_544
-DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}   # config.dtype values
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}   # config.model.dtype values
 PARAMS_WITHOUT_TOP = 14_714_688
 
 
@@ -89,7 +89,7 @@ class VGG16(nn.Module):
     for b, (width, num_convs) in enumerate(self.blocks, 1):
       for i in range(1, num_convs + 1):
         name = f'block{b}_conv{i}'
-        x = nn.relu(nn.Conv(width, (3, 3), padding='SAME', dtype=self.dtype, name=name)(x))
+        x = nn.relu(conv.Conv(width, (3, 3), padding='SAME', dtype=self.dtype, name=name)(x))
         if reached(name, x):
           return _pick(acts, wanted)
       x = pooling.max_pool(x, (2, 2))

@@ -6,7 +6,7 @@ from absl import logging
 import jax
 import numpy as np
 
-from common import image_folder, images as images_lib, validate as v, writers
+from common import checks, image_folder, images as images_lib, writers
 from transfer import convert, vgg16
 
 CLASS_NAMES_FILE = os.path.join(os.path.dirname(__file__), 'imagenet_classes.txt')
@@ -19,44 +19,46 @@ def imagenet_class_names() -> list[str]:
 
 
 def validate(config) -> None:
-  v.check(isinstance(config.image, str) and os.path.isfile(config.image), 'image',
-          config.image, 'the path of an image file (--config.image=photo.jpg)')
-  v.one_of(config, 'resize', ('auto', *image_folder.RESIZES))
-  v.one_of(config, 'dtype', vgg16.DTYPES)
-  v.positive(config, 'image_size', integer=True)
-  v.positive(config, 'top_k', integer=True)
+  d = config.dataset
+  checks.require(isinstance(d.image, str) and os.path.isfile(d.image), 'dataset.image', d.image,
+                 'the path of an image file (--config.dataset.image=photo.jpg)')
+  checks.one_of(config, 'dataset.resize', ('auto', *image_folder.RESIZES))
+  checks.one_of(config, 'model.dtype', vgg16.DTYPES)
+  checks.positive(config, 'dataset.image_size', integer=True)
+  checks.positive(config, 'eval.top_k', integer=True)
 
 
 def read_images(paths, config, meta):
-  resize = convert.resize_mode(config.resize, meta)
-  return np.stack([image_folder.read_image(p, config.image_size, resize) for p in paths])
+  resize = convert.resize_mode(config.dataset.resize, meta)
+  return np.stack([image_folder.read_image(p, config.dataset.image_size, resize) for p in paths])
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   params, meta = convert.load_weights(config)
-  v.check(meta['include_top'], 'weights_dir', config.weights_dir,
-          'weights with the top (fc1, fc2, predictions), not a _notop file')
+  weights_dir, top_k = config.model.weights_dir, config.eval.top_k
+  checks.require(meta['include_top'], 'model.weights_dir', weights_dir,
+                 'weights with the top (fc1, fc2, predictions), not a _notop file')
   names = imagenet_class_names()
-  v.check(meta['num_classes'] == len(names), 'weights_dir', config.weights_dir,
-          f'a 1000-class ImageNet top (this one has {meta["num_classes"]} classes)')
-  v.check(config.top_k <= len(names), 'top_k', config.top_k, f'at most {len(names)}')
-  image = read_images([config.image], config, meta)
+  checks.require(meta['num_classes'] == len(names), 'model.weights_dir', weights_dir,
+                 f'a 1000-class ImageNet top (this one has {meta["num_classes"]} classes)')
+  checks.require(top_k <= len(names), 'eval.top_k', top_k, f'at most {len(names)}')
+  image = read_images([config.dataset.image], config, meta)
   x = vgg16.preprocess(image, meta['preprocessing'])
-  model = vgg16.VGG16(dtype=vgg16.DTYPES[config.dtype])
+  model = vgg16.VGG16(dtype=vgg16.DTYPES[config.model.dtype])
   out = jax.jit(lambda p, x: model.apply({'params': p}, x, ('block1_conv1', 'predictions')))(
       params, x)
   probs = np.asarray(out['predictions'][0], np.float64)
-  top = np.argsort(-probs)[:config.top_k]
+  top = np.argsort(-probs)[:top_k]
   rows = [{'class': int(i), 'name': names[i], 'probability': float(probs[i])} for i in top]
   for r in rows:
     print(f'{r["class"]:4d} {r["name"]:30s} {r["probability"]:.4f}')
   _save_feature_maps(np.asarray(out['block1_conv1'][0], np.float32),
                      os.path.join(workdir, 'figures', 'block1_conv1.png'))
-  summary = {'image': config.image, 'weights_dir': config.weights_dir,
+  summary = {'image': config.dataset.image, 'weights_dir': weights_dir,
              'source': meta['source'], 'top_k': rows}
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
-  logging.info('Top-%d of %s: %s', config.top_k, config.image,
+  logging.info('Top-%d of %s: %s', top_k, config.dataset.image,
                ', '.join(f'{r["name"]} {r["probability"]:.3f}' for r in rows))
   return summary
 

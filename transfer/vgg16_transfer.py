@@ -10,53 +10,54 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import image_folder, images as images_lib, validate as v, writers
+from common import checks, image_folder, images as images_lib, writers
 from transfer import convert, finetune, vgg16
 
 SPATIAL_POOLS = ('mean', 'max', 'none')
 
 
 def validate(config) -> None:
-  d = config.data
+  d = config.dataset
   if d.tfds_name:
-    v.check(not d.train_dir and not d.test_dir, 'data.tfds_name', d.tfds_name,
-            "'' when data.train_dir / data.test_dir name image folders (one source)")
-    v.non_negative(config, 'data.max_examples')
+    checks.require(not d.train_dir and not d.test_dir, 'dataset.tfds_name', d.tfds_name,
+                   "'' when data.train_dir / data.test_dir name image folders (one source)")
+    checks.non_negative(config, 'dataset.max_examples')
   else:
-    v.check(isinstance(d.train_dir, str) and os.path.isdir(d.train_dir), 'data.train_dir',
-            d.train_dir, 'a folder with one subfolder of images per class (or set '
-            'data.tfds_name, e.g. cats_vs_dogs)')
-    v.check(d.test_dir == '' or os.path.isdir(d.test_dir), 'data.test_dir', d.test_dir,
-            "a folder with the same class subfolders, or '' to hold out data.test_fraction")
+    checks.require(isinstance(d.train_dir, str) and os.path.isdir(d.train_dir), 'dataset.train_dir',
+                   d.train_dir, 'a folder with one subfolder of images per class (or set '
+                   'data.tfds_name, e.g. cats_vs_dogs)')
+    checks.require(d.test_dir == '' or os.path.isdir(d.test_dir), 'dataset.test_dir', d.test_dir,
+                   "a folder with the same class subfolders, or '' to hold out data.test_fraction")
   if not d.test_dir:
-    v.check(0 < d.test_fraction < 1, 'data.test_fraction', d.test_fraction,
-            'a fraction in (0, 1) of each class held out for testing')
-  v.check(isinstance(d.image_size, int) and d.image_size >= 32, 'data.image_size',
-          d.image_size, 'an integer >= 32 (five 2x2 poolings; 224 for the fc layers)')
-  v.one_of(config, 'data.resize', ('auto', *image_folder.RESIZES))
-  v.one_of(config, 'dtype', vgg16.DTYPES)
-  v.positive(config, 'eval.batch_size', integer=True)
+    checks.require(0 < d.test_fraction < 1, 'dataset.test_fraction', d.test_fraction,
+                   'a fraction in (0, 1) of each class held out for testing')
+  checks.require(isinstance(d.image_size, int) and d.image_size >= 32, 'dataset.image_size',
+                 d.image_size, 'an integer >= 32 (five 2x2 poolings; 224 for the fc layers)')
+  checks.one_of(config, 'dataset.resize', ('auto', *image_folder.RESIZES))
+  checks.one_of(config, 'model.dtype', vgg16.DTYPES)
+  checks.positive(config, 'eval.batch_size', integer=True)
   if config.trainer == 'vgg16_head':
-    t = config.transfer
-    finetune.check_layer(config, 'transfer.feature_layer', t.feature_layer, include_top=False)
-    v.check(0 <= t.trainable_blocks <= len(vgg16.BLOCKS), 'transfer.trainable_blocks',
-            t.trainable_blocks, f'0..{len(vgg16.BLOCKS)} (VGG16 blocks fine-tuned from the top)')
-    for key in ('steps', 'batch_size'):
-      v.positive(config, f'transfer.{key}', integer=True)
-    for key in ('learning_rate', 'finetune_learning_rate'):
-      v.positive(config, f'transfer.{key}')
+    m = config.model
+    finetune.check_layer(config, 'model.feature_layer', m.feature_layer, include_top=False)
+    checks.require(0 <= m.trainable_blocks <= len(vgg16.BLOCKS), 'model.trainable_blocks',
+                   m.trainable_blocks,
+                   f'0..{len(vgg16.BLOCKS)} (VGG16 blocks fine-tuned from the top)')
+    for key in ('train.steps', 'train.batch_size'):
+      checks.positive(config, key, integer=True)
+    for key in ('optim.learning_rate', 'optim.finetune_learning_rate'):
+      checks.positive(config, key)
   else:
     s = config.svm
-    v.check(len(s.layers) > 0, 'svm.layers', s.layers, 'at least one layer name')
+    checks.require(len(s.layers) > 0, 'svm.layers', s.layers, 'at least one layer name')
     for layer in s.layers:
       finetune.check_layer(config, 'svm.layers', layer, include_top=True)
-    v.check(len(s.c) > 0 and all(c > 0 for c in s.c), 'svm.c', s.c, 'positive numbers')
-    v.one_of(config, 'svm.spatial_pool', SPATIAL_POOLS)
+    checks.require(len(s.c) > 0 and all(c > 0 for c in s.c), 'svm.c', s.c, 'positive numbers')
+    checks.one_of(config, 'svm.spatial_pool', SPATIAL_POOLS)
 
 
 def load_data(config, meta):
   """(train images, train labels, test images, test labels, class names), uint8 RGB."""
-  d = config.data
+  d = config.dataset
   resize = convert.resize_mode(d.resize, meta)
   def read(key):
     try:
@@ -65,14 +66,14 @@ def load_data(config, meta):
                                       max_examples=d.max_examples)
       return image_folder.read_folder(d[key], size=d.image_size, resize=resize)
     except (FileNotFoundError, ValueError) as e:
-      raise v.ConfigError(f'config.data.{key} = {d[key]!r}: {e}') from None
+      raise checks.ConfigError(f'config.dataset.{key} = {d[key]!r}: {e}') from None
 
   train_x, train_y, classes = read('tfds_name' if d.tfds_name else 'train_dir')
   if d.test_dir:
     test_x, test_y, test_classes = read('test_dir')
-    v.check(test_classes == classes, 'data.test_dir', d.test_dir,
-            f'the class subfolders of data.train_dir ({", ".join(classes)}); it has '
-            f'{", ".join(test_classes)}')
+    checks.require(test_classes == classes, 'dataset.test_dir', d.test_dir,
+                   f'the class subfolders of data.train_dir ({", ".join(classes)}); it has '
+                   f'{", ".join(test_classes)}')
     return train_x, train_y, test_x, test_y, classes
   rng = np.random.default_rng(config.seed)
   test = np.zeros(len(train_y), bool)
@@ -90,7 +91,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                len(classes), ', '.join(classes))
   run = _head if config.trainer == 'vgg16_head' else _svm
   summary = run(config, workdir, params, meta, (train_x, train_y, test_x, test_y), classes)
-  summary.update({'weights_dir': config.weights_dir, 'source': meta['source'],
+  summary.update({'weights_dir': config.model.weights_dir, 'source': meta['source'],
                   'classes': list(classes), 'num_train': len(train_y),
                   'num_test': len(test_y)})
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
@@ -98,21 +99,21 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 
 def _head(config, workdir, params, meta, splits, classes):
-  t = config.transfer
+  m, t, o = config.model, config.train, config.optim
   train_x, train_y, test_x, test_y = splits
   base = finetune.base_of(params)
-  net = finetune.BaseAndHead(vgg16.BLOCKS, vgg16.canonical(t.feature_layer, False),
-                             len(classes), tuple(t.head_hidden),
-                             vgg16.DTYPES[config.dtype],
+  net = finetune.BaseAndHead(vgg16.BLOCKS, vgg16.canonical(m.feature_layer, False),
+                             len(classes), tuple(m.head_hidden),
+                             vgg16.DTYPES[m.dtype],
                              vgg16.PREPROCESS[meta['preprocessing']])
   bs = config.eval.batch_size
-  first_trainable = len(vgg16.BLOCKS) - t.trainable_blocks + 1
-  if t.trainable_blocks == 0:
+  first_trainable = len(vgg16.BLOCKS) - m.trainable_blocks + 1
+  if m.trainable_blocks == 0:
     train_f = finetune.outputs(net.features, train_x, bs, base)   # the frozen base, once
     head = {'head': net.init_head(jax.random.key(config.seed), train_f.shape[1:])}
     (head, losses), seconds = finetune.timed(
         finetune.fit, net.head, head, {}, train_f, train_y, steps=t.steps,
-        batch_size=t.batch_size, learning_rate=t.learning_rate, seed=config.seed)
+        batch_size=t.batch_size, learning_rate=o.learning_rate, seed=config.seed)
     logits = finetune.outputs(net.head, finetune.outputs(net.features, test_x, bs, base), bs,
                               head)
     trained, frozen = head, base
@@ -121,7 +122,7 @@ def _head(config, workdir, params, meta, splits, classes):
     trainable, frozen = finetune.partition(
         {**base, 'head': net.init_head(jax.random.key(config.seed), feature_shape)},
         lambda name: finetune.block_of(name) >= first_trainable)
-    rates = tuple((name, t.learning_rate if name == 'head' else t.finetune_learning_rate)
+    rates = tuple((name, o.learning_rate if name == 'head' else o.finetune_learning_rate)
                   for name in sorted(trainable))
     (trained, losses), seconds = finetune.timed(
         finetune.fit, net, trainable, frozen, train_x, train_y, steps=t.steps,
@@ -134,7 +135,7 @@ def _head(config, workdir, params, meta, splits, classes):
                           'head training loss')
   with open(os.path.join(workdir, 'results.md'), 'w') as f:
     f.write(f'| feature layer | trainable blocks | steps | test accuracy |\n|---|---|---|---|\n'
-            f'| {t.feature_layer} | {t.trainable_blocks} | {t.steps} | {acc:.4f} |\n')
+            f'| {m.feature_layer} | {m.trainable_blocks} | {t.steps} | {acc:.4f} |\n')
   return {'test_accuracy': acc, 'train_seconds': seconds,
           'trainable_params': int(sum(a.size for a in jax.tree.leaves(trained))),
           'frozen_layers': sorted(frozen)}
@@ -150,9 +151,10 @@ def layer_features(config, workdir, params, meta, images, layer, split):
         return f['features']
   canonical = vgg16.canonical(layer)
   if canonical not in vgg16.layers(include_top=False) and not meta['include_top']:
-    raise v.ConfigError(f'config.svm.layers: {layer!r} is in the top (fc1/fc2) but '
-                        f'{config.weights_dir} has no top; convert the full weights file.')
-  fn = _feature_fn(layer, canonical not in vgg16.layers(include_top=False), config.dtype,
+    raise checks.ConfigError(f'config.svm.layers: {layer!r} is in the top (fc1/fc2) but '
+                             f'{config.model.weights_dir} has no top; convert the full weights '
+                             'file.')
+  fn = _feature_fn(layer, canonical not in vgg16.layers(include_top=False), config.model.dtype,
                    config.svm.spatial_pool, meta['preprocessing'])
   feats = finetune.outputs(fn, images, config.eval.batch_size, params)
   os.makedirs(os.path.dirname(path), exist_ok=True)

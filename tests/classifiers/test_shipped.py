@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from classifiers import pretrained, ship, shipped
+from classifiers import saved, ship, shipped
 from common import writers
 
 
@@ -20,7 +20,7 @@ def test_the_shipped_file_is_small_and_checked():
 
 
 def test_the_shipped_network_reaches_its_recorded_accuracy():
-  clf = pretrained.load(shipped.NAME)
+  clf = saved.load(shipped.NAME)
   assert clf.source == shipped.NAME and clf.dataset == 'fashion_mnist'
   assert clf.features(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 256)
   accuracy = ship.accuracy(clf)
@@ -38,13 +38,13 @@ def test_a_changed_file_is_refused(tmp_path, monkeypatch):
     f.write(bytes([byte[0] ^ 1]))
   monkeypatch.setattr(shipped, 'path', lambda dataset: str(copy))
   with pytest.raises(ValueError, match='corrupt or was changed'):
-    pretrained.load(shipped.NAME)
+    saved.load(shipped.NAME)
 
 
 def test_no_network_ships_for_other_datasets():
   assert not shipped.available('cifar10')
   with pytest.raises(FileNotFoundError, match="No feature network ships for dataset 'cifar10'"):
-    pretrained.load(shipped.NAME, 'cifar10')
+    saved.load(shipped.NAME, 'cifar10')
 
 
 def test_ship_round_trips_a_classifier_run(tiny_classifier, tmp_path, monkeypatch):
@@ -56,7 +56,7 @@ def test_ship_round_trips_a_classifier_run(tiny_classifier, tmp_path, monkeypatc
   file, digest, accuracy = ship.ship(classifier_dir)
   monkeypatch.setitem(shipped.SHIPPED, 'fashion_mnist',
                       dataclasses.replace(shipped.SHIPPED['fashion_mnist'], sha256=digest))
-  run, loaded = pretrained.load(classifier_dir), pretrained.load(shipped.NAME)
+  run, loaded = saved.load(classifier_dir), saved.load(shipped.NAME)
   trained = writers.read_json(os.path.join(classifier_dir, 'summary.json'))['test_accuracy']
   assert file == target and loaded.step == run.step
   assert abs(accuracy - trained) <= 2 / 64  # 16-bit rounding flips at most a test image or two

@@ -9,8 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from classifiers import pretrained, sweep, train
-from common import data, validate, writers
+from classifiers import saved, sweep, train
+from common import checks, data, writers
 from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +59,7 @@ def test_conv_net_learns_on_eight_devices_and_loads_back(idx_dir, tmp_path):
   assert summary['num_devices'] == 8
   assert summary['test_accuracy'] > 0.5  # 10 well-separated blobs; chance is 0.1
 
-  clf = pretrained.load(str(tmp_path))
+  clf = saved.load(str(tmp_path))
   ds = data.load('fashion_mnist', str(idx_dir))
   x = data.to_float(ds.test_images, clf.pixel_range)
   accuracy = np.mean(np.argmax(clf.logits(x), -1) == ds.test_labels)
@@ -119,7 +119,7 @@ def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
     ('model__num_outputs', 1, 'model.num_outputs'),
 ])
 def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
-  with pytest.raises(validate.ConfigError, match=words.replace('.', r'\.')):
+  with pytest.raises(checks.ConfigError, match=words.replace('.', r'\.')):
     train.train_and_evaluate(_quick(mlp, idx_dir, **{key: value}), str(tmp_path))
   assert not os.path.exists(tmp_path / 'checkpoints')
 
@@ -127,11 +127,11 @@ def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
 def test_bad_conv_spec_and_sweep_axis(idx_dir):
   config = _quick(lenet, idx_dir)
   config.model.convs = ((6, 5, 2), (16, 5, 0, 2, 2))
-  with pytest.raises(validate.ConfigError, match=r'model\.convs\[0\]'):
+  with pytest.raises(checks.ConfigError, match=r'model\.convs\[0\]'):
     train.validate(config)
   config = _quick(sweep_mlp_lr, idx_dir)
   config.sweep.axis = 'optim.learnig_rate'
-  with pytest.raises(validate.ConfigError, match=r'sweep\.axis'):
+  with pytest.raises(checks.ConfigError, match=r'sweep\.axis'):
     sweep.validate(config)
 
 
@@ -150,10 +150,10 @@ def test_cpu_threads_must_be_a_whole_count(idx_dir):
   assert config.cpu_threads == 1  # launch.py pins report 000's MLP to one core
   with config.unlocked():
     config.cpu_threads = -1
-  with pytest.raises(validate.ConfigError, match=r'config\.cpu_threads = -1 .* integer >= 0'):
+  with pytest.raises(checks.ConfigError, match=r'config\.cpu_threads = -1 .* integer >= 0'):
     train.validate(config)
 
 
 def test_loading_a_missing_classifier_says_how_to_train_it(tmp_path):
   with pytest.raises(FileNotFoundError, match='configs/eval_classifier.py'):
-    pretrained.load(str(tmp_path / 'nothing'))
+    saved.load(str(tmp_path / 'nothing'))

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from classifiers import pretrained
-from common import data, validate, weights
-from gans import build, evaluate, inception
+from classifiers import saved
+from common import checks, data, weights
+from gans import build, evaluation, inception
 from tests.gans.test_metrics import _reference_fid
 
 
@@ -95,11 +95,11 @@ class _MeanPixelsByRow:
 
 def test_evaluator_scores_fid_and_kid_on_the_feature_network(tiny_classifier, tmp_path):
   data_dir, classifier_dir = tiny_classifier
-  classifier = pretrained.load(classifier_dir)
+  classifier = saved.load(classifier_dir)
   ds = data.load('fashion_mnist', str(data_dir), download=False)
   unit = (ds.train_images[:64].astype(np.float32) / 255.0) ** 2  # darker than the test set
-  plain = evaluate.Evaluator(classifier, ds.test_images, kid_subsets=4, kid_subset_size=32)
-  swapped = evaluate.Evaluator(classifier, ds.test_images, kid_subsets=4, kid_subset_size=32,
+  plain = evaluation.Evaluator(classifier, ds.test_images, kid_subsets=4, kid_subset_size=32)
+  swapped = evaluation.Evaluator(classifier, ds.test_images, kid_subsets=4, kid_subset_size=32,
                                feature_network=_MeanPixelsByRow())
   a, b = plain.score(unit), swapped.score(unit)
   rows = lambda x: 10 * np.asarray(x, np.float64)[..., 0].mean(axis=2)
@@ -108,6 +108,6 @@ def test_evaluator_scores_fid_and_kid_on_the_feature_network(tiny_classifier, tm
   assert b['fid'] == pytest.approx(expected, rel=1e-3) and b['fid'] != pytest.approx(a['fid'])
   assert (a['features'], b['features']) == ('classifier', 'row_means')
   assert b['inception_score'] == a['inception_score']  # the classifier's logits, both times
-  with pytest.raises(validate.ConfigError, match='eval.inception_dir'):
+  with pytest.raises(checks.ConfigError, match='eval.inception_dir'):
     build.load_feature_network(str(tmp_path / 'none'))
   assert build.load_feature_network('') is None

@@ -7,13 +7,15 @@ import subprocess
 import sys
 import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from common import loop, validate, writers
+from common import batches, checks, loop, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
-from classifiers import pretrained
-from gans import export, report, saved, score, train
+import classifiers.saved
+from gans import build, export, gan as gan_lib, report, saved, score, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -62,6 +64,36 @@ def test_run_writes_its_files_and_resume_reproduces_the_losses(idx_dir, tmp_path
   assert sorted(os.listdir(os.path.join(full, 'checkpoints'))) == ['4', '8']
 
 
+def test_first_logged_d_loss_is_the_bce_of_the_first_batch(idx_dir, tmp_path):
+  """The logged number is the loss of the batch the step drew: the batch and noise are
+  redrawn here from the seed's key streams and the loss is written out as BCE."""
+  config = _config(idx_dir, 1, module=gan_mlp, train__log_every=1,
+                   train__checkpoint_every=1, eval__sample_every=1)
+  train.train_and_evaluate(config, str(tmp_path))
+  logged = writers.read_metrics(str(tmp_path))[0]['d_loss']
+
+  ds = build.load_data(config)
+  gan = build.build_gan(config, ds.image_shape, ds.num_classes)
+  n, batch = len(ds.train_images), config.train.batch_size
+  rng = jax.random.key(config.seed)
+  state = gan_lib.create_state(gan, rng, image_shape=ds.image_shape, num_examples=n,
+                               batch_size=batch)
+  _, data_key, step_key = jax.random.split(rng, 3)            # init, data order, step noise
+  k_z = jax.random.split(jax.random.fold_in(jax.random.fold_in(step_key, 0), 0), 3)[0]
+  _, idx = batches.next_indices(state.data_order, data_key, 0, num_examples=n,
+                                batch_size=batch)
+  real = ds.train_images[np.asarray(idx)] / 127.5 - 1.0
+  no_labels = jnp.zeros((batch,), jnp.int32)
+  fake = gan.generator.apply({'params': state.g_params},
+                             jax.random.normal(k_z, (batch, config.model.latent_dim)),
+                             no_labels, train=True)
+  d = lambda x: gan.discriminator.apply({'params': state.d_params}, x, no_labels, train=True)
+  # -log D(real) - log(1 - D(fake)), D = sigmoid(logit)
+  expected = (np.mean(np.log1p(np.exp(-np.float64(d(real)))))
+              + np.mean(np.log1p(np.exp(np.float64(d(fake))))))
+  np.testing.assert_allclose(logged, expected, rtol=1e-5)
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(idx_dir, tmp_path):
   workdir = str(tmp_path)
   train.train_and_evaluate(_config(idx_dir, 4), workdir)
@@ -103,7 +135,7 @@ def test_an_image_folder_trains(tmp_path, module, size, channels):
   grid = np.asarray(Image.open(tmp_path / 'run' / 'samples' / 'step_0000004.png'))
   assert grid.ndim == (2 if channels == 1 else 3)
   config.dataset.dir = str(tmp_path / 'missing')
-  with pytest.raises(validate.ConfigError, match='missing: no such folder'):
+  with pytest.raises(checks.ConfigError, match='missing: no such folder'):
     train.train_and_evaluate(config, str(tmp_path / 'run2'))
 
 
@@ -135,7 +167,7 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   assert f"{resumed['fid']:.1f}" in table_row and f"{resumed['class_accuracy']:.3f}" in table_row
 
   # any checkpoint scores again to the same numbers (gans.score), and exports (gans.export)
-  classifier = pretrained.load(classifier_dir)
+  classifier = classifiers.saved.load(classifier_dir)
   again = score.score(saved.load(workdir, 'best'), classifier, config.eval.final_samples)
   assert again['step'] == best['step'] == resumed['best_step']
   assert again['fid'] == pytest.approx(resumed['fid_best'], rel=1e-5)
@@ -160,10 +192,10 @@ def test_a_classifier_of_another_dataset_is_refused(tiny_classifier, tmp_path):
   data_dir, classifier_dir = tiny_classifier
   config = _config(data_dir, 4, classifier_dir=classifier_dir)
   config.dataset.name = 'mnist'
-  with pytest.raises(validate.ConfigError, match="holds a classifier of 'fashion_mnist'"):
+  with pytest.raises(checks.ConfigError, match="holds a classifier of 'fashion_mnist'"):
     train.train_and_evaluate(config, str(tmp_path))
   config = _config(data_dir, 4, classifier_dir=str(tmp_path / 'nothing'))
-  with pytest.raises(validate.ConfigError, match='eval.classifier_dir'):
+  with pytest.raises(checks.ConfigError, match='eval.classifier_dir'):
     train.train_and_evaluate(config, str(tmp_path))
 
 

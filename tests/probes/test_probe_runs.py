@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from common import validate, writers
+from common import checks, writers
 from configs import attack, class_viz, saliency
 from probes import attack_run, class_viz_run, saliency_run
 
@@ -85,7 +85,7 @@ def test_bad_config_names_the_key(classifier_dir, tmp_path, module, runner, key,
   for part in parents:
     node = node[part]
   node[last] = value
-  with pytest.raises(validate.ConfigError, match=key.replace('.', r'\.')):
+  with pytest.raises(checks.ConfigError, match=key.replace('.', r'\.')):
     runner.train_and_evaluate(config, str(tmp_path))
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from common.validate import ConfigError
+from common.checks import ConfigError
 from configs import transfer_fmnist as transfer_config
 from tests.conftest import make_idx_dir
 from transfer import finetune, transfer_fmnist
@@ -14,10 +14,10 @@ def _config(data_dir):
   config = transfer_config.get_config('quick')
   config.dataset.dir = str(data_dir)
   config.dataset.download = False
-  config.pretrain.steps = 60
-  config.pretrain.batch_size = 32
-  config.transfer.steps = 40
-  config.transfer.seeds = (0, 1)
+  config.train.pretrain_steps = 60
+  config.train.pretrain_batch_size = 32
+  config.train.steps = 40
+  config.dataset.label_seeds = (0, 1)
   config.eval.batch_size = 64
   return config
 
@@ -41,7 +41,7 @@ def test_run_writes_its_table_and_reuses_the_pretrained_base(tmp_path):
     assert os.path.isfile(os.path.join(workdir, name)), name
   assert json.load(open(os.path.join(workdir, 'summary.json')))['table'] == table
 
-  config.transfer.labels_per_class = (20,)            # a shorter rerun: same base, same draws
+  config.dataset.labels_per_class = (20,)            # a shorter rerun: same base, same draws
   again = transfer_fmnist.train_and_evaluate(config, workdir)   # resumes: no pretraining
   assert again['pretrain']['seconds'] is None
   assert again['pretrain']['test_accuracy'] == summary['pretrain']['test_accuracy']
@@ -52,8 +52,8 @@ def test_run_writes_its_table_and_reuses_the_pretrained_base(tmp_path):
 @pytest.mark.parametrize('key, value, message', [
     ('model.feature_layer', 'pool9', "config.model.feature_layer = 'pool9'.*pool1..pool2"),
     ('dataset.target_classes', (4, 5), 'disjoint from dataset.source_classes'),
-    ('transfer.finetune_frozen_blocks', 3, r'0\.\.2'),
-    ('transfer.labels_per_class', (10, 0), 'positive integers'),
+    ('model.finetune_frozen_blocks', 3, r'0\.\.2'),
+    ('dataset.labels_per_class', (10, 0), 'positive integers'),
 ])
 def test_bad_config_names_the_key(key, value, message):
   config = transfer_config.get_config()

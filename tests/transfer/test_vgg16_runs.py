@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.validate import ConfigError
+from common.checks import ConfigError
 from configs import vgg16_predict as predict_config
 from transfer import convert, vgg16, vgg16_predict, vgg16_transfer
 
@@ -30,9 +30,11 @@ def photo(tmp_path):
   return str(path)
 
 
-def _config(**overrides) -> ml_collections.ConfigDict:
+def _config(weights_dir='', **dataset) -> ml_collections.ConfigDict:
   config = predict_config.get_config()
-  config.update(overrides)
+  config.dataset.update(dataset)
+  if weights_dir:
+    config.model.weights_dir = weights_dir
   return config
 
 
@@ -58,12 +60,12 @@ def test_predict_top_k_and_feature_maps(torch_vgg16, photo, tmp_path, capsys):
 
 
 def test_predict_bad_inputs_name_the_key(tmp_path, photo):
-  with pytest.raises(ConfigError, match="config.image = ''"):
+  with pytest.raises(ConfigError, match="config.dataset.image = ''"):
     vgg16_predict.validate(_config())
-  with pytest.raises(ConfigError, match=r"config.weights_dir = .*python -m transfer.convert"):
+  with pytest.raises(ConfigError, match=r"config.model.weights_dir = .*python -m transfer.convert"):
     vgg16_predict.train_and_evaluate(
         _config(image=photo, weights_dir=str(tmp_path / 'none')), str(tmp_path / 'run'))
-  with pytest.raises(ConfigError, match="config.resize = 'crop'"):
+  with pytest.raises(ConfigError, match="config.dataset.resize = 'crop'"):
     vgg16_predict.validate(_config(image=photo, resize='crop'))
 
 
@@ -92,8 +94,8 @@ def folder(tmp_path_factory):
 
 def _transfer_config(name, weights_dir, folder, **sections):
   config = importlib.import_module(f'configs.{name}').get_config('quick')
-  config.weights_dir, config.data.train_dir = weights_dir, folder
-  config.data.image_size, config.data.test_fraction = 32, 0.4
+  config.model.weights_dir, config.dataset.train_dir = weights_dir, folder
+  config.dataset.image_size, config.dataset.test_fraction = 32, 0.4
   config.eval.batch_size = 8
   for section, values in sections.items():
     config[section].update(values)
@@ -103,8 +105,9 @@ def _transfer_config(name, weights_dir, folder, **sections):
 @pytest.mark.parametrize('trainable_blocks', [0, 1])
 def test_vgg16_head_learns_the_folder(notop_dir, folder, tmp_path, trainable_blocks):
   config = _transfer_config('vgg16_head', notop_dir, folder,
-                            transfer={'steps': 15, 'batch_size': 8, 'learning_rate': 3e-3,
-                                      'trainable_blocks': trainable_blocks})
+                            train={'steps': 15, 'batch_size': 8},
+                            optim={'learning_rate': 3e-3},
+                            model={'trainable_blocks': trainable_blocks})
   summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path))
   assert summary['classes'] == ['blue', 'red']
   assert summary['num_train'] + summary['num_test'] == 25
@@ -135,17 +138,17 @@ def test_vgg16_svm_table_and_feature_cache(notop_dir, folder, tmp_path):
 
 
 def test_vgg16_transfer_bad_config_names_the_key(notop_dir, folder, tmp_path):
-  config = _transfer_config('vgg16_head', notop_dir, folder, transfer={'feature_layer': 'fc1'})
-  with pytest.raises(ConfigError, match="config.transfer.feature_layer = 'fc1'"):
+  config = _transfer_config('vgg16_head', notop_dir, folder, model={'feature_layer': 'fc1'})
+  with pytest.raises(ConfigError, match="config.model.feature_layer = 'fc1'"):
     vgg16_transfer.validate(config)
   config = _transfer_config('vgg16_head', notop_dir, str(tmp_path / 'none'))
-  with pytest.raises(ConfigError, match='config.data.train_dir'):
+  with pytest.raises(ConfigError, match='config.dataset.train_dir'):
     vgg16_transfer.validate(config)
   os.makedirs(tmp_path / 'test' / 'cat')
   Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / 'test' / 'cat' / 'a.png')
   config = _transfer_config('vgg16_svm', notop_dir, folder)
-  config.data.test_dir = str(tmp_path / 'test')
-  with pytest.raises(ConfigError, match=r'config.data.test_dir = .*\(blue, red\); it has cat'):
+  config.dataset.test_dir = str(tmp_path / 'test')
+  with pytest.raises(ConfigError, match=r'config.dataset.test_dir = .*\(blue, red\); it has cat'):
     vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
 
 
@@ -154,8 +157,8 @@ def test_vgg16_svm_through_launch(notop_dir, folder, tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   result = subprocess.run(
       [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
-       f'--config.weights_dir={notop_dir}', f'--config.data.train_dir={folder}',
-       '--config.data.image_size=32', "--config.svm.layers=('relu4',)", '--config.svm.c=(1.0,)',
+       f'--config.model.weights_dir={notop_dir}', f'--config.dataset.train_dir={folder}',
+       '--config.dataset.image_size=32', "--config.svm.layers=('relu4',)", '--config.svm.c=(1.0,)',
        f'--workdir={tmp_path / "run"}'],
       cwd=root, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -167,14 +170,14 @@ def test_vgg16_svm_reads_tfds_cats_vs_dogs(notop_dir, tmp_path):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   config = _transfer_config('vgg16_svm', notop_dir, '', svm={'layers': ('pool5',),
                                                              'c': (1.0,)})
-  config.data.tfds_name, config.data.max_examples = 'cats_vs_dogs', 10
+  config.dataset.tfds_name, config.dataset.max_examples = 'cats_vs_dogs', 10
   with tfds.testing.mock_data(num_examples=14):  # random images of random sizes
     summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
   assert summary['classes'] == ['cat', 'dog']
   assert summary['num_train'] + summary['num_test'] == 10
-  config.data.tfds_dir = str(tmp_path / 'empty')  # nothing prepared: a clear error, at once
-  with pytest.raises(ConfigError, match=r"config.data.tfds_name = 'cats_vs_dogs'.*not prepared"):
+  config.dataset.tfds_dir = str(tmp_path / 'empty')  # nothing prepared: a clear error, at once
+  with pytest.raises(ConfigError, match=r"config.dataset.tfds_name = 'cats_vs_dogs'.*not prepared"):
     vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run2'))
-  config.data.train_dir = str(tmp_path)
-  with pytest.raises(ConfigError, match='config.data.tfds_name'):
+  config.dataset.train_dir = str(tmp_path)
+  with pytest.raises(ConfigError, match='config.dataset.tfds_name'):
     vgg16_transfer.validate(config)

@@ -1,6 +1,6 @@
 import pytest
 
-from common import validate as v
+from common import checks
 from configs import wgan_gp as wgan_gp_config
 from gans import train
 
@@ -16,7 +16,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
   config = wgan_gp_config.get_config('quick')
   section, name = key.split('.')
   config[section][name] = value
-  with pytest.raises(v.ConfigError, match=expected):
+  with pytest.raises(checks.ConfigError, match=expected):
     train.validate(config)
 
 

@@ -7,7 +7,7 @@ class ConfigError(ValueError):
   """A config value that cannot work; the message names the key and what is accepted."""
 
 
-def check(condition: bool, key: str, value, allowed: str) -> None:
+def require(condition: bool, key: str, value, allowed: str) -> None:
   if not condition:
     raise ConfigError(f'config.{key} = {value!r} is not allowed: expected {allowed}.')
 
@@ -18,23 +18,23 @@ def positive(config, key: str, *, integer: bool = False) -> None:
   ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
   if integer:
     ok = ok and float(value).is_integer()
-  check(ok, key, value, kind)
+  require(ok, key, value, kind)
 
 
 def non_negative(config, key: str) -> None:
   value = get(config, key)
-  check(isinstance(value, (int, float)) and value >= 0, key, value, 'a number >= 0')
+  require(isinstance(value, (int, float)) and value >= 0, key, value, 'a number >= 0')
 
 
 def in_range(config, key: str, low: float, high: float) -> None:
   value = get(config, key)
-  check(low <= value < high, key, value, f'a number in [{low}, {high})')
+  require(low <= value < high, key, value, f'a number in [{low}, {high})')
 
 
 def one_of(config, key: str, choices: Iterable[str]) -> None:
   choices = tuple(choices)
   value = get(config, key)
-  check(value in choices, key, value, 'one of ' + ', '.join(map(repr, choices)))
+  require(value in choices, key, value, 'one of ' + ', '.join(map(repr, choices)))
 
 
 def get(config, dotted: str):

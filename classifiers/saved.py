@@ -1,7 +1,7 @@
 """Loads a trained classifier: the shipped feature network, or a classifier run's workdir.
 
-  clf = pretrained.load('shipped')                # the network shipped for Fashion-MNIST
-  clf = pretrained.load('runs/eval_classifier')   # any classifier run
+  clf = saved.load('shipped')                # the network shipped for Fashion-MNIST
+  clf = saved.load('runs/eval_classifier')   # any classifier run
   logits = clf.logits(images)        # images: float, in clf.pixel_range, [N, H, W, C]
   feats = clf.features(images)       # penultimate activations (Frechet distance features)
   clf.apply_fn(clf.params, images)   # the pure function the probes differentiate

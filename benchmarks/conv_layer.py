@@ -1,0 +1,64 @@
+"""Stride-1 convolution layers, forward plus both gradients: common/conv.py's matmul kernel
+gradient against XLA's own, side by side in this process, with the FLOP rate of each and
+the ceiling a large matmul sets on the same cores.
+
+  python -m benchmarks.conv_layer [--batch=256]
+
+The shapes are those of the conv models here (report 000's CNN, the evaluation classifier,
+LeNet, VGG16 blocks at small sizes); the last column says what `conv.conv(..., 'auto')`
+picks (conv.matmul_pays), so a wrong choice shows as a ratio below 1 marked 'matmul' or
+above 1 marked 'xla'.
+"""
+import time
+
+from absl import app, flags
+import jax
+import jax.numpy as jnp
+
+from common import conv
+
+_BATCH = flags.DEFINE_integer('batch', 256, 'images per call')
+SHAPES = (  # (height, in, out, kernel, padding)
+    (28, 1, 32, 3, 'SAME'), (28, 4, 16, 3, 'SAME'), (28, 16, 16, 3, 'SAME'),
+    (28, 32, 64, 3, 'SAME'), (32, 32, 32, 3, 'SAME'), (14, 16, 32, 3, 'SAME'),
+    (14, 64, 64, 3, 'SAME'), (14, 6, 16, 5, 'VALID'), (7, 64, 64, 3, 'SAME'),
+    (7, 128, 128, 3, 'SAME'),
+)
+
+
+def _seconds(fn, *args, repeats: int = 3) -> float:
+  fn = jax.jit(fn)
+  jax.block_until_ready(fn(*args))
+  best = float('inf')
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    best = min(best, time.perf_counter() - t0)
+  return best
+
+
+def main(argv):
+  del argv
+  n = _BATCH.value
+  a = jnp.ones((2048, 2048))
+  ceiling = 2 * 2048**3 / _seconds(lambda a: a @ a, a) / 1e9
+  print(f'large matmul: {ceiling:.0f} GFLOP/s')
+  print('H   in  out k  padding | xla s   matmul s | ratio | GFLOP/s xla, matmul | auto')
+  for h, cin, cout, k, padding in SHAPES:
+    x = jax.random.normal(jax.random.key(0), (n, h, h, cin))
+    kernel = jax.random.normal(jax.random.key(1), (k, k, cin, cout))
+    out = h if padding == 'SAME' else h - k + 1
+    flops = 3 * 2 * n * out * out * k * k * cin * cout   # forward, input and kernel gradient
+    seconds = {}
+    for impl in ('xla', 'matmul'):
+      step = lambda x, w, impl=impl: jax.grad(
+          lambda x, w: jnp.sum(conv.conv(x, w, padding, impl) ** 2), (0, 1))(x, w)
+      seconds[impl] = _seconds(step, x, kernel)
+    auto = 'matmul' if conv.matmul_pays(x.shape, jax.default_backend()) else 'xla'
+    print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {seconds["xla"]:.4f}  '
+          f'{seconds["matmul"]:.4f}   | {seconds["xla"] / seconds["matmul"]:.2f}x | '
+          f'{flops / seconds["xla"] / 1e9:.0f}, {flops / seconds["matmul"] / 1e9:.0f} | {auto}')
+
+
+if __name__ == '__main__':
+  app.run(main)
