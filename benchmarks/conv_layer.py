@@ -2,7 +2,7 @@
 gradient against XLA's own, side by side in this process, with the FLOP rate of each and
 the ceiling a large matmul sets on the same cores.
 
-  python -m benchmarks.conv_layer [--batch=256]
+  python -m benchmarks.conv_layer [--batch=128]
 
 The shapes are those of the conv models here (report 000's CNN, the evaluation classifier,
 LeNet, VGG16 blocks at small sizes); the last column says what `conv.conv(..., 'auto')`
@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from common import conv
 
-_BATCH = flags.DEFINE_integer('batch', 256, 'images per call')
+_BATCH = flags.DEFINE_integer('batch', 128, 'images per call')
 SHAPES = (  # (height, in, out, kernel, padding)
     (28, 1, 32, 3, 'SAME'), (28, 4, 16, 3, 'SAME'), (28, 16, 16, 3, 'SAME'),
     (28, 32, 64, 3, 'SAME'), (32, 32, 32, 3, 'SAME'), (14, 16, 32, 3, 'SAME'),
@@ -54,7 +54,8 @@ def main(argv):
       step = lambda x, w, impl=impl: jax.grad(
           lambda x, w: jnp.sum(conv.conv(x, w, padding, impl) ** 2), (0, 1))(x, w)
       seconds[impl] = _seconds(step, x, kernel)
-    auto = 'matmul' if conv.matmul_pays(x.shape, jax.default_backend()) else 'xla'
+    auto = ('matmul' if conv.matmul_pays(x.shape, kernel.shape, jax.default_backend())
+            else 'xla')
     print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {seconds["xla"]:.4f}  '
           f'{seconds["matmul"]:.4f}   | {seconds["xla"] / seconds["matmul"]:.2f}x | '
           f'{flops / seconds["xla"] / 1e9:.0f}, {flops / seconds["matmul"] / 1e9:.0f} | {auto}')

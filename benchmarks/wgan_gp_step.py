@@ -17,7 +17,7 @@ import numpy as np
 
 from common import mesh as mesh_lib
 from configs import wgan_gp as wgan_gp_config
-from gans import gan as gan_lib, layers, train
+from gans import build, gan as gan_lib, layers
 
 _WIDTH = flags.DEFINE_integer('width', 32, 'generator and critic width (configs/wgan_gp.py)')
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
@@ -31,7 +31,7 @@ def time_jax(images):
   config.model.generator_width = config.model.critic_width = _WIDTH.value
   config.loss.n_critic = _N_CRITIC.value
   config.model.ema_decay = 0.0  # PyTorch's step below keeps no EMA
-  gan = train.build_gan(config, SHAPE, 10)
+  gan = build.build_gan(config, SHAPE, 10)
   mesh = mesh_lib.data_mesh(1)
   state = mesh_lib.put_replicated(gan_lib.create_state(
       gan, jax.random.key(0), image_shape=SHAPE, num_examples=N, batch_size=_BATCH.value),

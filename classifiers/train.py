@@ -20,9 +20,8 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 def train_and_evaluate(config, workdir: str) -> dict:
   build.validate(config)
-  ds = build.load_data(config)
+  ds, mesh = mesh_lib.training_data(config, build.load_data)
   num_examples = len(ds.train_images)
-  mesh = mesh_lib.training_mesh(config.train, num_examples)
   setup = build.build_setup(config, ds, mesh)
   steps_per_epoch = num_examples // config.train.batch_size
   k = build.steps_per_call(config, setup, steps_per_epoch)

@@ -3,7 +3,8 @@
 XLA:CPU runs a stride-1 convolution's forward pass and input gradient well, but its kernel
 gradient several times slower (benchmarks/conv_layer.py). Here the forward pass is XLA's,
 the input gradient is the same convolution of the output gradient with the flipped kernel,
-and the kernel gradient is kh * kw matmuls: the input is padded and flattened once, so
+and the kernel gradient is matmuls: for a narrow input one over its patches, else kh * kw
+matmuls for which the input is padded and flattened once, so
 every tap's window over it is one contiguous slice of rows, and the output gradient is laid
 on the same padded grid (zeros off it) so that positions that wrap around rows multiply
 zeros. Everything is pads, slices, dots and convolutions, so the second derivative (the
@@ -23,6 +24,7 @@ from flax import linen as nn
 
 IMPLEMENTATIONS = ('auto', 'matmul', 'xla')  # auto: matmul where it pays (matmul_pays)
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
+PATCH_WIDTH = 32  # kernel_gradient: the widest input patches it materialises
 _FORCED = []  # `forced`: what 'auto' means while tracing inside it
 
 
@@ -76,18 +78,25 @@ _conv.defvjp(_conv_fwd, _conv_bwd)
 
 
 def kernel_gradient(x, dy, kernel_shape, padding):
-  """d(sum(conv(x, k) * dy)) / dk as kh * kw matmuls over row-shifted slices (module doc)."""
+  """d(sum(conv(x, k) * dy)) / dk as matmuls: one over the input's patches where they are
+  narrow (kh * kw * in <= PATCH_WIDTH: a first layer), else kh * kw over row-shifted
+  slices (module doc), which copies the input kh * kw times but wastes no matmul width."""
   kh, kw = kernel_shape[:2]
   (top, bottom), (left, right) = padding
   xp = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
   n, p, q, c = xp.shape
+  (ho, wo), o = dy.shape[1:3], dy.shape[-1]
+  if kh * kw * c <= PATCH_WIDTH:
+    patches = jnp.concatenate([xp[:, a:a + ho, b:b + wo] for a in range(kh) for b in range(kw)],
+                              axis=-1)
+    dk = patches.reshape(-1, kh * kw * c).T @ dy.reshape(-1, o)
+    return dk.reshape(kh, kw, c, o).astype(x.dtype)
   rows = n * p * q
   flat = jnp.pad(xp.reshape(rows, c), ((0, (kh - 1) * q + kw - 1), (0, 0)))
-  grid = jnp.pad(dy, ((0, 0), (0, p - dy.shape[1]), (0, q - dy.shape[2]), (0, 0)))
-  grid = grid.reshape(rows, dy.shape[-1])
+  grid = jnp.pad(dy, ((0, 0), (0, p - ho), (0, q - wo), (0, 0))).reshape(rows, o)
   taps = [jax.lax.dot_general(flat[a * q + b:a * q + b + rows], grid, (((0,), (0,)), ((), ())))
           for a in range(kh) for b in range(kw)]
-  return jnp.stack(taps).reshape(kh, kw, c, dy.shape[-1]).astype(x.dtype)
+  return jnp.stack(taps).reshape(kh, kw, c, o).astype(x.dtype)
 
 
 def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
@@ -100,19 +109,22 @@ def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
   if implementation == 'auto' and _FORCED:
     implementation = _FORCED[-1]
   if implementation == 'auto':
-    implementation = 'matmul' if matmul_pays(x.shape, jax.default_backend()) else 'xla'
+    implementation = ('matmul' if matmul_pays(x.shape, kernel.shape, jax.default_backend())
+                      else 'xla')
   if implementation == 'xla' or wide:
     return _xla(x, kernel, padding)
   return _conv(x, kernel, padding)
 
 
-def matmul_pays(shape, backend: str) -> bool:
+def matmul_pays(shape, kernel_shape, backend: str) -> bool:
   """Whether the matmul kernel gradient beats XLA's for NHWC inputs of `shape`. Measured on
-  2 CPU cores (benchmarks/conv_layer.py): 1.8-2.7x faster on 28x28 and 32x32 maps from 4
-  input channels up, 1.4-1.7x on 14x14 maps of 64 channels; slower on 7x7 maps (the padded
-  grid adds 65 % rows), on 14x14 maps of few channels and on a single input channel."""
+  2 CPU cores at batch 128 (`python -m benchmarks.conv_layer`, forward and both gradients):
+  1.6x for one input channel (narrow patches), 1.9-5.3x on 28x28 and 32x32 maps, 1.1-1.4x
+  on 14x14 maps; on 7x7 maps even to 0.76x (the padded grid adds 65 % rows), so XLA's there.
+  """
   _, h, w, c = shape
-  return backend == 'cpu' and c >= 4 and (h * w >= 400 or (h * w >= 196 and c >= 48))
+  narrow = kernel_shape[0] * kernel_shape[1] * c <= PATCH_WIDTH
+  return backend == 'cpu' and (narrow or (c >= 4 and h * w >= 196))
 
 
 class Conv(nn.Module):

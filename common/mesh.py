@@ -59,3 +59,9 @@ def training_mesh(train, num_examples: int) -> jax.sharding.Mesh:
   checks.require(train.batch_size <= num_examples, 'train.batch_size', train.batch_size,
                  f'at most the {num_examples} training examples')
   return mesh
+
+
+def training_data(config, load_data):
+  """`load_data(config)` and its training mesh (`training_mesh`): a trainer's first step."""
+  ds = load_data(config)
+  return ds, training_mesh(config.train, len(ds.train_images))

@@ -24,9 +24,8 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 def train_and_evaluate(config, workdir: str) -> dict:
   build.validate(config)
-  ds = build.load_data(config)
+  ds, mesh = mesh_lib.training_data(config, build.load_data)
   num_examples = len(ds.train_images)
-  mesh = mesh_lib.training_mesh(config.train, num_examples)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   classifier = build.load_classifier(config, ds)
   feature_network = build.load_feature_network(config.eval.inception_dir)

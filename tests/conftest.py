@@ -52,15 +52,25 @@ def idx_dir(tmp_path):
   return make_idx_dir(tmp_path)
 
 
+def config_on(module, data_dir, arg='quick', **overrides):
+  """`module`'s config for `arg` on the files in `data_dir` (no download); overrides are
+  section__key=value."""
+  config = module.get_config(arg)
+  config.dataset.dir = str(data_dir)
+  config.dataset.download = False
+  for key, value in overrides.items():
+    section, name = key.split('__')
+    config[section][name] = value
+  return config
+
+
 def train_tiny_classifier(data_dir, workdir) -> str:
   """The evaluation classifier's :quick recipe on the tiny dataset (test accuracy ~1)."""
   from classifiers import train  # pylint: disable=g-import-not-at-top
   from common import writers  # pylint: disable=g-import-not-at-top
   from configs import eval_classifier  # pylint: disable=g-import-not-at-top
-  config = eval_classifier.get_config('quick')
-  config.dataset.dir = str(data_dir)
-  config.dataset.download = False
-  config.train.num_epochs, config.train.batch_size, config.train.augment = 4, 32, 'none'
+  config = config_on(eval_classifier, data_dir, train__num_epochs=4, train__batch_size=32,
+                     train__augment='none')
   writers.write_config(config, str(workdir))  # as launch.py does
   summary = train.train_and_evaluate(config, str(workdir))
   assert summary['test_accuracy'] > 0.5

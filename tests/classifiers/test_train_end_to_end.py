@@ -12,18 +12,9 @@ import pytest
 from classifiers import saved, sweep, train
 from common import checks, data, writers
 from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
+from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _quick(module, data_dir, arg='quick', **overrides):
-  config = module.get_config(arg)
-  config.dataset.dir = str(data_dir)
-  config.dataset.download = False
-  for key, value in overrides.items():
-    section, name = key.split('__')
-    config[section][name] = value
-  return config
 
 
 def _rows(workdir):
@@ -33,9 +24,9 @@ def _rows(workdir):
 
 def test_mlp_run_writes_its_files_and_resume_reproduces_it(idx_dir, tmp_path):
   full, split = str(tmp_path / 'full'), str(tmp_path / 'split')
-  summary = train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=3), full)
-  train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=2), split)
-  resumed = train.train_and_evaluate(_quick(mlp, idx_dir, train__num_epochs=3), split)
+  summary = train.train_and_evaluate(config_on(mlp, idx_dir, train__num_epochs=3), full)
+  train.train_and_evaluate(config_on(mlp, idx_dir, train__num_epochs=2), split)
+  resumed = train.train_and_evaluate(config_on(mlp, idx_dir, train__num_epochs=3), split)
 
   assert resumed['resumed_from_step'] == 2 * 16 and resumed['epochs'] == 3
   assert _rows(split) == _rows(full)  # one row per epoch, bit-identical after the resume
@@ -52,7 +43,7 @@ def test_mlp_run_writes_its_files_and_resume_reproduces_it(idx_dir, tmp_path):
 def test_conv_net_learns_on_eight_devices_and_loads_back(idx_dir, tmp_path):
   assert jax.device_count() == 8
   # The test blobs' class is their position: no flips here.
-  config = _quick(eval_classifier, idx_dir, train__num_devices=0, train__num_epochs=4,
+  config = config_on(eval_classifier, idx_dir, train__num_devices=0, train__num_epochs=4,
                   train__batch_size=32, train__augment='none')
   writers.write_config(config, str(tmp_path))  # as launch.py does
   summary = train.train_and_evaluate(config, str(tmp_path))
@@ -69,7 +60,7 @@ def test_conv_net_learns_on_eight_devices_and_loads_back(idx_dir, tmp_path):
 
 
 def test_binary_run_on_two_classes(idx_dir, tmp_path):
-  config = _quick(binary_mlp, idx_dir, dataset__classes=(3, 7), train__num_epochs=3,
+  config = config_on(binary_mlp, idx_dir, dataset__classes=(3, 7), train__num_epochs=3,
                   optim__learning_rate=1.0)
   summary = train.train_and_evaluate(config, str(tmp_path))
   assert summary['classes'] == ['3', '7'] and summary['params'] == 784 * 5 + 5 + 6
@@ -78,17 +69,17 @@ def test_binary_run_on_two_classes(idx_dir, tmp_path):
 
 def test_lenet_variant_runs(idx_dir, tmp_path):
   summary = train.train_and_evaluate(
-      _quick(lenet, idx_dir, 'single_conv,quick', train__num_epochs=1), str(tmp_path))
+      config_on(lenet, idx_dir, 'single_conv,quick', train__num_epochs=1), str(tmp_path))
   assert summary['params'] == 20 * 26 + 3920 * 120 + 120 + 120 * 84 + 84 + 850
 
 
 def test_vmapped_sweep_matches_separate_runs_and_resumes(idx_dir, tmp_path):
-  config = _quick(sweep_mlp_lr, idx_dir)
+  config = config_on(sweep_mlp_lr, idx_dir)
   config.sweep.seeds = 1
   result = sweep.train_and_evaluate(config, str(tmp_path / 'sweep'))
   assert result['vmapped'] and [r['value'] for r in result['table']] == [0.01, 0.1]
   for row in result['rows']:
-    alone = _quick(mlp, idx_dir, optim__learning_rate=row['value'])
+    alone = config_on(mlp, idx_dir, optim__learning_rate=row['value'])
     single = train.train_and_evaluate(alone, str(tmp_path / f'alone_{row["value"]}'))
     assert row['test_accuracy'] == pytest.approx(single['test_accuracy'], abs=1e-6)
     assert row['test_loss'] == pytest.approx(single['test_loss'], rel=1e-4)
@@ -102,7 +93,7 @@ def test_vmapped_sweep_matches_separate_runs_and_resumes(idx_dir, tmp_path):
 
 
 def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
-  config = _quick(sweep_mlp_lr, idx_dir)
+  config = config_on(sweep_mlp_lr, idx_dir)
   config.sweep.axis = 'model.hidden'
   config.sweep.axis_values = ((8,), (16, 8))
   result = sweep.train_and_evaluate(config, str(tmp_path))
@@ -120,16 +111,16 @@ def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
 ])
 def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
   with pytest.raises(checks.ConfigError, match=words.replace('.', r'\.')):
-    train.train_and_evaluate(_quick(mlp, idx_dir, **{key: value}), str(tmp_path))
+    train.train_and_evaluate(config_on(mlp, idx_dir, **{key: value}), str(tmp_path))
   assert not os.path.exists(tmp_path / 'checkpoints')
 
 
 def test_bad_conv_spec_and_sweep_axis(idx_dir):
-  config = _quick(lenet, idx_dir)
+  config = config_on(lenet, idx_dir)
   config.model.convs = ((6, 5, 2), (16, 5, 0, 2, 2))
   with pytest.raises(checks.ConfigError, match=r'model\.convs\[0\]'):
     train.validate(config)
-  config = _quick(sweep_mlp_lr, idx_dir)
+  config = config_on(sweep_mlp_lr, idx_dir)
   config.sweep.axis = 'optim.learnig_rate'
   with pytest.raises(checks.ConfigError, match=r'sweep\.axis'):
     sweep.validate(config)
@@ -146,7 +137,7 @@ def test_launch_pins_the_mlp_to_one_core(idx_dir, tmp_path):
 
 
 def test_cpu_threads_must_be_a_whole_count(idx_dir):
-  config = _quick(mlp, idx_dir)
+  config = config_on(mlp, idx_dir)
   assert config.cpu_threads == 1  # launch.py pins report 000's MLP to one core
   with config.unlocked():
     config.cpu_threads = -1

@@ -46,19 +46,26 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
 
 
 def test_the_matmul_gradient_is_the_one_used():
-  """The custom rule really runs (not XLA's transpose): its jaxpr has the tap matmuls."""
-  x, kernel = jnp.ones((1, 8, 8, 2)), jnp.ones((3, 3, 2, 4))
-  grad = lambda impl: jax.make_jaxpr(jax.grad(
-      lambda k: conv.conv(x, k, 'SAME', impl).sum()))(kernel)
-  assert str(grad('matmul')).count('dot_general') == 9
-  assert 'dot_general' not in str(grad('xla'))
+  """The custom rule really runs (not XLA's transpose): one matmul over narrow patches, nine
+  over row-shifted slices for wider inputs."""
+  def dots(channels, impl):
+    x, kernel = jnp.ones((1, 8, 8, channels)), jnp.ones((3, 3, channels, 4))
+    return str(jax.make_jaxpr(jax.grad(
+        lambda k: conv.conv(x, k, 'SAME', impl).sum()))(kernel)).count('dot_general')
+  assert dots(2, 'matmul') == 1 and dots(8, 'matmul') == 9
+  assert dots(2, 'xla') == dots(8, 'xla') == 0
 
 
 def test_auto_picks_matmul_only_where_it_pays_and_only_on_cpu():
-  assert conv.matmul_pays((16, 28, 28, 32), 'cpu')
-  assert not conv.matmul_pays((16, 28, 28, 32), 'gpu')
-  assert not conv.matmul_pays((16, 28, 28, 1), 'cpu')   # one input channel
-  assert not conv.matmul_pays((16, 7, 7, 128), 'cpu')   # small maps
+  k3 = (3, 3, 0, 0)
+  assert conv.matmul_pays((16, 28, 28, 32), k3, 'cpu')
+  assert not conv.matmul_pays((16, 28, 28, 32), k3, 'gpu')
+  assert conv.matmul_pays((16, 28, 28, 1), k3, 'cpu')        # narrow patches
+  assert not conv.matmul_pays((16, 7, 7, 128), k3, 'cpu')    # small maps
+  with conv.forced('xla'):
+    x, kernel = jnp.ones((1, 28, 28, 8)), jnp.ones((3, 3, 8, 4))
+    assert 'dot_general' not in str(jax.make_jaxpr(jax.grad(
+        lambda k: conv.conv(x, k).sum()))(kernel))
 
 
 def test_layer_has_flax_conv_parameters_and_outputs():

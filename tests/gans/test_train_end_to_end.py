@@ -16,6 +16,7 @@ from common import batches, checks, loop, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
 import classifiers.saved
 from gans import build, export, gan as gan_lib, report, saved, score, train
+from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -23,18 +24,9 @@ LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
 
 def _config(data_dir, num_steps, module=wgan_gp_config, arg='quick', classifier_dir='',
             **overrides):
-  config = module.get_config(arg)
-  config.dataset.dir = str(data_dir)
-  config.dataset.download = False
-  config.train.num_steps = num_steps
-  config.train.log_every = 2
-  config.train.checkpoint_every = 4
-  config.eval.sample_every = 4
-  config.eval.classifier_dir = classifier_dir
-  for key, value in overrides.items():
-    section, name = key.split('__')
-    config[section][name] = value
-  return config
+  small = dict(train__num_steps=num_steps, train__log_every=2, train__checkpoint_every=4,
+               eval__sample_every=4, eval__classifier_dir=classifier_dir)
+  return config_on(module, data_dir, arg, **{**small, **overrides})
 
 
 def _losses(workdir):
