@@ -71,8 +71,8 @@ def main(argv):
         f'{s["fid"]:.1f} on {s["num_samples"]} samples (the shipped network)')
   images = np.random.default_rng(0).integers(0, 256, (wgan_gp_step.N, 28, 28, 1), np.uint8)
   steps_per_s, compile_s, _ = wgan_gp_step.time_jax(images)
-  print(f'4. WGAN-GP step (width {wgan_gp_step._WIDTH.value}, batch '  # pylint: disable=protected-access
-        f'{wgan_gp_step._BATCH.value}): {steps_per_s:.1f} steps/s (compile {compile_s:.1f} s)')  # pylint: disable=protected-access
+  print(f'4. WGAN-GP step (width {flags.FLAGS.width}, batch {flags.FLAGS.batch_size}): '
+        f'{steps_per_s:.1f} steps/s (compile {compile_s:.1f} s)')
   ds = classifier_epoch.fake_dataset()
   n = 296
   cnn_s, _ = classifier_epoch.jax_steps(cnn_config.get_config(), ds, n)

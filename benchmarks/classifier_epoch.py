@@ -233,12 +233,18 @@ def mlp_epoch(ds):
         f'faster; 20 epochs ~ {20 * jax_s:.0f} s vs {20 * torch_s:.0f} s.')
 
 
+def _side_by_side(config, kind: str, ds, n: int):
+  """Seconds for `n` steps: JAX as configured (and its compile time), JAX with XLA's own
+  convolution gradients (common/conv.py forced off), and PyTorch."""
+  jax_s, compile_s = jax_steps(config, ds, n)
+  with conv.forced('xla'):
+    xla_s, _ = jax_steps(config, ds, n)
+  return jax_s, compile_s, xla_s, torch_steps(kind, ds, n)
+
+
 def cnn_steps(ds):
   n = _CNN_STEPS.value
-  jax_s, compile_s = jax_steps(cnn_config.get_config(), ds, n)
-  with conv.forced('xla'):
-    xla_s, _ = jax_steps(cnn_config.get_config(), ds, n)
-  torch_s = torch_steps('cnn', ds, n)
+  jax_s, compile_s, xla_s, torch_s = _side_by_side(cnn_config.get_config(), 'cnn', ds, n)
   epoch = N // 16
   print(f'CNN (report 000 with pooling, batch 16), {n} steps: JAX {jax_s / n * 1e3:.1f} ms/step '
         f'(compile {compile_s:.1f} s; with XLA\'s own conv gradients {xla_s / n * 1e3:.1f}), '
@@ -253,13 +259,10 @@ def cnn_steps(ds):
 
 
 def eval_steps(ds):
-  """The evaluation classifier's step (batch 128, flips): common/conv.py's choice and XLA's
-  own convolution gradients, against PyTorch (which does not flip: a few microseconds)."""
-  n, config = _EVAL_STEPS.value, eval_classifier.get_config()
-  auto_s, compile_s = jax_steps(config, ds, n)
-  with conv.forced('xla'):
-    xla_s, _ = jax_steps(config, ds, n)
-  torch_s = torch_steps('eval', ds, n)
+  """The evaluation classifier's step (batch 128, flips) against PyTorch (which does not
+  flip: a few microseconds)."""
+  n = _EVAL_STEPS.value
+  auto_s, compile_s, xla_s, torch_s = _side_by_side(eval_classifier.get_config(), 'eval', ds, n)
   epoch = N // 128
   print(f'Evaluation classifier (batch 128), {n} steps: JAX {auto_s / n * 1e3:.0f} ms/step '
         f'(compile {compile_s:.1f} s; with XLA\'s own conv gradients {xla_s / n * 1e3:.0f}), '

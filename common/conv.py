@@ -86,7 +86,7 @@ def kernel_gradient(x, dy, kernel_shape, padding):
   xp = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
   n, p, q, c = xp.shape
   (ho, wo), o = dy.shape[1:3], dy.shape[-1]
-  if kh * kw * c <= PATCH_WIDTH:
+  if _narrow(kernel_shape, c):
     patches = jnp.concatenate([xp[:, a:a + ho, b:b + wo] for a in range(kh) for b in range(kw)],
                               axis=-1)
     dk = patches.reshape(-1, kh * kw * c).T @ dy.reshape(-1, o)
@@ -123,8 +123,12 @@ def matmul_pays(shape, kernel_shape, backend: str) -> bool:
   on 14x14 maps; on 7x7 maps even to 0.76x (the padded grid adds 65 % rows), so XLA's there.
   """
   _, h, w, c = shape
-  narrow = kernel_shape[0] * kernel_shape[1] * c <= PATCH_WIDTH
-  return backend == 'cpu' and (narrow or (c >= 4 and h * w >= 196))
+  return backend == 'cpu' and (_narrow(kernel_shape, c) or (c >= 4 and h * w >= 196))
+
+
+def _narrow(kernel_shape, channels: int) -> bool:
+  """Input patches this narrow are cheap to materialise: one matmul for the gradient."""
+  return kernel_shape[0] * kernel_shape[1] * channels <= PATCH_WIDTH
 
 
 class Conv(nn.Module):
@@ -136,14 +140,13 @@ class Conv(nn.Module):
   dtype: object = None
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
-  implementation: str = 'auto'
 
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', self.kernel_init,
                         (*self.kernel_size, x.shape[-1], self.features))
     dtype = self.dtype or x.dtype
-    y = conv(x.astype(dtype), kernel.astype(dtype), self.padding, self.implementation)
+    y = conv(x.astype(dtype), kernel.astype(dtype), self.padding)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,)).astype(dtype)
     return y

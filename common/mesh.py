@@ -51,17 +51,13 @@ def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') ->
                              f'devices ({n}) so that each device gets an equal share.')
 
 
-def training_mesh(train, num_examples: int) -> jax.sharding.Mesh:
-  """The data mesh of `train.num_devices` (config.train), checked against its batch size:
-  an equal share per device, and no more than the `num_examples` training examples."""
+def training_data(config, load_data):
+  """`load_data(config)` and the data mesh of config.train.num_devices, checked against
+  config.train.batch_size: an equal share per device, no more than the training examples."""
+  ds = load_data(config)
+  train = config.train
   mesh = data_mesh(train.num_devices or None)
   check_batch_divides(train.batch_size, mesh)
-  checks.require(train.batch_size <= num_examples, 'train.batch_size', train.batch_size,
-                 f'at most the {num_examples} training examples')
-  return mesh
-
-
-def training_data(config, load_data):
-  """`load_data(config)` and its training mesh (`training_mesh`): a trainer's first step."""
-  ds = load_data(config)
-  return ds, training_mesh(config.train, len(ds.train_images))
+  checks.require(train.batch_size <= len(ds.train_images), 'train.batch_size', train.batch_size,
+                 f'at most the {len(ds.train_images)} training examples')
+  return ds, mesh
