@@ -24,11 +24,15 @@ else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
 
-# The main job's data (the tests run the main job too). Elsewhere the run downloads it (or
-# says how to provide it).
-if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
+# Debian packages: the main job's data (the tests run the main job too; elsewhere the run
+# downloads it or says how to provide it) and, with --test, the Chromium the web app's browser
+# test drives (browsers cannot be downloaded by Playwright here).
+packages=()
+[ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
+[ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null && packages+=(chromium)
+if [ ${#packages[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
-  $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||
-    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } ||
-    echo "setup.sh: could not install dataset-fashion-mnist; the run will try to download it." >&2
+  $sudo apt-get install -y -q "${packages[@]}" >/dev/null 2>&1 ||
+    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q "${packages[@]}" >/dev/null 2>&1; } ||
+    echo "setup.sh: could not install ${packages[*]} with apt-get; without dataset-fashion-mnist the run will try to download it, without chromium the browser test fails." >&2
 fi

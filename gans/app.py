@@ -1,0 +1,262 @@
+"""Report 004's application: a local page with a playable Sudoku whose givens are generated
+images, and a gallery of the run (latest grid, fresh samples, latent interpolation, FID).
+
+  python -m gans.app --workdir=runs/cdcgan [--port=8000] [--threshold=0.9] [--which=best]
+      [--classifier_dir=runs/eval_classifier]
+
+Serves on 127.0.0.1 only. The run's generator (gans/saved.py) and the classifier that checks
+its samples are loaded and compiled once, at start (gans/labelled_samples.py). On
+Fashion-MNIST nine classes stand for 1-9 (Shirt, the one most often confused, is left out);
+on MNIST the digits 1-9 do.
+"""
+import base64
+import glob
+import io
+import os
+import socket
+import sys
+
+import jax
+import numpy as np
+from absl import app as absl_app, flags, logging
+from PIL import Image
+
+from common import writers
+from gans import build, figures, labelled_samples, saved, sudoku
+
+PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'app_page')
+NUMBER_CLASSES = {'mnist': tuple(range(1, 10)), 'fashion_mnist': (0, 1, 2, 3, 4, 5, 7, 8, 9)}
+
+
+def number_classes(dataset: str, num_classes: int) -> tuple[int, ...] | None:
+  """The class standing for each of 1..9: the dataset's table, else its first nine."""
+  if dataset in NUMBER_CLASSES:
+    return NUMBER_CLASSES[dataset]
+  return tuple(range(9)) if num_classes >= 9 else None
+
+
+def png_data_url(image: np.ndarray) -> str:
+  """[H, W, C] floats in [0, 1] as a PNG data URL."""
+  pixels = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+  buf = io.BytesIO()
+  Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buf, 'PNG')
+  return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
+
+
+def load_classifier(config, classifier_dir: str, num_classes: int):
+  """(classifier or None, why none): a named classifier that cannot load is the user's
+  error; a missing default (no network ships for the dataset) only means unchecked images."""
+  try:
+    classifier = build.classifier_for(config, classifier_dir)
+  except (OSError, ValueError) as e:
+    if classifier_dir:
+      raise ValueError(f'--classifier_dir={classifier_dir}: {e}') from e
+    return None, (f'No classifier for {config.dataset.name}: {e} The images are not checked; '
+                  f'pass --classifier_dir=A_CLASSIFIER_RUN to check them.')
+  if classifier.dataset != config.dataset.name or len(classifier.class_names) != num_classes:
+    raise ValueError(f'--classifier_dir={classifier_dir or config.eval.classifier_dir}: a '
+                     f'classifier of {classifier.dataset!r} ({len(classifier.class_names)} '
+                     f'classes), but the run generates {config.dataset.name!r} '
+                     f'({num_classes} classes).')
+  return classifier, ''
+
+
+class Site:
+  """What the page asks for, as JSON-ready dicts (the Flask routes only forward)."""
+
+  def __init__(self, workdir: str, sampler: labelled_samples.Sampler, note: str = ''):
+    self.workdir, self.sampler = workdir, sampler
+    run = sampler.run
+    self.numbers = number_classes(run.config.dataset.name, len(sampler.class_names))
+    self.messages = [note] if note else []
+    if self.numbers is None:
+      self.messages.append(f'{run.config.dataset.name} has {len(sampler.class_names)} classes: '
+                           'fewer than the nine a Sudoku needs; the Sudoku shows digits.')
+    elif not sampler.conditional and sampler.classifier is None:
+      self.messages.append('An unconditional generator without a classifier cannot draw a '
+                           'given class: the Sudoku shows digits.')
+    self.images_for_numbers = self.numbers is not None and sampler.can_draw_classes
+
+  def tile(self, s: labelled_samples.Sample) -> dict:
+    names = self.sampler.class_names
+    if s.label is None:
+      title = ('not checked: no classifier' if s.cls is None else
+               f'{names[s.cls]} (asked for; not checked: no classifier)')
+    else:
+      title = f'classifier: {names[s.label]} {s.confidence:.2f}'
+      if not s.checked:
+        title += (f' (below {self.sampler.threshold:.2f})' if s.label == s.cls else
+                  f' (asked for {names[s.cls]})')
+    return {'src': png_data_url(s.image), 'title': title, 'checked': s.checked,
+            'cls': s.cls, 'label': s.label, 'confidence': s.confidence}
+
+  def info(self) -> dict:
+    run, sampler = self.sampler.run, self.sampler
+    names = sampler.class_names
+    return {
+        'workdir': self.workdir, 'dataset': run.config.dataset.name, 'arch': run.config.model.arch,
+        'loss': run.config.loss.name, 'conditional': sampler.conditional, 'step': run.step,
+        'has_ema': sampler.has_ema, 'threshold': sampler.threshold,
+        'classifier': sampler.classifier.source if sampler.classifier else None,
+        'class_names': list(names), 'messages': self.messages,
+        'difficulties': list(sudoku.DIFFICULTIES),
+        'latest_grid': os.path.basename(self.latest_grid() or '') or None,
+        'numbers': ([{'number': n + 1, 'cls': c, 'name': names[c]}
+                     for n, c in enumerate(self.numbers)] if self.numbers else None)}
+
+  def puzzle(self, seed: int, difficulty: str, ema: bool = False) -> dict:
+    p = sudoku.generate(seed, difficulty)
+    cells = [None] * 81
+    legend = []
+    if self.images_for_numbers:
+      given = [i for i in range(81) if p.givens[i]]
+      wanted = [self.numbers[p.givens[i] - 1] for i in given] + list(self.numbers)
+      samples = self.sampler.of_classes(jax.random.key(seed), wanted, ema)
+      for i, s in zip(given, samples):
+        cells[i] = self.tile(s)
+      legend = [self.tile(s) for s in samples[len(given):]]
+    unchecked = sum(1 for c in cells if c and not c['checked'])
+    return {'seed': seed, 'difficulty': difficulty, 'givens': list(p.givens),
+            'solution': list(p.solution), 'cells': cells, 'legend': legend,
+            'unchecked': unchecked}
+
+  def samples(self, seed: int, ema: bool = False) -> dict:
+    tiles = [self.tile(s) for s in self.sampler.grid(jax.random.key(seed), ema)]
+    return {'seed': seed, 'ema': ema and self.sampler.has_ema, 'tiles': tiles, 'columns': 10}
+
+  def interpolation(self, seed: int, ema: bool = False) -> dict:
+    tiles = [self.tile(s) for s in self.sampler.interpolation(jax.random.key(seed), ema)]
+    return {'seed': seed, 'ema': ema and self.sampler.has_ema, 'tiles': tiles,
+            'columns': figures.INTERPOLATION_STEPS}
+
+  def fid(self) -> dict:
+    rows = [r for r in writers.read_metrics(self.workdir) if 'fid' in r]
+    return {'step': [r['step'] for r in rows], 'fid': [r['fid'] for r in rows],
+            'fid_ema': [r.get('fid_ema') for r in rows]}
+
+  def latest_grid(self) -> str | None:
+    grids = sorted(glob.glob(os.path.join(os.path.abspath(self.workdir), 'samples',
+                                          'step_*.png')))
+    return grids[-1] if grids else None
+
+
+def create_app(site: Site):
+  import flask  # pylint: disable=g-import-not-at-top
+
+  app = flask.Flask(__name__, static_folder=PAGE_DIR, static_url_path='/page')
+
+  def args():
+    """(seed, ema) of the query; a bad seed is the client's error (400)."""
+    raw = flask.request.args.get('seed', '0')
+    try:
+      seed = int(raw)
+      if not 0 <= seed < 2**31:
+        raise ValueError
+    except ValueError:
+      flask.abort(flask.make_response(
+          {'error': f'seed = {raw!r}: expected an integer in [0, 2**31)'}, 400))
+    return seed, flask.request.args.get('ema', '0') in ('1', 'true')
+
+  @app.get('/')
+  def index():
+    return flask.send_from_directory(PAGE_DIR, 'index.html')
+
+  @app.get('/api/info')
+  def info():
+    return site.info()
+
+  @app.get('/api/sudoku')
+  def puzzle():
+    seed, ema = args()
+    difficulty = flask.request.args.get('difficulty', 'medium')
+    if difficulty not in sudoku.DIFFICULTIES:
+      return {'error': f'difficulty = {difficulty!r}: expected one of '
+                       f'{", ".join(sudoku.DIFFICULTIES)}'}, 400
+    return site.puzzle(seed, difficulty, ema)
+
+  @app.get('/api/samples')
+  def samples():
+    return site.samples(*args())
+
+  @app.get('/api/interpolation')
+  def interpolation():
+    return site.interpolation(*args())
+
+  @app.get('/api/fid')
+  def fid():
+    return site.fid()
+
+  @app.get('/run/latest_grid.png')
+  def latest_grid():
+    path = site.latest_grid()
+    if path is None:
+      return {'error': 'the run has written no sample grid yet'}, 404
+    return flask.send_file(path, mimetype='image/png', max_age=0)
+
+  return app
+
+
+def _define_flags():
+  """Command-line flags, defined only when run as a program (modules stay importable
+  together)."""
+  global _WORKDIR, _HOST, _PORT, _WHICH, _THRESHOLD, _CLASSIFIER
+  _WORKDIR = flags.DEFINE_string('workdir', None, 'A GAN run folder (launch.py --workdir).')
+  _HOST = flags.DEFINE_string('host', '127.0.0.1', 'Address to serve on (local by default).')
+  _PORT = flags.DEFINE_integer('port', 8000, 'Port; 0 picks a free one.')
+  _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
+  _THRESHOLD = flags.DEFINE_float('threshold', 0.9, 'A sample stands for its class when the '
+                                  'classifier agrees with at least this probability.')
+  _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', "Default: the run's "
+                                    'eval.classifier_dir, else the shipped network.')
+
+
+def _fail(message: str):
+  print(f'gans.app: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+  sock = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
+  sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+  try:
+    sock.bind((host, port))
+    sock.listen(64)
+  except OSError as e:
+    sock.close()
+    _fail(f'cannot serve on {host}:{port}: {e.strerror or e}; pass --port=N, or --port=0 '
+          'for a free one.')
+  return sock
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  from werkzeug import serving  # pylint: disable=g-import-not-at-top
+  sock = _listen(_HOST.value, _PORT.value)  # first: a clash is known before the loading
+  site_app = {}
+  server = serving.make_server(_HOST.value, _PORT.value,
+                               lambda environ, respond: site_app['app'](environ, respond),
+                               fd=sock.fileno())
+  try:
+    run = saved.load(_WORKDIR.value, _WHICH.value)
+    classifier, note = load_classifier(run.config, _CLASSIFIER.value, run.dataset.num_classes)
+    sampler = labelled_samples.Sampler(run, classifier, _THRESHOLD.value)
+  except (OSError, ValueError) as e:
+    _fail(str(e))
+  if note:
+    print(f'gans.app: {note}', file=sys.stderr)
+  site_app['app'] = create_app(Site(_WORKDIR.value, sampler, note))
+  print(f'Serving {_WORKDIR.value} ({run.config.model.arch}, step {run.step}) on '
+        f'http://{_HOST.value}:{sock.getsockname()[1]}/  (Ctrl-C stops it)', flush=True)
+  try:
+    server.serve_forever()
+  except KeyboardInterrupt:
+    pass
+  finally:
+    server.server_close()
+
+
+if __name__ == '__main__':
+  _define_flags()
+  flags.mark_flags_as_required(['workdir'])
+  absl_app.run(main)

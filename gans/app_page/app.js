@@ -1,0 +1,218 @@
+// The page of gans/app.py: a Sudoku whose givens are generated images, and the run's gallery.
+'use strict';
+
+const state = { info: null, puzzle: null, entries: new Array(81).fill(0), selected: -1 };
+const $ = (id) => document.getElementById(id);
+const newSeed = () => Math.floor(Math.random() * 1e9);
+
+async function getJSON(url) {
+  const response = await fetch(url);
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function image(tile, alt) {
+  const img = document.createElement('img');
+  img.src = tile.src;
+  img.title = tile.title;
+  img.alt = alt;
+  return img;
+}
+
+function numberName(n) {
+  const numbers = state.info.numbers;
+  return numbers ? `${n} = ${numbers[n - 1].name}` : String(n);
+}
+
+// ---- Sudoku ----
+
+function renderBoard() {
+  const { puzzle, entries } = state;
+  const board = $('board');
+  board.replaceChildren();
+  for (let r = 0; r < 9; r++) {
+    const row = board.insertRow();
+    for (let c = 0; c < 9; c++) {
+      const i = 9 * r + c;
+      const td = row.insertCell();
+      td.dataset.index = i;
+      const given = puzzle.givens[i];
+      if (given) {
+        td.classList.add('given');
+        td.dataset.value = given;
+        const tile = puzzle.cells[i];
+        if (tile) {
+          td.append(image(tile, numberName(given)));
+          if (!tile.checked) td.classList.add('unchecked');
+        } else {
+          td.textContent = given;
+        }
+      } else {
+        td.addEventListener('click', () => select(i));
+        if (entries[i]) {
+          td.textContent = entries[i];
+          td.classList.add(entries[i] === puzzle.solution[i] ? 'right' : 'wrong');
+        }
+        if (i === state.selected) td.classList.add('selected');
+      }
+    }
+  }
+  renderStatus();
+}
+
+function renderStatus() {
+  const { puzzle, entries } = state;
+  const open = puzzle.givens.map((g, i) => (g ? -1 : i)).filter((i) => i >= 0);
+  const wrong = open.filter((i) => entries[i] && entries[i] !== puzzle.solution[i]).length;
+  const done = open.every((i) => entries[i] === puzzle.solution[i]);
+  const checked = puzzle.unchecked
+    ? ` ${puzzle.unchecked} given image(s) could not be checked (dashed).` : '';
+  $('puzzle-status').textContent = done ? 'Solved!'
+    : `${open.filter((i) => !entries[i]).length} cells to fill, ${wrong} mistake(s).${checked}`;
+}
+
+function select(i) {
+  state.selected = i;
+  renderBoard();
+}
+
+function fill(value) {
+  const i = state.selected;
+  if (i < 0 || state.puzzle.givens[i]) return;
+  state.entries[i] = value;
+  renderBoard();
+}
+
+function renderLegend() {
+  const legend = $('legend');
+  legend.replaceChildren();
+  for (let n = 1; n <= 9; n++) {
+    const button = document.createElement('button');
+    button.dataset.number = n;
+    const tile = state.puzzle.legend[n - 1];
+    if (tile) button.append(image(tile, numberName(n)));
+    button.append(state.info.numbers ? `${n} ${state.info.numbers[n - 1].name}` : `${n}`);
+    button.addEventListener('click', () => fill(n));
+    legend.append(button);
+  }
+}
+
+async function newPuzzle() {
+  $('puzzle-status').textContent = 'Generating…';
+  const difficulty = $('difficulty').value;
+  state.puzzle = await getJSON(`/api/sudoku?seed=${newSeed()}&difficulty=${difficulty}`);
+  state.entries = new Array(81).fill(0);
+  state.selected = -1;
+  renderBoard();
+  renderLegend();
+}
+
+function solve() {
+  const { puzzle } = state;
+  puzzle.givens.forEach((g, i) => { if (!g) state.entries[i] = puzzle.solution[i]; });
+  renderBoard();
+  for (const td of $('board').querySelectorAll('td:not(.given)')) td.classList.add('solved');
+}
+
+document.addEventListener('keydown', (event) => {
+  if (!state.puzzle || state.selected < 0 || $('sudoku-panel').hidden) return;
+  const moves = { ArrowUp: -9, ArrowDown: 9, ArrowLeft: -1, ArrowRight: 1 };
+  if (/^[1-9]$/.test(event.key)) fill(Number(event.key));
+  else if (['Backspace', 'Delete', '0'].includes(event.key)) fill(0);
+  else if (event.key in moves) {
+    const next = state.selected + moves[event.key];
+    if (next >= 0 && next < 81) select(next);
+  } else return;
+  event.preventDefault();
+});
+
+// ---- Gallery ----
+
+function renderTiles(container, data) {
+  container.style.gridTemplateColumns = `repeat(${data.columns}, auto)`;
+  container.replaceChildren(...data.tiles.map((t) => image(t, state.info.class_names[t.cls] || '')));
+}
+
+async function loadGallery() {
+  $('gallery-status').textContent = 'Generating…';
+  const seed = newSeed();
+  const ema = $('use-ema').checked ? 1 : 0;
+  renderTiles($('samples'), await getJSON(`/api/samples?seed=${seed}&ema=${ema}`));
+  renderTiles($('interpolation'), await getJSON(`/api/interpolation?seed=${seed}&ema=${ema}`));
+  $('gallery-status').textContent = `seed ${seed}${ema ? ', EMA' : ''}`;
+}
+
+async function plotFid() {
+  const { step, fid, fid_ema: fidEma } = await getJSON('/api/fid');
+  const svg = $('fid-plot');
+  const ns = 'http://www.w3.org/2000/svg';
+  const W = 420, H = 260, L = 50, B = 30, T = 10, R = 10;
+  if (!step.length) {
+    svg.innerHTML = `<text x="20" y="130">No FID logged yet (or the run is unscored).</text>`;
+    return;
+  }
+  const values = fid.concat(fidEma.filter((v) => v !== null));
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const x = (s) => L + (W - L - R) * (step.length > 1 ? (s - step[0]) / (step[step.length - 1] - step[0]) : 0.5);
+  const y = (v) => T + (H - T - B) * (hi > lo ? (hi - v) / (hi - lo) : 0.5);
+  svg.innerHTML = '';
+  const add = (tag, attrs, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    svg.append(el);
+  };
+  add('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#444' });
+  add('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#444' });
+  add('text', { x: 4, y: T + 10, 'font-size': 11 }, hi.toFixed(1));
+  add('text', { x: 4, y: H - B, 'font-size': 11 }, lo.toFixed(1));
+  add('text', { x: L, y: H - 8, 'font-size': 11 }, `step ${step[0]}`);
+  add('text', { x: W - R - 80, y: H - 8, 'font-size': 11 }, `step ${step[step.length - 1]}`);
+  const line = (vals, color, label, dy) => {
+    const pts = vals.map((v, i) => (v === null ? null : `${x(step[i])},${y(v)}`)).filter(Boolean);
+    if (!pts.length) return;
+    add('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
+    add('text', { x: W - R - 80, y: T + dy, fill: color, 'font-size': 12 }, label);
+  };
+  line(fid, '#1d4ed8', 'FID', 12);
+  line(fidEma, '#c2410c', 'FID (EMA)', 28);
+}
+
+// ---- Start ----
+
+function showPanel(tab) {
+  for (const t of document.querySelectorAll('.tab')) {
+    t.classList.toggle('active', t === tab);
+    $(t.dataset.panel).hidden = t !== tab;
+  }
+}
+
+async function start() {
+  const info = state.info = await getJSON('/api/info');
+  const ema = info.has_ema ? ', EMA available' : '';
+  const checker = info.classifier
+    ? `images checked by the classifier (${info.classifier}) at confidence ≥ ${info.threshold}`
+    : 'images not checked (no classifier)';
+  $('run-info').textContent = `${info.workdir}: ${info.arch} GAN (${info.loss}) on `
+    + `${info.dataset}, step ${info.step}${info.conditional ? ', conditional' : ''}${ema}; ${checker}.`;
+  $('messages').replaceChildren(...info.messages.map((m) => {
+    const li = document.createElement('li');
+    li.textContent = m;
+    return li;
+  }));
+  $('difficulty').replaceChildren(...info.difficulties.map((d) => new Option(d, d, d === 'easy', d === 'easy')));
+  $('use-ema').disabled = !info.has_ema;
+  if (info.latest_grid) $('latest-caption').textContent = `The run's latest sample grid (samples/${info.latest_grid})`;
+  for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showPanel(tab));
+  $('new-puzzle').addEventListener('click', newPuzzle);
+  $('solve').addEventListener('click', solve);
+  $('new-samples').addEventListener('click', loadGallery);
+  $('use-ema').addEventListener('change', loadGallery);
+  $('latest-grid').addEventListener('error', () => { $('latest-caption').textContent = 'No sample grid written yet.'; });
+  await newPuzzle();
+  await Promise.all([loadGallery(), plotFid()]);
+  document.body.dataset.ready = '1';
+}
+
+start().catch((error) => { $('run-info').textContent = `Error: ${error.message}`; });

@@ -1,0 +1,198 @@
+"""gans/app.py and gans/labelled_samples.py on a tiny conditional DCGAN run: what the page is
+sent, that no request compiles, bad input, and the page itself in headless Chromium."""
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import jax
+import pytest
+from jax import monitoring
+
+from common import writers
+from configs import cdcgan
+from gans import app, labelled_samples, saved, sudoku, train
+from tests.conftest import config_on
+from tests.gans import app_browser
+
+ROOT = app_browser.ROOT
+LOWERING = '/jax/core/compile/jaxpr_to_mlir_module_duration'  # every compile, cached or not
+
+
+@pytest.fixture(scope='module')
+def gan_run(tiny_classifier, tmp_path_factory):
+  """(workdir, classifier workdir) of an 8-step cDCGAN scored by the tiny classifier."""
+  data_dir, classifier_dir = tiny_classifier
+  workdir = str(tmp_path_factory.mktemp('cdcgan'))
+  config = config_on(cdcgan, data_dir, eval__classifier_dir=classifier_dir)
+  writers.write_config(config, workdir)
+  train.train_and_evaluate(config, workdir)
+  return workdir, classifier_dir
+
+
+@pytest.fixture(scope='module')
+def site(gan_run):
+  workdir, classifier_dir = gan_run
+  run = saved.load(workdir)
+  classifier, note = app.load_classifier(run.config, '', run.dataset.num_classes)
+  assert classifier.source == classifier_dir and not note
+  return app.Site(workdir, labelled_samples.Sampler(run, classifier, threshold=0.5))
+
+
+def _get(client, url, status=200):
+  response = client.get(url)
+  assert response.status_code == status, response.get_json()
+  return response.get_json()
+
+
+def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
+  client = app.create_app(site).test_client()
+  info = _get(client, '/api/info')
+  assert info['conditional'] and info['has_ema'] and info['step'] == 8
+  assert [n['name'] for n in info['numbers']] == [
+      'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Sneaker', 'Bag',
+      'Ankle boot']
+  puzzle = _get(client, '/api/sudoku?seed=5&difficulty=hard')
+  expected = sudoku.generate(5, 'hard')
+  assert puzzle['givens'] == list(expected.givens)
+  assert puzzle['solution'] == list(expected.solution)
+  assert len(puzzle['legend']) == 9
+  for number, cell in zip(puzzle['givens'], puzzle['cells']):
+    assert (cell is None) == (number == 0)
+    if cell:
+      assert cell['src'].startswith('data:image/png;base64,')
+      assert cell['cls'] == app.NUMBER_CLASSES['fashion_mnist'][number - 1]
+      assert cell['checked'] == (cell['label'] == cell['cls'] and cell['confidence'] >= 0.5)
+  assert puzzle['unchecked'] == sum(1 for c in puzzle['cells'] if c and not c['checked'])
+  assert _get(client, '/api/sudoku?seed=5&difficulty=hard') == puzzle  # seeded
+
+
+def test_gallery_samples_change_with_the_seed_and_the_ema(site):
+  client = app.create_app(site).test_client()
+  first = _get(client, '/api/samples?seed=1')
+  assert len(first['tiles']) == 100 and first['columns'] == 10
+  assert [t['cls'] for t in first['tiles']] == [c for c in range(10) for _ in range(10)]
+  srcs = lambda d: [t['src'] for t in d['tiles']]
+  assert srcs(_get(client, '/api/samples?seed=2')) != srcs(first)
+  ema = _get(client, '/api/samples?seed=1&ema=1')
+  assert ema['ema'] and srcs(ema) != srcs(first)
+  strip = _get(client, '/api/interpolation?seed=1')
+  assert len(strip['tiles']) == 60 and strip['columns'] == 10
+  fid = _get(client, '/api/fid')
+  assert fid['step'] == [4, 8] and all(v > 0 for v in fid['fid'] + fid['fid_ema'])
+  response = client.get('/run/latest_grid.png')
+  assert response.status_code == 200 and response.data[:4] == b'\x89PNG'
+
+
+def test_no_request_compiles(site):
+  client = app.create_app(site).test_client()
+  lowered = []
+  listen = lambda event, duration, **kw: lowered.append(event) if event == LOWERING else None
+  monitoring.register_event_duration_secs_listener(listen)
+  try:
+    for seed in (11, 12):
+      _get(client, f'/api/sudoku?seed={seed}&difficulty=easy')
+      _get(client, f'/api/samples?seed={seed}&ema={seed % 2}')
+      _get(client, f'/api/interpolation?seed={seed}')
+    assert not lowered
+    jax.jit(lambda x: x * 3 + 1)(1.0)  # the listener does see a compile
+    assert lowered
+  finally:
+    monitoring.unregister_event_duration_listener(listen)
+
+
+def test_bad_queries_get_a_message(site):
+  client = app.create_app(site).test_client()
+  assert 'difficulty' in _get(client, '/api/sudoku?difficulty=extreme', 400)['error']
+  assert 'seed' in _get(client, '/api/samples?seed=abc', 400)['error']
+  assert 'seed' in _get(client, '/api/samples?seed=-1', 400)['error']
+
+
+def test_without_a_classifier_the_images_are_unchecked(gan_run):
+  run = saved.load(gan_run[0])
+  site = app.Site(gan_run[0], labelled_samples.Sampler(run, None), 'no classifier')
+  puzzle = site.puzzle(3, 'easy')
+  tiles = [c for c in puzzle['cells'] if c]
+  assert len(tiles) == sum(1 for g in puzzle['givens'] if g)
+  assert all(not t['checked'] and t['label'] is None and 'not checked' in t['title']
+             for t in tiles)
+  assert site.info()['messages'] == ['no classifier']
+  unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
+  plain = app.Site(gan_run[0], labelled_samples.Sampler(unconditional, None))
+  assert plain.puzzle(3, 'easy')['cells'] == [None] * 81  # digits only, said so:
+  assert 'cannot draw a given class' in plain.info()['messages'][0]
+  assert len(plain.samples(0)['tiles']) == 100
+
+
+def test_an_unconditional_generator_is_drawn_from_until_the_classifier_agrees(gan_run):
+  run = saved.load(gan_run[0])
+  unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
+  classifier, _ = app.load_classifier(run.config, gan_run[1], run.dataset.num_classes)
+  sampler = labelled_samples.Sampler(unconditional, classifier, threshold=0.0)
+  samples = sampler.of_classes(jax.random.key(0), [1, 1, 2])
+  assert [s.cls for s in samples] == [1, 1, 2]
+  for s in samples:  # threshold 0: checked exactly when the classifier names the class
+    assert s.checked == (s.label == s.cls)
+
+
+def test_a_dataset_without_a_shipped_classifier_means_unchecked_images(gan_run):
+  config = saved.load(gan_run[0]).config
+  config.dataset.name, config.eval.classifier_dir = 'mnist', ''
+  classifier, note = app.load_classifier(config, '', 10)
+  assert classifier is None and 'No classifier for mnist' in note
+  with pytest.raises(ValueError, match='--classifier_dir=nowhere: No classifier in'):
+    app.load_classifier(config, 'nowhere', 10)
+
+
+def _app_fails(*args):
+  result = subprocess.run([sys.executable, '-m', 'gans.app', *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2, result.stderr
+  lines = result.stderr.strip().splitlines()
+  assert 'Traceback' not in result.stderr and lines[-1].startswith('gans.app: ')
+  return lines[-1]
+
+
+def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
+  workdir, classifier_dir = gan_run
+  assert 'No GAN run in' in _app_fails(f'--workdir={tmp_path}', '--port=0')
+  assert 'is not a run of gans/train.py' in _app_fails(f'--workdir={classifier_dir}',
+                                                       '--port=0')
+  fresh = tmp_path / 'fresh'
+  fresh.mkdir()
+  shutil.copy(os.path.join(workdir, 'config.json'), fresh)  # started, no checkpoint yet
+  assert 'No readable checkpoint' in _app_fails(f'--workdir={fresh}', '--port=0')
+  with socket.socket() as busy:
+    busy.bind(('127.0.0.1', 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    message = _app_fails(f'--workdir={workdir}', f'--port={port}')
+  assert f'cannot serve on 127.0.0.1:{port}' in message and '--port=0' in message
+
+
+def test_the_page_plays_in_chromium(gan_run, tmp_path):
+  with app_browser.serving(gan_run[0]) as url, app_browser.page_at(url) as page:
+    assert page.locator('#board td').count() == 81
+    givens = page.evaluate('state.puzzle.givens.filter(g => g > 0).length')
+    assert page.locator('#board td.given img').count() == givens > 0
+    title = page.get_attribute('#board td.given img', 'title')
+    assert title.startswith('classifier: ')  # label and confidence on hover
+    cells, answer = app_browser.open_cells(page), app_browser.solution(page)
+    app_browser.fill_by_legend(page, cells[0], answer[cells[0]])
+    app_browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
+    assert 'right' in page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
+    assert 'wrong' in page.get_attribute(f'#board td[data-index="{cells[1]}"]', 'class')
+    assert '1 mistake(s)' in page.text_content('#puzzle-status')
+    page.click('#solve')
+    assert page.text_content('#puzzle-status') == 'Solved!'
+    page.click('#tab-gallery')
+    before = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
+    page.click('#new-samples')
+    page.wait_for_function(f'document.querySelector("#samples img").src != {before[0]!r}')
+    after = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
+    assert len(after) == 100 and after != before
+    assert page.locator('#fid-plot polyline').count() == 2
+    page.screenshot(path=str(tmp_path / 'page.png'), full_page=True)
+  assert (tmp_path / 'page.png').stat().st_size > 10_000
