@@ -13,8 +13,9 @@ not depend on the pixels), each side by side in this process:
   2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
   3. the evaluation classifier's step (configs/eval_classifier.py), with common/conv.py's
      convolution gradients and with XLA's own, against the same network in PyTorch.
-  4. the 8-rate learning-rate sweep of configs/sweep_mlp_lr.py: 8 variants in one vmapped
-     program vs the same compiled single-run program called 8 times; prints the ratio, the
+  4. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
+     8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
+     program called once per variant; for the 8 variants it also prints the
      FLOP rates of both, the ceiling a large matmul sets on these cores, and the tighter one
      set by the 8 variants' first layers alone.
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
@@ -126,19 +127,22 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
   return time.perf_counter() - t0
 
 
-def sweep_ratio(ds) -> tuple[float, float]:
-  """(seconds for 8 variants vmapped, seconds for the 8 trained one after another)."""
+def sweep_ratio(ds, seeds: int = 1) -> tuple[float, float]:
+  """(seconds for the 8 rates x `seeds` variants vmapped, seconds for them trained one after
+  another)."""
   config = sweep_mlp_lr.get_config()
-  config.sweep.seeds = 1
+  config.sweep.seeds = seeds
   (values, group_config), = sweep.groups(config)
   mesh = mesh_lib.data_mesh(1)
   setup = build.build_setup(group_config, ds, mesh)
   steps, epochs = N // group_config.train.batch_size, _SWEEP_EPOCHS.value  # an epoch a call
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
-  stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values, [0], N)
+  stacked, _, _ = sweep.stacked_state(setup, group_config, sweep.VMAPPABLE[0], values,
+                                      list(range(seeds)), N)
   together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps))
   one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
-  singles = [step_lib.set_learning_rate(build.initial_state(setup, 0, N), lr) for lr in values]
+  singles = [step_lib.set_learning_rate(build.initial_state(setup, seed, N), lr)
+             for seed in range(seeds) for lr in values]
   vmapped_s = epochs * _timed(together, stacked, images, labels, repeat=epochs)
   one(singles[0], images, labels)  # compile once; the 8 runs reuse it
   t0 = time.perf_counter()
@@ -207,6 +211,11 @@ def main(argv):
   if 'eval' in _ONLY.value:
     eval_steps(ds)
   if 'sweep' in _ONLY.value:
+    vmapped_64, sequential_64 = sweep_ratio(ds, seeds=8)
+    print(f'Learning-rate sweep, 8 rates x 8 seeds = 64 variants x {_SWEEP_EPOCHS.value} '
+          f'epoch(s) of the MLP: vmapped {vmapped_64:.2f} s, one after another '
+          f'{sequential_64:.2f} s: {sequential_64 / vmapped_64:.2f}x faster together '
+          f'(target 4x).')
     vmapped_s, sequential_s = sweep_ratio(ds)
     print(f'Learning-rate sweep, 8 rates x {_SWEEP_EPOCHS.value} epoch(s) of the MLP: vmapped '
           f'{vmapped_s:.2f} s, one after another {sequential_s:.2f} s: '

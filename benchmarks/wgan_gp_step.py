@@ -3,8 +3,9 @@
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.wgan_gp_step [--width=32 --batch_size=64 --steps=20]
 
-One step = n_critic critic updates (gradient penalty included) + one generator update,
-on 28x28x1 images. Prints steps/s of each (after compilation / warm-up), the JAX compile
+One step of configs/wgan_gp.py's recipe = n_critic critic updates (gradient penalty
+included) + one generator update, on 28x28x1 images; the PyTorch side builds the same
+networks (BatchNorm in G where the config has it) and Adam settings. Prints steps/s of each (after compilation / warm-up), the JAX compile
 time and the ratio; then, for one critic and one generator layer, the gradient time of
 the patch-matmul forms in gans/layers.py against XLA's own convolutions (why we use them).
 """
@@ -21,15 +22,23 @@ from gans import build, gan as gan_lib, layers
 
 _WIDTH = flags.DEFINE_integer('width', 32, 'generator and critic width (configs/wgan_gp.py)')
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
-_N_CRITIC = flags.DEFINE_integer('n_critic', 5, 'critic updates per generator update')
+_N_CRITIC = flags.DEFINE_integer('n_critic', None, 'critic updates per generator update '
+                                 "(default: configs/wgan_gp.py's)")
 _STEPS = flags.DEFINE_integer('steps', 20, 'timed steps per framework')
 LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
-def time_jax(images):
+def benchmark_config():
+  """configs/wgan_gp.py at the flags' width and update ratio (both sides build from it)."""
   config = wgan_gp_config.get_config()  # the trainer's own models and optimizers
   config.model.generator_width = config.model.critic_width = _WIDTH.value
-  config.loss.n_critic = _N_CRITIC.value
+  if _N_CRITIC.value:
+    config.loss.n_critic = _N_CRITIC.value
+  return config
+
+
+def time_jax(images):
+  config = benchmark_config()
   config.model.ema_decay = 0.0  # PyTorch's step below keeps no EMA
   gan = build.build_gan(config, SHAPE, 10)
   mesh = mesh_lib.data_mesh(1)
@@ -55,20 +64,25 @@ def time_torch(images):
   import torch  # pylint: disable=g-import-not-at-top
   from torch import nn  # pylint: disable=g-import-not-at-top
   torch.manual_seed(0)
+  config = benchmark_config()
   w, c = _WIDTH.value, SHAPE[-1]
-  gen = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 4 * w), nn.ReLU(), nn.Unflatten(1, (4 * w, 7, 7)),
-                      nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.ReLU(),
-                      nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
+  norm = config.model.generator_batchnorm  # BatchNorm before each of G's ReLUs, as models.py
+  bn = lambda layer, n: [layer(n)] if norm else []
+  gen = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 4 * w), *bn(nn.BatchNorm1d, 7 * 7 * 4 * w),
+                      nn.ReLU(), nn.Unflatten(1, (4 * w, 7, 7)),
+                      nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), *bn(nn.BatchNorm2d, 2 * w),
+                      nn.ReLU(), nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
   critic = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2),
                          nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
                          nn.Linear(7 * 7 * 2 * w, 1))
-  g_opt = torch.optim.Adam(gen.parameters(), 1e-4, betas=(0.5, 0.9))
-  d_opt = torch.optim.Adam(critic.parameters(), 1e-4, betas=(0.5, 0.9))
+  betas = (config.optim.b1, config.optim.b2)
+  g_opt = torch.optim.Adam(gen.parameters(), config.optim.g_learning_rate, betas=betas)
+  d_opt = torch.optim.Adam(critic.parameters(), config.optim.d_learning_rate, betas=betas)
   data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
   b = _BATCH.value
 
   def step():
-    for _ in range(_N_CRITIC.value):
+    for _ in range(config.loss.n_critic):
       idx = torch.randint(0, N, (b,))
       real = data[idx].float() / 127.5 - 1.0
       fake = gen(torch.randn(b, LATENT)).detach()
@@ -138,7 +152,8 @@ def main(_):
   torch_rate, torch_params, torch_version, threads = time_torch(images)
   assert jax_params == torch_params, (jax_params, torch_params)
   print(f'WGAN-GP step, 28x28x1, width {_WIDTH.value}, batch {_BATCH.value}, '
-        f'n_critic {_N_CRITIC.value}, {jax_params:,} parameters, {_STEPS.value} timed steps')
+        f'n_critic {benchmark_config().loss.n_critic}, {jax_params:,} parameters, '
+        f'{_STEPS.value} timed steps')
   print(f'  JAX {jax.__version__} ({jax.devices()[0].platform}): {jax_rate:.3f} steps/s '
         f'({1e3 / jax_rate:.0f} ms/step), compile {compile_s:.1f} s')
   print(f'  PyTorch {torch_version} (CPU, {threads} threads): {torch_rate:.3f} steps/s '

@@ -39,6 +39,8 @@ def base() -> ml_collections.ConfigDict:
   config.optim.d_learning_rate = 2e-4
   config.optim.b1 = 0.5
   config.optim.b2 = 0.999
+  config.optim.decay = 'constant'        # or 'linear': both rates fall to 0 at decay_steps
+  config.optim.decay_steps = 0           # 0: train.num_steps (set it to extend a run later)
 
   config.train = ml_collections.ConfigDict()
   config.train.num_steps = 3000
@@ -65,13 +67,15 @@ def base() -> ml_collections.ConfigDict:
   return config
 
 
-def dcgan_model(config, width: int = 32, batchnorm: bool = True) -> None:
+def dcgan_model(config, width: int = 32, generator_batchnorm: bool = True,
+                critic_batchnorm: bool = True) -> None:
   """The DCGAN family (gans.models.Generator / Critic). Width 32 (7x7x128 -> 14x14x64 ->
   28x28 in G) keeps a 3,000-step run near 10 minutes on 2 CPU cores; 64 is Radford et al.'s."""
   config.model.arch = 'dcgan'
   config.model.generator_width = width
   config.model.critic_width = width
-  config.model.batchnorm = batchnorm     # BatchNorm in G and D (not with a gradient penalty)
+  config.model.generator_batchnorm = generator_batchnorm
+  config.model.critic_batchnorm = critic_batchnorm  # not with a gradient penalty
 
 
 def keras_dcgan_model(config) -> None:

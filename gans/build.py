@@ -12,6 +12,9 @@ from common import checks, data, loop
 from gans import gan as gan_lib, inception, losses, models
 
 
+DECAYS = ('constant', 'linear')
+
+
 def validate(config) -> None:
   checks.one_of(config, 'dataset.name', data.DATASETS + (data.IMAGE_FOLDER,))
   checks.positive(config, 'dataset.image_size', integer=True)
@@ -20,6 +23,7 @@ def validate(config) -> None:
   checks.one_of(config, 'model.arch', models.ARCHS)
   checks.one_of(config, 'model.latent', gan_lib.LATENTS)
   checks.one_of(config, 'loss.name', losses.LOSSES)
+  checks.one_of(config, 'optim.decay', DECAYS)
   for key in ('model.latent_dim', 'loss.n_critic', 'loss.n_generator', 'train.num_steps',
               'train.batch_size', 'train.steps_per_call', 'train.log_every',
               'train.checkpoint_every', 'train.keep_checkpoints', 'eval.sample_every',
@@ -28,7 +32,8 @@ def validate(config) -> None:
     checks.positive(config, key, integer=True)
   for key in ('optim.g_learning_rate', 'optim.d_learning_rate'):
     checks.positive(config, key)
-  for key in ('loss.gp_weight', 'loss.clip', 'loss.minimax_after_steps', 'train.num_devices'):
+  for key in ('loss.gp_weight', 'loss.clip', 'loss.minimax_after_steps', 'train.num_devices',
+              'optim.decay_steps'):
     checks.non_negative(config, key)
   for key in ('optim.b1', 'optim.b2', 'model.ema_decay'):
     checks.in_range(config, key, 0.0, 1.0)
@@ -43,11 +48,11 @@ def validate(config) -> None:
   checks.require(not config.loss.minimax_after_steps or config.loss.name == 'non_saturating',
                  'loss.minimax_after_steps', config.loss.minimax_after_steps,
                  "0 unless loss.name = 'non_saturating' (the switch goes from it to minimax)")
-  batchnorm_d = config.model.arch == 'dcgan' and config.model.batchnorm
+  batchnorm_d = config.model.arch == 'dcgan' and config.model.critic_batchnorm
   checks.require(not (config.loss.gp_weight and batchnorm_d), 'loss.gp_weight',
                  config.loss.gp_weight,
-                 '0 with model.batchnorm = True: the gradient penalty is per example, BatchNorm '
-                 'mixes the examples of a batch (set model.batchnorm=False)')
+                 '0 with model.critic_batchnorm = True: the gradient penalty is per example, '
+                 'BatchNorm mixes the examples of a batch (set model.critic_batchnorm=False)')
   if config.model.arch == 'mlp':
     for key in ('model.generator_activation', 'model.discriminator_activation'):
       checks.one_of(config, key, tuple(models.ACTIVATIONS))
@@ -90,9 +95,9 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
                              f'{image_shape}: the conv GANs need square images whose side is '
                              f'divisible by 4 (28, 32, 64...); model.arch=mlp takes any shape.')
   if arch == 'dcgan':
-    generator = models.Generator(tuple(image_shape), m.generator_width, out, m.batchnorm,
-                                 num_classes=classes)
-    discriminator = models.Critic(m.critic_width, m.batchnorm, num_classes=classes)
+    generator = models.Generator(tuple(image_shape), m.generator_width, out,
+                                 m.generator_batchnorm, num_classes=classes)
+    discriminator = models.Critic(m.critic_width, m.critic_batchnorm, num_classes=classes)
   elif arch == 'keras_dcgan':
     generator = models.KerasDCGANGenerator(tuple(image_shape), m.generator_width, out,
                                            num_classes=classes)
@@ -105,11 +110,18 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
     discriminator = models.MLPDiscriminator(tuple(m.discriminator_widths),
                                             m.discriminator_activation, m.dropout,
                                             m.maxout_pieces, num_classes=classes)
-  adam = lambda lr: optax.adam(lr, b1=config.optim.b1, b2=config.optim.b2)
   loss = config.loss
+
+  def adam(rate, updates_per_step):
+    if config.optim.decay == 'linear':
+      steps = config.optim.decay_steps or config.train.num_steps
+      rate = optax.linear_schedule(rate, 0.0, steps * updates_per_step)
+    return optax.adam(rate, b1=config.optim.b1, b2=config.optim.b2)
+
   return gan_lib.GAN(
       generator=generator, discriminator=discriminator,
-      g_opt=adam(config.optim.g_learning_rate), d_opt=adam(config.optim.d_learning_rate),
+      g_opt=adam(config.optim.g_learning_rate, loss.n_generator),
+      d_opt=adam(config.optim.d_learning_rate, loss.n_critic),
       latent_dim=m.latent_dim, latent=m.latent, num_classes=classes, loss=loss.name,
       minimax_after=loss.minimax_after_steps, n_critic=loss.n_critic,
       n_generator=loss.n_generator, gp_weight=loss.gp_weight, clip=loss.clip,

@@ -35,9 +35,10 @@ def _losses(workdir):
 
 def test_run_writes_its_files_and_resume_reproduces_the_losses(idx_dir, tmp_path):
   full, split = str(tmp_path / 'full'), str(tmp_path / 'split')
-  summary = train.train_and_evaluate(_config(idx_dir, 8), full)
-  train.train_and_evaluate(_config(idx_dir, 4), split)
-  resumed = train.train_and_evaluate(_config(idx_dir, 8), split)
+  schedule = dict(optim__decay='linear', optim__decay_steps=8)  # the same in both halves
+  summary = train.train_and_evaluate(_config(idx_dir, 8, **schedule), full)
+  train.train_and_evaluate(_config(idx_dir, 4, **schedule), split)
+  resumed = train.train_and_evaluate(_config(idx_dir, 8, **schedule), split)
 
   assert resumed['resumed_from_step'] == 4 and resumed['steps'] == 8
   first = writers.read_json(os.path.join(full, 'summary.json'))  # (the uninterrupted run)
@@ -286,7 +287,7 @@ def test_sigterm_saves_and_sigkill_resumes_from_last_checkpoint(idx_dir, tmp_pat
 @pytest.mark.parametrize('flag,message', [
     ('--config.optim.g_learning_rate=-0.1', 'config.optim.g_learning_rate = -0.1'),
     ('--config.loss.n_critic=0', 'config.loss.n_critic = 0'),
-    ('--config.model.batchnorm=True', 'config.loss.gp_weight = 10.0'),
+    ('--config.model.critic_batchnorm=True', 'config.loss.gp_weight = 10.0'),
     ('--config.loss.name=hinge', "config.loss.name = 'hinge'"),
     ('--config.loss.minimax_after_steps=5', 'config.loss.minimax_after_steps = 5'),
     ('--config.dataset.name=svhn', "config.dataset.name = 'svhn'"),
