@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import wgan_gp_reference
 from common import mesh as mesh_lib
 from configs import wgan_gp as wgan_gp_config
 from gans import build, gan as gan_lib, layers
@@ -82,22 +83,8 @@ def time_torch(images):
   b = _BATCH.value
 
   def step():
-    for _ in range(config.loss.n_critic):
-      idx = torch.randint(0, N, (b,))
-      real = data[idx].float() / 127.5 - 1.0
-      fake = gen(torch.randn(b, LATENT)).detach()
-      alpha = torch.rand(b, 1, 1, 1)
-      x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-      grads, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-      gp = ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
-      loss = critic(fake).mean() - critic(real).mean() + 10.0 * gp
-      d_opt.zero_grad(set_to_none=True)
-      loss.backward()
-      d_opt.step()
-    g_loss = -critic(gen(torch.randn(b, LATENT))).mean()
-    g_opt.zero_grad(set_to_none=True)
-    g_loss.backward()
-    g_opt.step()
+    real = lambda: data[torch.randint(0, N, (b,))].float() / 127.5 - 1.0
+    wgan_gp_reference.torch_step(gen, critic, g_opt, d_opt, real, config.loss.n_critic, b)
 
   for _ in range(2):
     step()

@@ -78,6 +78,13 @@ def dcgan_model(config, width: int = 32, generator_batchnorm: bool = True,
   config.model.critic_batchnorm = critic_batchnorm  # not with a gradient penalty
 
 
+def gulrajani_model(config, width: int = 64) -> None:
+  """Gulrajani et al.'s MNIST networks (gans.models.GulrajaniGenerator / Critic)."""
+  config.model.arch = 'gulrajani'
+  config.model.generator_width = width
+  config.model.critic_width = width
+
+
 def keras_dcgan_model(config) -> None:
   """Report 000's Keras DCGAN (G 1,164,289 / D 40,705 parameters on 28x28x1, latent 100)."""
   config.model.arch = 'keras_dcgan'
@@ -114,7 +121,7 @@ def quick(config) -> None:
   config.eval.final_samples = 300
   config.eval.kid_subsets = 5
   config.eval.kid_subset_size = 100
-  if config.model.arch in ('dcgan', 'keras_dcgan'):
+  if config.model.arch in ('dcgan', 'keras_dcgan', 'gulrajani'):
     config.model.generator_width = 8
     config.model.critic_width = 8
   else:

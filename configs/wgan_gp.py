@@ -9,12 +9,17 @@ Arguments after the colon:
           networks falling linearly to 0 over 3,500 steps (see the README for its FID).
   paper   the paper's schedule: no normalisation, 5 critic updates, Adam 1e-4 (0.5, 0.9),
           200,000 generator iterations, batch 64, width 64.
+  gulrajani  the paper's own MNIST code, gan_mnist.py in wgan-gp mode: its networks
+          (models.GulrajaniGenerator / Critic, width 64, sigmoid output on [0, 1] pixels),
+          batch 50, 5 critic updates, Adam 1e-4 (0.5, 0.9), no EMA; 1,000 generator
+          steps, the length benchmarks/wgan_gp_reference.py compares it with its PyTorch
+          port at (the paper ran 200,000: --config.train.num_steps=200000).
   quick   a few steps on small widths, for tests and a first look at the pipeline.
 """
 from configs import gan_common
 from configs import variants
 
-VARIANTS = ('paper',)
+VARIANTS = ('paper', 'gulrajani')
 
 
 def get_config(arg: str | None = None):
@@ -46,6 +51,17 @@ def get_config(arg: str | None = None):
     config.train.checkpoint_every = 5000
     config.eval.sample_every = 5000
     config.eval.fid_every = 5000
+  if variant == 'gulrajani':
+    gan_common.gulrajani_model(config, width=64)
+    config.dataset.pixel_range = 'zero_one'
+    config.model.ema_decay = 0.0
+    config.loss.n_critic = 5
+    config.optim.g_learning_rate = 1e-4
+    config.optim.d_learning_rate = 1e-4
+    config.optim.b1 = 0.5
+    config.optim.decay = 'constant'
+    config.train.batch_size = 50
+    config.train.num_steps = 1000
   if quick:
     gan_common.quick(config)
   return config

@@ -89,6 +89,10 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
   arch, m = config.model.arch, config.model
   out = 'tanh' if config.dataset.pixel_range == 'minus_one_one' else 'sigmoid'
   classes = num_classes if m.conditional else 0
+  if arch == 'gulrajani' and tuple(image_shape[:2]) != (28, 28):
+    raise checks.ConfigError(f'config.model.arch = gulrajani is the 28x28 network of '
+                             f'gan_mnist.py; config.dataset.name = {config.dataset.name!r} has '
+                             f'images of shape {image_shape} (model.arch=dcgan takes them).')
   if arch in ('dcgan', 'keras_dcgan') and (image_shape[0] != image_shape[1]
                                             or models.num_upsamples(image_shape[0]) < 2):
     raise checks.ConfigError(f'config.dataset.name = {config.dataset.name!r} has images of shape '
@@ -98,6 +102,10 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
     generator = models.Generator(tuple(image_shape), m.generator_width, out,
                                  m.generator_batchnorm, num_classes=classes)
     discriminator = models.Critic(m.critic_width, m.critic_batchnorm, num_classes=classes)
+  elif arch == 'gulrajani':
+    generator = models.GulrajaniGenerator(tuple(image_shape), m.generator_width, out,
+                                          num_classes=classes)
+    discriminator = models.GulrajaniCritic(m.critic_width, num_classes=classes)
   elif arch == 'keras_dcgan':
     generator = models.KerasDCGANGenerator(tuple(image_shape), m.generator_width, out,
                                            num_classes=classes)

@@ -34,6 +34,17 @@ def conv_stride2(x, kernel):
   return _patches_stride2(x, kernel.shape[0]) @ kernel.reshape(-1, kernel.shape[-1])
 
 
+def conv_stride2_padded(x, kernel, pad: int):
+  """lax.conv(x, kernel, stride 2, padding `pad` on every side), any H and W: PyTorch's
+  Conv2d(k, stride=2, padding=pad), as strided slices and one matmul."""
+  k = kernel.shape[0]
+  xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+  oh, ow = (xp.shape[1] - k) // 2 + 1, (xp.shape[2] - k) // 2 + 1
+  patches = jnp.concatenate([xp[:, a:a + 2 * oh - 1:2, q:q + 2 * ow - 1:2]
+                             for a in range(k) for q in range(k)], axis=-1)
+  return patches @ kernel.reshape(-1, kernel.shape[-1])
+
+
 conv4x4_stride2 = conv_stride2  # padding 1 on each side: PyTorch's Conv2d(4, 2, 1)
 
 
@@ -111,6 +122,22 @@ def _taps_bwd(residuals, dy):
 conv_same_by_taps.defvjp(_taps_fwd, _taps_bwd)
 
 
+def conv_transpose_stride2_padded(x, kernel, pad: int):
+  """PyTorch's ConvTranspose2d(k, stride=2, padding=pad, output_padding=1): [B, H, W, I] ->
+  [B, 2H, 2W, O] with output (2i + a - pad, 2j + q - pad) += x[i, j] @ kernel[a, q] for the
+  (kh, kw, in, out) taps. One matmul to every tap, then each tap's map added at its stride-2
+  offset: forward and derivatives are matmuls, pads and strided slices (XLA:CPU's own
+  transposed convolution is several times slower here)."""
+  k, _, _, o = kernel.shape
+  b, h, w, _ = x.shape
+  taps = (x @ _tap_matrix(kernel)).reshape(b, h, w, k, k, o)
+  full = sum(jnp.pad(jax.lax.pad(taps[:, :, :, a, q], jnp.zeros((), x.dtype),
+                                 ((0, 0, 0), (0, 0, 1), (0, 0, 1), (0, 0, 0))),
+                     ((0, 0), (a, k - a), (q, k - q), (0, 0)))
+             for a in range(k) for q in range(k))  # [B, 2H + k, 2W + k, O]
+  return full[:, pad:pad + 2 * h, pad:pad + 2 * w]
+
+
 class _SquareKernel(nn.Module):
   """A k x k kernel (kh, kw, in, out) and a bias around `op(x, kernel)`."""
   features: int
@@ -129,6 +156,20 @@ class _SquareKernel(nn.Module):
 class ConvStride2(_SquareKernel):
   """Halves height and width: nn.Conv(features, (k, k), strides=2, padding='SAME')."""
   op = staticmethod(conv_stride2)
+
+
+class Conv5x5Stride2Pad2(_SquareKernel):
+  """nn.Conv(features, (5, 5), strides=2, padding=2), as PyTorch's Conv2d(5, 2, 2):
+  28 -> 14 -> 7 -> 4 (gan_mnist.py's critic)."""
+  kernel_size: int = 5
+  op = staticmethod(lambda x, kernel: conv_stride2_padded(x, kernel, 2))
+
+
+class ConvTranspose5x5Stride2Pad2(_SquareKernel):
+  """Doubles height and width as PyTorch's ConvTranspose2d(5, 2, padding=2, output_padding=1)
+  (gan_mnist.py's generator); taps (kh, kw, in, out)."""
+  kernel_size: int = 5
+  op = staticmethod(lambda x, kernel: conv_transpose_stride2_padded(x, kernel, 2))
 
 
 class Conv4x4Stride2(ConvStride2):

@@ -12,6 +12,8 @@ otherwise. `train` switches BatchNorm to batch statistics and turns dropout on.
   (1,164,289 and 40,705 parameters on MNIST).
 - `MLPGenerator` / `MLPDiscriminator`: the vanilla GANs of reports 002-004 (Goodfellow et
   al.), with the Maxout + dropout discriminator and the BatchNorm generator as options.
+- `GulrajaniGenerator` / `GulrajaniCritic`: the MNIST networks of Gulrajani et al.'s
+  `gan_mnist.py` (wgan-gp mode), 28x28 only.
 """
 import math
 from collections.abc import Sequence
@@ -20,9 +22,10 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from common.activations import ACTIVATIONS
-from gans.layers import ConvByTaps, ConvStride2, Conv4x4Stride2, ConvTranspose4x4
+from gans.layers import (ConvByTaps, ConvStride2, Conv4x4Stride2, Conv5x5Stride2Pad2,
+                         ConvTranspose4x4, ConvTranspose5x5Stride2Pad2)
 
-ARCHS = ('dcgan', 'keras_dcgan', 'mlp')  # config.model.arch: which networks below
+ARCHS = ('dcgan', 'keras_dcgan', 'mlp', 'gulrajani')  # config.model.arch: which networks below
 OUTPUT_ACTIVATIONS = {'tanh': nn.tanh, 'sigmoid': nn.sigmoid}
 
 
@@ -196,3 +199,39 @@ class MLPDiscriminator(nn.Module):
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(1)(x)[:, 0]
+
+
+class GulrajaniGenerator(nn.Module):
+  """gan_mnist.py's generator: Dense(4*4*4w) ReLU -> 4x4x4w -> 5x5 transposed convs (stride 2,
+  output doubled as PyTorch's ConvTranspose2d(5, 2, 2, output_padding=1)) to 2w, ReLU,
+  cropped to 7x7 -> w, ReLU -> C, then the output activation (sigmoid there: pixels in
+  [0, 1])."""
+  image_shape: Sequence[int]
+  width: int = 64
+  output_activation: str = 'sigmoid'
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = False):
+    del train
+    x = nn.relu(nn.Dense(4 * 4 * 4 * self.width)(_with_label(z, labels, self.num_classes)))
+    x = x.reshape(z.shape[0], 4, 4, 4 * self.width)
+    up = ConvTranspose5x5Stride2Pad2
+    x = nn.relu(up(2 * self.width)(x))[:, :7, :7]
+    x = nn.relu(up(self.width)(x))
+    return OUTPUT_ACTIVATIONS[self.output_activation](up(self.image_shape[-1])(x))
+
+
+class GulrajaniCritic(nn.Module):
+  """gan_mnist.py's critic: 5x5 stride-2 convs (padding 2: 28 -> 14 -> 7 -> 4) to w, 2w, 4w,
+  each with LeakyReLU(0.2), then Dense(1); no normalisation."""
+  width: int = 64
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None, train: bool = False):
+    del train
+    x = _label_planes(x, labels, self.num_classes)
+    for features in (self.width, 2 * self.width, 4 * self.width):
+      x = nn.leaky_relu(Conv5x5Stride2Pad2(features)(x), 0.2)
+    return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]

@@ -142,3 +142,56 @@ def test_mlp_models_shapes_maxout_and_batchnorm():
   pieces = (h @ params['Dense_1']['kernel'] + params['Dense_1']['bias']).reshape(3, 8, 5)
   want = pieces.max(-1) @ params['Dense_2']['kernel'][:, 0] + params['Dense_2']['bias'][0]
   chex.assert_trees_all_close(d.apply({'params': params}, x), want, atol=1e-5)
+
+
+def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
+  """The same shapes and parameter counts as benchmarks/wgan_gp_reference.py's port, and the
+  port's networks compute the same images and scores from the JAX networks' weights."""
+  import torch  # pylint: disable=g-import-not-at-top
+  from benchmarks import wgan_gp_reference  # pylint: disable=g-import-not-at-top
+  width = 8
+  g, d = models.GulrajaniGenerator((28, 28, 1), width), models.GulrajaniCritic(width)
+  z = jax.random.normal(jax.random.key(3), (3, 128))
+  x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
+  g_vars, d_vars = g.init(jax.random.key(1), z), d.init(jax.random.key(2), x)
+  assert g.apply(g_vars, z).shape == (3, 28, 28, 1)
+  t_gen, t_critic = wgan_gp_reference.networks(width)
+  count = lambda tree: sum(p.size for p in jax.tree.leaves(tree))
+  assert count(g_vars) == sum(p.numel() for p in t_gen.parameters())
+  assert count(d_vars) == sum(p.numel() for p in t_critic.parameters())
+  convs = [m for m in t_critic if isinstance(m, torch.nn.Conv2d)]
+  with torch.no_grad():
+    for i, conv in enumerate(convs):
+      p = d_vars['params'][f'Conv5x5Stride2Pad2_{i}']
+      conv.weight.copy_(torch.from_numpy(np.asarray(p['kernel']).transpose(3, 2, 0, 1).copy()))
+      conv.bias.copy_(torch.from_numpy(np.asarray(p['bias'])))
+    dense = d_vars['params']['Dense_0']  # flattened (h, w, c) here, (c, h, w) in torch
+    kernel = np.asarray(dense['kernel']).reshape(4, 4, 4 * width).transpose(2, 0, 1).reshape(-1)
+    t_critic[-1].weight.copy_(torch.from_numpy(kernel[None].copy()))
+    t_critic[-1].bias.copy_(torch.from_numpy(np.asarray(dense['bias'])))
+    expected = t_critic(torch.from_numpy(np.asarray(x).transpose(0, 3, 1, 2).copy()))
+  np.testing.assert_allclose(d.apply(d_vars, x), expected.numpy()[:, 0], rtol=1e-4, atol=1e-5)
+  with torch.no_grad():
+    dense = g_vars['params']['Dense_0']  # columns (h, w, c) here, (c, h, w) in torch
+    order = np.arange(4 * 4 * 4 * width).reshape(4, 4, 4 * width).transpose(2, 0, 1).reshape(-1)
+    t_gen.dense.weight.copy_(torch.from_numpy(np.asarray(dense['kernel'])[:, order].T.copy()))
+    t_gen.dense.bias.copy_(torch.from_numpy(np.asarray(dense['bias'])[order]))
+    for i, up in enumerate((t_gen.up1, t_gen.up2, t_gen.up3)):
+      p = g_vars['params'][f'ConvTranspose5x5Stride2Pad2_{i}']
+      up.weight.copy_(torch.from_numpy(np.asarray(p['kernel']).transpose(2, 3, 0, 1).copy()))
+      up.bias.copy_(torch.from_numpy(np.asarray(p['bias'])))
+    images = t_gen(torch.from_numpy(np.asarray(z))).numpy().transpose(0, 2, 3, 1)
+  np.testing.assert_allclose(g.apply(g_vars, z), images, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('size', [28, 7])
+def test_padded_stride2_conv_and_its_second_derivative_match_xla(size):
+  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
+  k = jax.random.normal(jax.random.key(1), (5, 5, 3, 4))
+  xla = lambda x, k: jax.lax.conv_general_dilated(x, k, (2, 2), ((2, 2), (2, 2)),
+                                                  dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  ours = lambda x, k: layers.conv_stride2_padded(x, k, 2)
+  np.testing.assert_allclose(ours(x, k), xla(x, k), rtol=1e-4, atol=1e-4)
+  penalty = lambda f: lambda k, x: jnp.sum(jax.grad(lambda x: jnp.sum(f(x, k) ** 2))(x) ** 2)
+  for a, b in zip(jax.grad(penalty(ours), (0, 1))(k, x), jax.grad(penalty(xla), (0, 1))(k, x)):
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-2)

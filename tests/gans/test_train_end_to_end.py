@@ -101,7 +101,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(idx_dir, tmp_p
 @pytest.mark.parametrize('module,arg', [
     (gan_mlp, 'quick'), (gan_mlp, 'maxout,quick'), (gan_mlp, 'smooth,quick'),
     (cgan_mlp, 'quick'), (dcgan, 'quick'), (dcgan, 'standard,quick'), (lsgan, 'quick'),
-    (cdcgan, 'quick')])
+    (cdcgan, 'quick'), (wgan_gp_config, 'gulrajani,quick')])
 def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, arg):
   workdir = str(tmp_path)
   summary = train.train_and_evaluate(_config(idx_dir, 4, module, arg), workdir)
