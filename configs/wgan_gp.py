@@ -22,6 +22,16 @@ from configs import variants
 VARIANTS = ('paper', 'gulrajani')
 
 
+def _papers_updates(config) -> None:
+  """Gulrajani et al.'s updates: 5 critic updates per generator update, Adam 1e-4 (0.5,
+  0.9) for both networks at a constant rate."""
+  config.loss.n_critic = 5
+  config.optim.g_learning_rate = 1e-4
+  config.optim.d_learning_rate = 1e-4
+  config.optim.b1 = 0.5
+  config.optim.decay = 'constant'
+
+
 def get_config(arg: str | None = None):
   variant, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_common.base()
@@ -39,11 +49,7 @@ def get_config(arg: str | None = None):
   config.train.log_every = 50
   if variant == 'paper':
     config.model.generator_batchnorm = False
-    config.loss.n_critic = 5
-    config.optim.g_learning_rate = 1e-4
-    config.optim.d_learning_rate = 1e-4
-    config.optim.b1 = 0.5
-    config.optim.decay = 'constant'
+    _papers_updates(config)
     config.model.generator_width = 64
     config.model.critic_width = 64
     config.train.num_steps = 200_000
@@ -55,11 +61,7 @@ def get_config(arg: str | None = None):
     gan_common.gulrajani_model(config, width=64)
     config.dataset.pixel_range = 'zero_one'
     config.model.ema_decay = 0.0
-    config.loss.n_critic = 5
-    config.optim.g_learning_rate = 1e-4
-    config.optim.d_learning_rate = 1e-4
-    config.optim.b1 = 0.5
-    config.optim.decay = 'constant'
+    _papers_updates(config)
     config.train.batch_size = 50
     config.train.num_steps = 1000
   if quick:

@@ -53,11 +53,10 @@ def load_classifier(config, classifier_dir: str, num_classes: int):
       raise ValueError(f'--classifier_dir={classifier_dir}: {e}') from e
     return None, (f'No classifier for {config.dataset.name}: {e} The images are not checked; '
                   f'pass --classifier_dir=A_CLASSIFIER_RUN to check them.')
-  if classifier.dataset != config.dataset.name or len(classifier.class_names) != num_classes:
-    raise ValueError(f'--classifier_dir={classifier_dir or config.eval.classifier_dir}: a '
-                     f'classifier of {classifier.dataset!r} ({len(classifier.class_names)} '
-                     f'classes), but the run generates {config.dataset.name!r} '
-                     f'({num_classes} classes).')
+  mismatch = build.classifier_mismatch(classifier, config.dataset.name, num_classes)
+  if mismatch:
+    raise ValueError(f'--classifier_dir={classifier_dir or config.eval.classifier_dir}: '
+                     f'{mismatch}.')
   return classifier, ''
 
 
@@ -72,7 +71,7 @@ class Site:
     if self.numbers is None:
       self.messages.append(f'{run.config.dataset.name} has {len(sampler.class_names)} classes: '
                            'fewer than the nine a Sudoku needs; the Sudoku shows digits.')
-    elif not sampler.conditional and sampler.classifier is None:
+    elif not sampler.can_draw_classes:
       self.messages.append('An unconditional generator without a classifier cannot draw a '
                            'given class: the Sudoku shows digits.')
     self.images_for_numbers = self.numbers is not None and sampler.can_draw_classes

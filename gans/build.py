@@ -165,6 +165,14 @@ def classifier_for(config, classifier_dir: str = ''):
                     config.dataset.name)
 
 
+def classifier_mismatch(classifier, dataset: str, num_classes: int) -> str:
+  """'' when `classifier` was trained on `dataset` with its classes, else what differs."""
+  if classifier.dataset == dataset and len(classifier.class_names) == num_classes:
+    return ''
+  return (f'a classifier of {classifier.dataset!r} ({len(classifier.class_names)} classes), '
+          f'but the GAN generates {dataset!r} ({num_classes} classes)')
+
+
 def load_classifier(config, ds):
   """The evaluation classifier named by eval.classifier_dir, checked against the data; None
   (with one warning when the default found no shipped network) for an unscored run."""
@@ -186,10 +194,10 @@ def load_classifier(config, ds):
     raise checks.ConfigError(f'config.eval.classifier_dir = {directory!r}: {e} Or set '
                              f"--config.eval.classifier_dir='' to train without FID.") from e
   shape = tuple(jax.eval_shape(clf.features, jnp.zeros((1, *ds.image_shape))).shape)
-  if clf.dataset != ds.name or len(clf.class_names) != ds.num_classes:
-    raise checks.ConfigError(f'config.eval.classifier_dir = {directory!r} holds a classifier of '
-                             f'{clf.dataset!r} ({len(clf.class_names)} classes), but the GAN '
-                             f'trains on {ds.name!r}: train one on it (configs/eval_classifier.py '
+  mismatch = classifier_mismatch(clf, ds.name, ds.num_classes)
+  if mismatch:
+    raise checks.ConfigError(f'config.eval.classifier_dir = {directory!r} holds {mismatch}: '
+                             f'train one on it (configs/eval_classifier.py '
                              f'--config.dataset.name={ds.name}) or set the key to \'\'.')
   logging.info('Evaluation classifier: %s (step %d), %d features.', clf.source, clf.step,
                shape[-1])

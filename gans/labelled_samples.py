@@ -4,8 +4,8 @@ images of `gans/app.py`'s Sudoku and gallery).
 A conditional generator is asked for the class; an unconditional one is drawn from until the
 classifier names the class. A sample is *checked* when the classifier gives it the class with
 confidence >= `threshold` (report 004 keeps only such samples: blurry digits make the puzzle
-unreadable). Every generator and classifier call has BATCH rows, so each is compiled once,
-when the sampler is made, and no later request compiles again.
+unreadable). Generator and classifier calls have at most BATCH rows (common/batching.py), and
+every kind of request runs once when the sampler is made, so no later request compiles.
 """
 import dataclasses
 
@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common import batching
 from gans import evaluation, figures, saved
 
 BATCH = 100
@@ -49,24 +50,16 @@ class Sampler:
     return self.conditional or self._evaluator is not None
 
   def _generate(self, z, labels, ema: bool) -> np.ndarray:
-    """Images for `z` (any number of rows), BATCH rows a call (the last one padded)."""
-    n = z.shape[0]
-    pad = -n % BATCH
-    z = jnp.concatenate([z, jnp.zeros((pad, z.shape[1]), z.dtype)])
-    labels = jnp.concatenate([jnp.asarray(labels, jnp.int32), jnp.zeros((pad,), jnp.int32)])
+    """Images for `z` (any number of rows), BATCH rows a call."""
     ema = ema and self.has_ema
-    parts = [self.run.generate(z[i:i + BATCH], labels[i:i + BATCH], ema=ema)
-             for i in range(0, n + pad, BATCH)]
-    return np.asarray(jnp.concatenate(parts))[:n]
+    return batching.in_batches(lambda z, y: self.run.generate(z, y, ema=ema),
+                               (np.asarray(z), np.asarray(labels, np.int32)), BATCH)
 
   def _probabilities(self, images: np.ndarray) -> np.ndarray | None:
     if self._evaluator is None:
       return None
-    n = images.shape[0]
-    padded = np.concatenate([images, np.zeros((-n % BATCH, *images.shape[1:]), images.dtype)])
-    parts = [self._evaluator.features_and_logits(padded[i:i + BATCH])[1]
-             for i in range(0, padded.shape[0], BATCH)]
-    return np.asarray(jax.nn.softmax(jnp.concatenate(parts)))[:n]
+    logits = lambda x: jax.nn.softmax(self._evaluator.features_and_logits(x)[1])
+    return batching.in_batches(logits, (images,), BATCH)
 
   def _samples(self, images, classes, probs) -> list[Sample]:
     out = []

@@ -16,16 +16,19 @@ from flax import linen as nn
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
 
 
-def _patches_stride2(x, k: int):
-  """[B, H, W, C] -> [B, H/2, W/2, k*k*C]: each output pixel's k x k window under 'SAME'
-  padding (k - 2 zeros, the odd one after: 1 and 1 for k = 4, 0 and 1 for k = 3, as
-  TensorFlow and Flax pad), in (kh, kw, c) order."""
+def _patches_stride2(x, k: int, lo: int | None = None, hi: int | None = None):
+  """[B, H, W, C] -> [B, H', W', k*k*C]: each output pixel's k x k window at stride 2, in
+  (kh, kw, c) order, after `lo` / `hi` zeros on each side. By default 'SAME' padding for
+  even H and W (k - 2 zeros, the odd one after: 1 and 1 for k = 4, 0 and 1 for k = 3, as
+  TensorFlow and Flax pad; H' = H / 2)."""
   _, h, w, _ = x.shape
-  if h % 2 or w % 2:
-    raise ValueError(f'stride-2 convolution needs even height and width, got {h}x{w}.')
-  lo, hi = (k - 2) // 2, k - 2 - (k - 2) // 2
+  if lo is None:
+    if h % 2 or w % 2:
+      raise ValueError(f'stride-2 convolution needs even height and width, got {h}x{w}.')
+    lo, hi = (k - 2) // 2, k - 2 - (k - 2) // 2
   xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
-  return jnp.concatenate([xp[:, a:a + h - 1:2, q:q + w - 1:2]
+  oh, ow = (xp.shape[1] - k) // 2 + 1, (xp.shape[2] - k) // 2 + 1
+  return jnp.concatenate([xp[:, a:a + 2 * oh - 1:2, q:q + 2 * ow - 1:2]
                           for a in range(k) for q in range(k)], axis=-1)
 
 
@@ -37,12 +40,8 @@ def conv_stride2(x, kernel):
 def conv_stride2_padded(x, kernel, pad: int):
   """lax.conv(x, kernel, stride 2, padding `pad` on every side), any H and W: PyTorch's
   Conv2d(k, stride=2, padding=pad), as strided slices and one matmul."""
-  k = kernel.shape[0]
-  xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-  oh, ow = (xp.shape[1] - k) // 2 + 1, (xp.shape[2] - k) // 2 + 1
-  patches = jnp.concatenate([xp[:, a:a + 2 * oh - 1:2, q:q + 2 * ow - 1:2]
-                             for a in range(k) for q in range(k)], axis=-1)
-  return patches @ kernel.reshape(-1, kernel.shape[-1])
+  return (_patches_stride2(x, kernel.shape[0], pad, pad)
+          @ kernel.reshape(-1, kernel.shape[-1]))
 
 
 conv4x4_stride2 = conv_stride2  # padding 1 on each side: PyTorch's Conv2d(4, 2, 1)
