@@ -9,6 +9,8 @@ the usual layouts, so weights convert one to one: (kh, kw, in, out) as flax.line
 for `Conv4x4Stride2`, and PyTorch's ConvTranspose2d(4, 2, 1) taps, (kh, kw, in, out),
 for `ConvTranspose4x4`. benchmarks/wgan_gp_step.py times both against XLA's own.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
@@ -47,6 +49,17 @@ def conv_stride2_padded(x, kernel, pad: int):
 conv4x4_stride2 = conv_stride2  # padding 1 on each side: PyTorch's Conv2d(4, 2, 1)
 
 
+def _conv_transpose_bwd(pad: int, residuals, dy):
+  """The VJP of a PyTorch-padded stride-2 transposed conv (output 2H x 2W): it is the adjoint
+  of the strided conv, so one set of dy's stride-2 patches feeds two matmuls."""
+  x, kernel = residuals
+  k, _, i, o = kernel.shape
+  d_taps = _patches_stride2(dy, k, pad, k - 2 - pad)  # [B, H, W, k*k*O], (kh, kw, o) order
+  dx = d_taps @ _tap_matrix(kernel).T
+  dk = jnp.einsum('bhwi,bhwp->ip', x, d_taps)
+  return dx, dk.reshape(i, k, k, o).transpose(1, 2, 0, 3)
+
+
 @jax.custom_vjp
 def conv_transpose4x4_stride2(x, kernel):
   """PyTorch's ConvTranspose2d(kernel 4, stride 2, padding 1): [B,H,W,I] -> [B,2H,2W,O]."""
@@ -55,20 +68,9 @@ def conv_transpose4x4_stride2(x, kernel):
                                 dimension_numbers=_NHWC, transpose_kernel=True)
 
 
-def _conv_transpose_fwd(x, kernel):
-  return conv_transpose4x4_stride2(x, kernel), (x, kernel)
-
-
-def _conv_transpose_bwd(residuals, dy):
-  x, kernel = residuals
-  i, o = kernel.shape[2:]
-  dx = jax.lax.conv_general_dilated(dy, jnp.swapaxes(kernel, 2, 3), (2, 2), ((1, 1), (1, 1)),
-                                    dimension_numbers=_NHWC)
-  dk = jnp.einsum('bhwi,bhwp->ip', x, _patches_stride2(dy, 4))  # p in (kh, kw, o) order
-  return dx, dk.reshape(i, 4, 4, o).transpose(1, 2, 0, 3)
-
-
-conv_transpose4x4_stride2.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
+conv_transpose4x4_stride2.defvjp(
+    lambda x, kernel: (conv_transpose4x4_stride2(x, kernel), (x, kernel)),
+    functools.partial(_conv_transpose_bwd, 1))
 
 
 def _tap_matrix(kernel):
@@ -121,12 +123,13 @@ def _taps_bwd(residuals, dy):
 conv_same_by_taps.defvjp(_taps_fwd, _taps_bwd)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def conv_transpose_stride2_padded(x, kernel, pad: int):
   """PyTorch's ConvTranspose2d(k, stride=2, padding=pad, output_padding=1): [B, H, W, I] ->
   [B, 2H, 2W, O] with output (2i + a - pad, 2j + q - pad) += x[i, j] @ kernel[a, q] for the
   (kh, kw, in, out) taps. One matmul to every tap, then each tap's map added at its stride-2
-  offset: forward and derivatives are matmuls, pads and strided slices (XLA:CPU's own
-  transposed convolution is several times slower here)."""
+  offset; the VJP is `_conv_transpose_bwd`'s two matmuls (autodiff through the adds, and
+  XLA:CPU's own transposed convolution, are several times slower here)."""
   k, _, _, o = kernel.shape
   b, h, w, _ = x.shape
   taps = (x @ _tap_matrix(kernel)).reshape(b, h, w, k, k, o)
@@ -135,6 +138,11 @@ def conv_transpose_stride2_padded(x, kernel, pad: int):
                      ((0, 0), (a, k - a), (q, k - q), (0, 0)))
              for a in range(k) for q in range(k))  # [B, 2H + k, 2W + k, O]
   return full[:, pad:pad + 2 * h, pad:pad + 2 * w]
+
+
+conv_transpose_stride2_padded.defvjp(
+    lambda x, kernel, pad: (conv_transpose_stride2_padded(x, kernel, pad), (x, kernel)),
+    _conv_transpose_bwd)
 
 
 class _SquareKernel(nn.Module):

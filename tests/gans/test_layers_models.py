@@ -33,18 +33,24 @@ def test_conv_transpose_4x4_matches_its_definition():
                              atol=1e-4, rtol=1e-5)
 
 
-def test_conv_transpose_gradients_match_xla_autodiff():
-  # The hand-written VJP against XLA's autodiff of the same op as a dilated convolution.
+@pytest.mark.parametrize('k, pad', [(4, 1), (5, 2)])
+def test_conv_transpose_gradients_match_xla_autodiff(k, pad):
+  # The hand-written VJPs against XLA's autodiff of the same op as a dilated convolution
+  # (PyTorch's ConvTranspose2d(k, 2, pad) with the output_padding that makes it 2H x 2W).
   rng = np.random.default_rng(1)
   x = jnp.asarray(rng.normal(size=(2, 4, 5, 3)), jnp.float32)
-  kernel = jnp.asarray(rng.normal(size=(4, 4, 3, 6)), jnp.float32)
-  reference = lambda x, k: jax.lax.conv_general_dilated(
-      x, jnp.flip(k, (0, 1)), (1, 1), ((2, 2), (2, 2)), lhs_dilation=(2, 2),
+  kernel = jnp.asarray(rng.normal(size=(k, k, 3, 6)), jnp.float32)
+  lo, hi = k - 1 - pad, k - 1 - pad + (k % 2)
+  reference = lambda x, kernel: jax.lax.conv_general_dilated(
+      x, jnp.flip(kernel, (0, 1)), (1, 1), ((lo, hi), (lo, hi)), lhs_dilation=(2, 2),
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  op = (layers.conv_transpose4x4_stride2 if k == 4
+        else lambda x, kernel: layers.conv_transpose_stride2_padded(x, kernel, pad))
   dy = jnp.asarray(rng.normal(size=(2, 8, 10, 6)), jnp.float32)
-  ours = jax.vjp(layers.conv_transpose4x4_stride2, x, kernel)[1](dy)
-  theirs = jax.vjp(reference, x, kernel)[1](dy)
-  chex.assert_trees_all_close(ours, theirs, atol=1e-4, rtol=1e-5)
+  y, vjp = jax.vjp(op, x, kernel)
+  want, want_vjp = jax.vjp(reference, x, kernel)
+  np.testing.assert_allclose(y, want, atol=1e-4, rtol=1e-5)
+  chex.assert_trees_all_close(vjp(dy), want_vjp(dy), atol=1e-4, rtol=1e-5)
 
 
 def test_strided_conv_and_its_second_derivative_match_xla():
