@@ -2,6 +2,7 @@
 
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.wgan_gp_step [--width=32 --batch_size=64 --steps=20]
+  python -m benchmarks.wgan_gp_step --variant=gulrajani --batch_size=50 --steps=10
 
 One step of configs/wgan_gp.py's recipe = n_critic critic updates (gradient penalty
 included) + one generator update, on 28x28x1 images; the PyTorch side builds the same
@@ -26,12 +27,16 @@ _BATCH = flags.DEFINE_integer('batch_size', 64, 'batch size')
 _N_CRITIC = flags.DEFINE_integer('n_critic', None, 'critic updates per generator update '
                                  "(default: configs/wgan_gp.py's)")
 _STEPS = flags.DEFINE_integer('steps', 20, 'timed steps per framework')
+_VARIANT = flags.DEFINE_enum('variant', '', ['', 'gulrajani'],
+                             "configs/wgan_gp.py's variant: '' the main job's recipe; gulrajani "
+                             "gan_mnist.py's (use --batch_size=50), against "
+                             "benchmarks/wgan_gp_reference.py's port")
 LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
 def benchmark_config():
   """configs/wgan_gp.py at the flags' width and update ratio (both sides build from it)."""
-  config = wgan_gp_config.get_config()  # the trainer's own models and optimizers
+  config = wgan_gp_config.get_config(_VARIANT.value or None)  # the trainer's own models
   config.model.generator_width = config.model.critic_width = _WIDTH.value
   if _N_CRITIC.value:
     config.loss.n_critic = _N_CRITIC.value
@@ -67,15 +72,20 @@ def time_torch(images):
   torch.manual_seed(0)
   config = benchmark_config()
   w, c = _WIDTH.value, SHAPE[-1]
-  norm = config.model.generator_batchnorm  # BatchNorm before each of G's ReLUs, as models.py
-  bn = lambda layer, n: [layer(n)] if norm else []
-  gen = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 4 * w), *bn(nn.BatchNorm1d, 7 * 7 * 4 * w),
-                      nn.ReLU(), nn.Unflatten(1, (4 * w, 7, 7)),
-                      nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), *bn(nn.BatchNorm2d, 2 * w),
-                      nn.ReLU(), nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
-  critic = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2),
-                         nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
-                         nn.Linear(7 * 7 * 2 * w, 1))
+  if _VARIANT.value == 'gulrajani':
+    gen, critic = wgan_gp_reference.networks(w)
+    scale, shift = 255.0, 0.0  # pixels in [0, 1]
+  else:
+    norm = config.model.generator_batchnorm  # BatchNorm before each of G's ReLUs, as models.py
+    bn = lambda layer, n: [layer(n)] if norm else []
+    gen = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 4 * w), *bn(nn.BatchNorm1d, 7 * 7 * 4 * w),
+                        nn.ReLU(), nn.Unflatten(1, (4 * w, 7, 7)),
+                        nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), *bn(nn.BatchNorm2d, 2 * w),
+                        nn.ReLU(), nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
+    critic = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2),
+                           nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
+                           nn.Linear(7 * 7 * 2 * w, 1))
+    scale, shift = 127.5, 1.0  # pixels in [-1, 1]
   betas = (config.optim.b1, config.optim.b2)
   g_opt = torch.optim.Adam(gen.parameters(), config.optim.g_learning_rate, betas=betas)
   d_opt = torch.optim.Adam(critic.parameters(), config.optim.d_learning_rate, betas=betas)
@@ -83,7 +93,7 @@ def time_torch(images):
   b = _BATCH.value
 
   def step():
-    real = lambda: data[torch.randint(0, N, (b,))].float() / 127.5 - 1.0
+    real = lambda: data[torch.randint(0, N, (b,))].float() / scale - shift
     wgan_gp_reference.torch_step(gen, critic, g_opt, d_opt, real, config.loss.n_critic, b)
 
   for _ in range(2):

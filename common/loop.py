@@ -64,10 +64,12 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
         log_every: int, checkpoint_every: int, writer, checkpointer,
         hooks: tuple[Every, ...] = (), console_keys: tuple[str, ...] = (),
         steps_per_call: int | Callable[[int], int] = 1, evaluate: Callable | None = None,
-        stop_on_non_finite: bool = True):
+        stop_on_non_finite: bool = True, seconds_before: float = 0.0):
   """Trains from `first_step` to `num_steps`.
 
-  Returns (state, step reached, last logged metrics, seconds). `chunk` divides every
+  Returns (state, step reached, last logged metrics, seconds spent in training steps, which
+  leave out `evaluate`, hooks and checkpoints). Each logged row's `total_train_seconds` is that
+  time so far plus `seconds_before` (the invocations before a resume). `chunk` divides every
   interval and is a multiple of `steps_per_call`, or `steps_per_call(step)` gives the size
   of the call starting at `step` (and `step_fn(state, data, size)` takes it), so calls of
   several sizes can end exactly on chunk boundaries. Logged metrics are means over the last chunk
@@ -80,8 +82,8 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
   """
   step = first_step
   last = {}
-  t0 = time.perf_counter()
-  t_chunk = t0
+  t_chunk = time.perf_counter()
+  training = 0.0
   with stop_requests() as stop:
     while step < num_steps:
       pending, sizes = [], []
@@ -101,6 +103,7 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
       pending = jax.device_get(pending)
       metrics = {k: np.stack([np.asarray(m[k]) for m in pending]) for k in pending[0]}
       now = time.perf_counter()
+      training += now - t_chunk
       bad = sorted(k for k, v in metrics.items() if not np.all(np.isfinite(v)))
       if bad and stop_on_non_finite:
         saved = checkpointer.steps()
@@ -115,9 +118,10 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
         last = {k: float(np.average(v, axis=0, weights=sizes).mean())
                 for k, v in metrics.items()}
         last['steps_per_second'] = (step - start) / (now - t_chunk)
+        last['total_train_seconds'] = seconds_before + training
         last.update(scores)
         writer.write_scalars(step, last)
-        _console(step, num_steps, first_step, now - t0, last, console_keys)
+        _console(step, num_steps, first_step, training, last, console_keys)
       if step % checkpoint_every == 0 or finished:
         checkpointer.save(step, state)
       for hook in hooks:
@@ -127,7 +131,7 @@ def run(*, state, step_fn, data, first_step: int, num_steps: int, chunk: int,
       if stop:
         break
   checkpointer.wait()
-  return state, step, last, time.perf_counter() - t0
+  return state, step, last, training
 
 
 def _console(step, num_steps, first_step, elapsed, metrics, keys):

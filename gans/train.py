@@ -61,13 +61,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
                                    feature_network=feature_network)
     best = checkpoint.BestKeeper(workdir, 'fid', is_main)
     fid_fn = scoring.fid_tracker(config, gan, evaluator, best)
+  earlier = _earlier_seconds(workdir, first_step)
   try:
     state, step, last, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
         num_steps=config.train.num_steps, chunk=build.chunk_size(config), log_every=config.train.log_every,
         checkpoint_every=config.train.checkpoint_every, writer=writer, checkpointer=ckpt,
         hooks=hooks, console_keys=CONSOLE_KEYS,
-        steps_per_call=build.call_size(config), evaluate=fid_fn)
+        steps_per_call=build.call_size(config), evaluate=fid_fn, seconds_before=earlier)
   finally:
     ckpt.close()
     if best is not None:
@@ -77,7 +78,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   summary = {
       'steps': step, 'generator_updates': step * config.loss.n_generator,
       'resumed_from_step': first_step, 'train_seconds': seconds,
-      'total_train_seconds': seconds + _earlier_seconds(workdir, first_step),
+      'total_train_seconds': seconds + earlier,
       'compile_seconds': compile_seconds,
       'steps_per_second': (step - first_step) / seconds if seconds else 0.0,
       'num_devices': int(mesh.devices.size), 'dataset': ds.name,

@@ -1,3 +1,5 @@
+import time
+
 import jax.numpy as jnp
 import pytest
 
@@ -39,6 +41,23 @@ def test_logs_means_saves_and_hooks_on_schedule():
   assert rec.rows[0][1]['loss'] == 2.5  # mean of the chunk's steps 2 and 3
   assert rec.saved == [6, 12] and hooked == [4, 8, 12]
   assert last['loss'] == 10.5 and last['steps_per_second'] > 0
+
+
+def test_train_seconds_leave_out_evaluation_and_add_the_earlier_invocations():
+  def slow_step(s, d):
+    time.sleep(0.01)
+    return s + 1, {'loss': s}
+
+  def slow_evaluation(step, state):
+    time.sleep(0.2)
+    return {}
+
+  started = time.perf_counter()
+  (_, _, last, seconds), rec = _run(slow_step, evaluate=slow_evaluation, seconds_before=100.0)
+  wall = time.perf_counter() - started
+  assert 12 * 0.01 <= seconds < wall - 6 * 0.2  # six evaluations, one per chunk, left out
+  times = [row['total_train_seconds'] for _, row in rec.rows]
+  assert times == sorted(times) and times[-1] == last['total_train_seconds'] == 100.0 + seconds
 
 
 def test_non_finite_loss_stops_before_saving():
