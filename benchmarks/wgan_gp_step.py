@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import wgan_gp_reference
-from common import mesh as mesh_lib
+from common import data as data_lib, mesh as mesh_lib
 from configs import wgan_gp as wgan_gp_config
 from gans import build, gan as gan_lib, layers
 
@@ -72,9 +72,8 @@ def time_torch(images):
   torch.manual_seed(0)
   config = benchmark_config()
   w, c = _WIDTH.value, SHAPE[-1]
-  if _VARIANT.value == 'gulrajani':
+  if config.model.arch == 'gulrajani':
     gen, critic = wgan_gp_reference.networks(w)
-    scale, shift = 255.0, 0.0  # pixels in [0, 1]
   else:
     norm = config.model.generator_batchnorm  # BatchNorm before each of G's ReLUs, as models.py
     bn = lambda layer, n: [layer(n)] if norm else []
@@ -85,15 +84,15 @@ def time_torch(images):
     critic = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2),
                            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
                            nn.Linear(7 * 7 * 2 * w, 1))
-    scale, shift = 127.5, 1.0  # pixels in [-1, 1]
   betas = (config.optim.b1, config.optim.b2)
   g_opt = torch.optim.Adam(gen.parameters(), config.optim.g_learning_rate, betas=betas)
   d_opt = torch.optim.Adam(critic.parameters(), config.optim.d_learning_rate, betas=betas)
-  data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+  pixels = np.asarray(data_lib.to_float(images, config.dataset.pixel_range))  # as the JAX step
+  data = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
   b = _BATCH.value
 
   def step():
-    real = lambda: data[torch.randint(0, N, (b,))].float() / scale - shift
+    real = lambda: data[torch.randint(0, N, (b,))]
     wgan_gp_reference.torch_step(gen, critic, g_opt, d_opt, real, config.loss.n_critic, b)
 
   for _ in range(2):

@@ -49,6 +49,12 @@ def conv_stride2_padded(x, kernel, pad: int):
 conv4x4_stride2 = conv_stride2  # padding 1 on each side: PyTorch's Conv2d(4, 2, 1)
 
 
+def _keeping_inputs(op):
+  """The custom_vjp forward rule of a transposed conv: its output, and (x, kernel) for
+  `_conv_transpose_bwd`."""
+  return lambda x, kernel, *static: (op(x, kernel, *static), (x, kernel))
+
+
 def _conv_transpose_bwd(pad: int, residuals, dy):
   """The VJP of a PyTorch-padded stride-2 transposed conv (output 2H x 2W): it is the adjoint
   of the strided conv, so one set of dy's stride-2 patches feeds two matmuls."""
@@ -68,9 +74,8 @@ def conv_transpose4x4_stride2(x, kernel):
                                 dimension_numbers=_NHWC, transpose_kernel=True)
 
 
-conv_transpose4x4_stride2.defvjp(
-    lambda x, kernel: (conv_transpose4x4_stride2(x, kernel), (x, kernel)),
-    functools.partial(_conv_transpose_bwd, 1))
+conv_transpose4x4_stride2.defvjp(_keeping_inputs(conv_transpose4x4_stride2),
+                                 functools.partial(_conv_transpose_bwd, 1))
 
 
 def _tap_matrix(kernel):
@@ -140,9 +145,8 @@ def conv_transpose_stride2_padded(x, kernel, pad: int):
   return full[:, pad:pad + 2 * h, pad:pad + 2 * w]
 
 
-conv_transpose_stride2_padded.defvjp(
-    lambda x, kernel, pad: (conv_transpose_stride2_padded(x, kernel, pad), (x, kernel)),
-    _conv_transpose_bwd)
+conv_transpose_stride2_padded.defvjp(_keeping_inputs(conv_transpose_stride2_padded),
+                                     _conv_transpose_bwd)
 
 
 class _SquareKernel(nn.Module):
