@@ -8,9 +8,10 @@ code on the shipped feature network, like a run of `configs/wgan_gp.py:gulrajani
 
 The port: G Linear 128 -> 4*4*4w, ReLU, 5x5 transposed convs (stride 2) 4w -> 2w, ReLU,
 crop to 7x7, -> w, ReLU, -> 1, sigmoid; critic 5x5 stride-2 convs 1 -> w -> 2w -> 4w with
-LeakyReLU 0.2, then linear; batch 50, 5 critic updates per generator update, lambda 10,
-Adam 1e-4 (0.5, 0.9) for both, pixels in [0, 1]. Training stops after `--steps` generator
-updates, or after `--seconds` of training when given (the FID checks are not counted).
+LeakyReLU 0.2, then linear; tflib's initialisation, as gan_mnist.py has it; batch 50, 5
+critic updates per generator update, lambda 10, Adam 1e-4 (0.5, 0.9) for both, pixels in
+[0, 1]. Training stops after `--steps` generator updates, or after `--seconds` of training
+when given (the FID checks are not counted).
 It prints and writes FID and KID of 10,000 samples against the test set, and the FID
 curve (2,000 samples) against training seconds.
 """
@@ -50,7 +51,30 @@ def networks(width: int):
       nn.Conv2d(width, 2 * width, 5, 2, 2), nn.LeakyReLU(0.2),
       nn.Conv2d(2 * width, 4 * width, 5, 2, 2), nn.LeakyReLU(0.2),
       nn.Flatten(), nn.Linear(4 * 4 * 4 * width, 1))
-  return Generator(), critic
+  gen = Generator()
+  for module in (*gen.modules(), *critic.modules()):
+    _tflib_init_(module)
+  return gen, critic
+
+
+def _tflib_init_(module) -> None:
+  """gan_mnist.py's initialisation (tflib), not PyTorch's default: Linear Glorot uniform;
+  5x5 stride-2 (transposed) convs uniform with variance 4 / (fan_in + fan_out), fan =
+  channels x 25, the low-resolution side's divided by 4; biases 0."""
+  from torch import nn  # pylint: disable=g-import-not-at-top
+  if isinstance(module, nn.Linear):
+    nn.init.xavier_uniform_(module.weight)
+  elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+    c_in, c_out = module.in_channels * 25, module.out_channels * 25
+    if isinstance(module, nn.ConvTranspose2d):
+      c_in /= 4
+    else:
+      c_out /= 4
+    limit = (3 * 4 / (c_in + c_out)) ** 0.5
+    nn.init.uniform_(module.weight, -limit, limit)
+  else:
+    return
+  nn.init.zeros_(module.bias)
 
 
 def torch_step(gen, critic, g_opt, d_opt, real_batch, n_critic: int, batch: int) -> None:

@@ -13,11 +13,12 @@ otherwise. `train` switches BatchNorm to batch statistics and turns dropout on.
 - `MLPGenerator` / `MLPDiscriminator`: the vanilla GANs of reports 002-004 (Goodfellow et
   al.), with the Maxout + dropout discriminator and the BatchNorm generator as options.
 - `GulrajaniGenerator` / `GulrajaniCritic`: the MNIST networks of Gulrajani et al.'s
-  `gan_mnist.py` (wgan-gp mode), 28x28 only.
+  `gan_mnist.py` (wgan-gp mode) with its tflib initialisation, 28x28 only.
 """
 import math
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
@@ -201,6 +202,26 @@ class MLPDiscriminator(nn.Module):
     return nn.Dense(1)(x)[:, 0]
 
 
+def tflib_he_uniform(transposed: bool, stride: int = 2):
+  """gan_mnist.py's conv initialisation (tflib's he_init): uniform with variance
+  4 / (fan_in + fan_out), fan = channels x k^2 and the low-resolution side's divided by
+  stride^2 (the output of a conv, the input of a transposed conv); taps (k, k, in, out)."""
+  def init(key, shape, dtype=jnp.float32):
+    k, _, c_in, c_out = shape
+    fan_in, fan_out = c_in * k * k, c_out * k * k
+    if transposed:
+      fan_in /= stride**2
+    else:
+      fan_out /= stride**2
+    limit = math.sqrt(3 * 4 / (fan_in + fan_out))
+    return jax.random.uniform(key, shape, dtype, -limit, limit)
+  return init
+
+
+# tflib's Linear default: Glorot uniform (variance 2 / (fan_in + fan_out)); all biases 0
+TFLIB_LINEAR_INIT = nn.initializers.xavier_uniform()
+
+
 class GulrajaniGenerator(nn.Module):
   """gan_mnist.py's generator: Dense(4*4*4w) ReLU -> 4x4x4w -> 5x5 transposed convs (stride 2,
   output doubled as PyTorch's ConvTranspose2d(5, 2, 2, output_padding=1)) to 2w, ReLU,
@@ -214,9 +235,11 @@ class GulrajaniGenerator(nn.Module):
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
     del train
-    x = nn.relu(nn.Dense(4 * 4 * 4 * self.width)(_with_label(z, labels, self.num_classes)))
-    x = x.reshape(z.shape[0], 4, 4, 4 * self.width)
-    up = ConvTranspose5x5Stride2Pad2
+    x = nn.Dense(4 * 4 * 4 * self.width, kernel_init=TFLIB_LINEAR_INIT)(
+        _with_label(z, labels, self.num_classes))
+    x = nn.relu(x).reshape(z.shape[0], 4, 4, 4 * self.width)
+    up = lambda features: ConvTranspose5x5Stride2Pad2(features,
+                                                      kernel_init=tflib_he_uniform(True))
     x = nn.relu(up(2 * self.width)(x))[:, :7, :7]
     x = nn.relu(up(self.width)(x))
     return OUTPUT_ACTIVATIONS[self.output_activation](up(self.image_shape[-1])(x))
@@ -233,5 +256,6 @@ class GulrajaniCritic(nn.Module):
     del train
     x = _label_planes(x, labels, self.num_classes)
     for features in (self.width, 2 * self.width, 4 * self.width):
-      x = nn.leaky_relu(Conv5x5Stride2Pad2(features)(x), 0.2)
-    return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+      conv = Conv5x5Stride2Pad2(features, kernel_init=tflib_he_uniform(False))
+      x = nn.leaky_relu(conv(x), 0.2)
+    return nn.Dense(1, kernel_init=TFLIB_LINEAR_INIT)(x.reshape(x.shape[0], -1))[:, 0]

@@ -76,6 +76,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     writer.close()
 
   summary = {
+      **last,  # the last logged row; the whole run's figures below take precedence
       'steps': step, 'generator_updates': step * config.loss.n_generator,
       'resumed_from_step': first_step, 'train_seconds': seconds,
       'total_train_seconds': seconds + earlier,
@@ -83,7 +84,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       'steps_per_second': (step - first_step) / seconds if seconds else 0.0,
       'num_devices': int(mesh.devices.size), 'dataset': ds.name,
       'generator_params': _count(state.g_params),
-      'discriminator_params': _count(state.d_params), **last}
+      'discriminator_params': _count(state.d_params)}
   if evaluator is not None and step >= config.train.num_steps:
     t0 = time.perf_counter()
     summary.update(scoring.final_scores(config, gan, evaluator, state, best))

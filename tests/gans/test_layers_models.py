@@ -190,6 +190,35 @@ def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
   np.testing.assert_allclose(g.apply(g_vars, z), images, rtol=1e-4, atol=1e-5)
 
 
+def test_gulrajani_networks_start_from_gan_mnist_py_initialisation_on_both_sides():
+  """tflib's initialisation, written out from gan_mnist.py's layers: each weight uniform on
+  +-sqrt(3 * 4 / (fan_in + fan_out)) (convs: channels x 25, the low-resolution side / 4;
+  linear layers: sqrt(3 * 2 / (in + out))), biases 0; in JAX and in the PyTorch port."""
+  from benchmarks import wgan_gp_reference  # pylint: disable=g-import-not-at-top
+  width = 32
+  w = width
+  conv = lambda c_in, c_out: (3 * 4 / (c_in * 25 + c_out * 25 / 4)) ** 0.5
+  up = lambda c_in, c_out: (3 * 4 / (c_in * 25 / 4 + c_out * 25)) ** 0.5
+  dense = lambda n_in, n_out: (3 * 2 / (n_in + n_out)) ** 0.5
+  limits = {'generator': [dense(128, 64 * w), up(4 * w, 2 * w), up(2 * w, w), up(w, 1)],
+            'critic': [conv(1, w), conv(w, 2 * w), conv(2 * w, 4 * w), dense(64 * w, 1)]}
+  g_vars = models.GulrajaniGenerator((28, 28, 1), width).init(
+      jax.random.key(1), jnp.zeros((1, 128)))
+  d_vars = models.GulrajaniCritic(width).init(jax.random.key(2), jnp.zeros((1, 28, 28, 1)))
+  t_gen, t_critic = wgan_gp_reference.networks(width)
+  for name, jax_vars, torch_net in (('generator', g_vars, t_gen), ('critic', d_vars, t_critic)):
+    jax_layers = [jax_vars['params'][k] for k in sorted(
+        jax_vars['params'], key=lambda k: (k.startswith('Dense') != (name == 'generator'), k))]
+    torch_layers = [m for m in torch_net.modules() if hasattr(m, 'weight')]
+    for limit, jax_layer, torch_layer in zip(limits[name], jax_layers, torch_layers,
+                                             strict=True):
+      for weights in (np.asarray(jax_layer['kernel']), torch_layer.weight.detach().numpy()):
+        assert np.abs(weights).max() <= limit
+        if weights.size >= 800:  # enough draws to pin the spread
+          np.testing.assert_allclose(weights.std(), limit / 3**0.5, rtol=0.1)
+      assert not np.any(np.asarray(jax_layer['bias'])) and not torch_layer.bias.detach().any()
+
+
 @pytest.mark.parametrize('size', [28, 7])
 def test_padded_stride2_conv_and_its_second_derivative_match_xla(size):
   x = jax.random.normal(jax.random.key(0), (2, size, size, 3))

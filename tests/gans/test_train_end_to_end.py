@@ -106,6 +106,8 @@ def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, ar
   workdir = str(tmp_path)
   summary = train.train_and_evaluate(_config(idx_dir, 4, module, arg), workdir)
   assert summary['steps'] == 4 and summary['generator_params'] > 0
+  # the whole run's rate, not the last logged chunk's
+  assert summary['steps_per_second'] == pytest.approx(4 / summary['train_seconds'])
   for key in ('d_loss', 'g_loss', 'd_real', 'd_fake'):
     assert key in summary
   assert os.path.exists(os.path.join(workdir, 'samples', 'step_0000004.png'))
