@@ -30,8 +30,11 @@ def load(path: str) -> dict:
              if 'fid' in r]
     return {'fid': summary['fid'], 'kid': summary['kid'], 'steps': summary['steps'],
             'train_seconds': summary['total_train_seconds'], 'curve': curve}
-  result = writers.read_json(path)
-  if result is None or 'curve' not in result:
+  try:
+    result = writers.read_json(path)
+  except (ValueError, UnicodeDecodeError):
+    result = None
+  if not isinstance(result, dict) or 'curve' not in result:
     raise ValueError(f'{path}: not a benchmarks/wgan_gp_reference.py result (no "curve")')
   return {'fid': result['fid'], 'kid': result['kid'], 'steps': result['steps'],
           'train_seconds': result['train_seconds'],

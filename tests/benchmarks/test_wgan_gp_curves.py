@@ -48,6 +48,9 @@ def test_bad_series_name_the_pattern_or_the_run(tmp_path):
     wgan_gp_curves.parse_series(f'JAX={tmp_path}/nothing*')
   with pytest.raises(ValueError, match='expected LABEL=GLOB'):
     wgan_gp_curves.parse_series('runs/x')
+  (tmp_path / 'run.log').write_text('I1203 training...')
+  with pytest.raises(SystemExit, match=r'run.log: not a benchmarks/wgan_gp_reference.py result'):
+    wgan_gp_curves.run([f'port={tmp_path}/run.log'])
   os.makedirs(tmp_path / 'unfinished')
   with pytest.raises(SystemExit, match='unfinished: no summary.json with final scores'):
     wgan_gp_curves.run([f'JAX={tmp_path}/unfinished'])
