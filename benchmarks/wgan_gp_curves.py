@@ -2,13 +2,14 @@
 seconds, for this project's GAN runs and benchmarks/wgan_gp_reference.py's results.
 
   python -m benchmarks.wgan_gp_curves \
-      --series='JAX :gulrajani=runs/gulrajani32_s*' \
-      --series='PyTorch port=runs/reference32_s*.json' [--output=docs/wgan_gp_seeds.png]
+      --series='JAX :gulrajani=runs/gulrajani32_s?' \
+      --series='PyTorch port=runs/reference32_s?.json' [--output=docs/wgan_gp_seeds.png]
 
 Each --series is LABEL=GLOB: a folder is a run of launch.py (summary.json for the final
 scores, metrics.jsonl for the FID rows and their total_train_seconds), a .json file is a
-result of the port. Every series after the first also prints its FID as a multiple of the
-first's.
+result of the port (a glob must match only these: `runs/x_s?`, not `runs/x_s*`, which also
+matches the runs' logs). The spread is the sample standard deviation over a series' runs.
+Every series after the first also prints its FID as a multiple of the first's.
 """
 import glob
 import os
@@ -44,7 +45,7 @@ def load(path: str) -> dict:
 def parse_series(spec: str) -> tuple[str, list[str]]:
   label, sep, pattern = spec.rpartition('=')
   if not sep or not label:
-    raise ValueError(f'--series={spec!r}: expected LABEL=GLOB, e.g. "JAX=runs/gulrajani32_s*"')
+    raise ValueError(f'--series={spec!r}: expected LABEL=GLOB, e.g. "JAX=runs/gulrajani32_s?"')
   paths = sorted(glob.glob(pattern))
   if not paths:
     raise ValueError(f'--series={spec!r}: {pattern!r} matches no run folder or result file')

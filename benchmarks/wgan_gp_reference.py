@@ -59,18 +59,19 @@ def networks(width: int):
 
 def _tflib_init_(module) -> None:
   """gan_mnist.py's initialisation (tflib), not PyTorch's default: Linear Glorot uniform;
-  5x5 stride-2 (transposed) convs uniform with variance 4 / (fan_in + fan_out), fan =
-  channels x 25, the low-resolution side's divided by 4; biases 0."""
+  (transposed) convs uniform with variance 4 / (fan_in + fan_out), fan = channels x k^2,
+  the low-resolution side's divided by stride^2; biases 0."""
   from torch import nn  # pylint: disable=g-import-not-at-top
   if isinstance(module, nn.Linear):
     nn.init.xavier_uniform_(module.weight)
   elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-    c_in, c_out = module.in_channels * 25, module.out_channels * 25
+    taps = module.kernel_size[0] * module.kernel_size[1]
+    fan_in, fan_out = module.in_channels * taps, module.out_channels * taps
     if isinstance(module, nn.ConvTranspose2d):
-      c_in /= 4
+      fan_in /= module.stride[0] ** 2
     else:
-      c_out /= 4
-    limit = (3 * 4 / (c_in + c_out)) ** 0.5
+      fan_out /= module.stride[0] ** 2
+    limit = (3 * 4 / (fan_in + fan_out)) ** 0.5
     nn.init.uniform_(module.weight, -limit, limit)
   else:
     return

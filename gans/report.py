@@ -2,10 +2,11 @@
 
   python -m gans.report runs/gan_mlp runs/cgan_mlp runs/dcgan ...
 
-One Markdown row per run: generator updates, time (the training steps of all resumed parts
-plus the final scoring; in-training FIDs and pictures are left out), FID and KID of G and of its EMA
-on eval.final_samples against the test set, the best training-time FID's step and its
-final-size FID, class accuracy for conditional models, classes present among samples.
+One Markdown row per run: generator updates, time (the training steps of all resumed
+parts plus the final scoring; in-training FIDs and pictures are left out), FID and KID of G
+and of its EMA on eval.final_samples against the test set, the best training-time FID's
+step and its final-size FID, class accuracy for conditional models, classes present among
+samples.
 """
 import json
 import os

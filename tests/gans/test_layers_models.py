@@ -195,20 +195,20 @@ def test_gulrajani_networks_start_from_gan_mnist_py_initialisation_on_both_sides
   +-sqrt(3 * 4 / (fan_in + fan_out)) (convs: channels x 25, the low-resolution side / 4;
   linear layers: sqrt(3 * 2 / (in + out))), biases 0; in JAX and in the PyTorch port."""
   from benchmarks import wgan_gp_reference  # pylint: disable=g-import-not-at-top
-  width = 32
-  w = width
+  w = 32
   conv = lambda c_in, c_out: (3 * 4 / (c_in * 25 + c_out * 25 / 4)) ** 0.5
   up = lambda c_in, c_out: (3 * 4 / (c_in * 25 / 4 + c_out * 25)) ** 0.5
   dense = lambda n_in, n_out: (3 * 2 / (n_in + n_out)) ** 0.5
   limits = {'generator': [dense(128, 64 * w), up(4 * w, 2 * w), up(2 * w, w), up(w, 1)],
             'critic': [conv(1, w), conv(w, 2 * w), conv(2 * w, 4 * w), dense(64 * w, 1)]}
-  g_vars = models.GulrajaniGenerator((28, 28, 1), width).init(
-      jax.random.key(1), jnp.zeros((1, 128)))
-  d_vars = models.GulrajaniCritic(width).init(jax.random.key(2), jnp.zeros((1, 28, 28, 1)))
-  t_gen, t_critic = wgan_gp_reference.networks(width)
+  layer_names = {
+      'generator': ['Dense_0'] + [f'ConvTranspose5x5Stride2Pad2_{i}' for i in range(3)],
+      'critic': [f'Conv5x5Stride2Pad2_{i}' for i in range(3)] + ['Dense_0']}
+  g_vars = models.GulrajaniGenerator((28, 28, 1), w).init(jax.random.key(1), jnp.zeros((1, 128)))
+  d_vars = models.GulrajaniCritic(w).init(jax.random.key(2), jnp.zeros((1, 28, 28, 1)))
+  t_gen, t_critic = wgan_gp_reference.networks(w)
   for name, jax_vars, torch_net in (('generator', g_vars, t_gen), ('critic', d_vars, t_critic)):
-    jax_layers = [jax_vars['params'][k] for k in sorted(
-        jax_vars['params'], key=lambda k: (k.startswith('Dense') != (name == 'generator'), k))]
+    jax_layers = [jax_vars['params'][k] for k in layer_names[name]]
     torch_layers = [m for m in torch_net.modules() if hasattr(m, 'weight')]
     for limit, jax_layer, torch_layer in zip(limits[name], jax_layers, torch_layers,
                                              strict=True):
