@@ -3,7 +3,8 @@
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.attack_curve [--classifier_dir=shipped --batch_size=1000]
 
-Both sides do the same work per batch: one input gradient of the cross-entropy, then one
+Both sides do the same work per batch: one input gradient (of the log-odds, the cross-entropy's
+direction without its float32 cancellation, common/attacks.cross_entropy_direction), then one
 forward pass per eps (PyTorch's FGSM tutorial does one image at a time; batching it is the
 fair comparison). PyTorch gets the classifier's weights copied (tests/torch_reference.py);
 the default is the Fashion-MNIST network shipped with the code. Prints both curves (they agree
@@ -30,7 +31,10 @@ def torch_curve(net, images, labels, epsilons, batch_size):
   for start in range(0, len(images), batch_size):
     x = torch_reference.nhwc_to_torch(images[start:start + batch_size]).requires_grad_(True)
     y = torch.tensor(labels[start:start + batch_size]).long()
-    torch.nn.functional.cross_entropy(net(x), y, reduction='sum').backward()
+    scores = net(x)
+    others = scores.masked_fill(torch.nn.functional.one_hot(y, scores.shape[1]).bool(),
+                                -torch.inf)
+    (torch.logsumexp(others, 1) - scores.gather(1, y[:, None])[:, 0]).sum().backward()
     sign = x.grad.sign()
     with torch.no_grad():
       for j, eps in enumerate(epsilons):

@@ -13,25 +13,38 @@ NORMS = ('linf', 'l2')
 LOSSES = ('cross_entropy', 'margin')
 
 
-def cross_entropy_grad(apply_fn, params, images, labels):
-  """(d mean CE / d images, clean scores): the direction FGSM follows."""
-  def loss(x):
-    scores = apply_fn(params, x)
-    log_p = jax.nn.log_softmax(scores)
-    return -jnp.take_along_axis(log_p, labels[:, None], axis=1).sum(), scores
-  return jax.grad(loss, has_aux=True)(images)
-
-
-def margin_grad(apply_fn, params, images, labels):
-  """(d sum of margins / d images, scores), margin = score[label] - max other score
-  (Carlini & Wagner's f6 without the clamp): PGD ascends it when targeted, descends it
-  when not, through the same sign convention as the cross-entropy (negated here)."""
+def _input_grad(apply_fn, params, images, labels, reduce_others):
+  """(d sum over examples of reduce_others(other scores) - score[label] / d images, scores);
+  the other scores come with the label's set to -inf."""
   def loss(x):
     scores = apply_fn(params, x)
     own = jnp.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
     others = jnp.where(jax.nn.one_hot(labels, scores.shape[-1], dtype=bool), -jnp.inf, scores)
-    return jnp.sum(others.max(axis=-1) - own), scores
+    return jnp.sum(reduce_others(others, axis=-1) - own), scores
   return jax.grad(loss, has_aux=True)(images)
+
+
+def cross_entropy_direction(apply_fn, params, images, labels):
+  """(ascent direction of each example's cross-entropy / d images, clean scores).
+
+  The rule that makes the attacks independent of rounding: an example's cross-entropy
+  gradient is (1 - p_y) times the gradient of its log-odds lse_{k != y} s_k - s_y, a
+  positive factor that changes neither the sign (L-inf) nor the normalised direction (L2),
+  so we follow the log-odds. On a confident image p_y rounds to 1 in float32 and the
+  cross-entropy's own gradient keeps only the tiny other-class terms, whose signs rounding
+  decides; the log-odds gradient has no such cancellation. Components that are exactly
+  zero (pixels the scores do not depend on) have sign 0: those pixels stay where they are.
+  Foolbox 3's FGSM moves the same pixels (benchmarks/attack_foolbox.py).
+  """
+  return _input_grad(apply_fn, params, images, labels, jax.nn.logsumexp)
+
+
+def margin_grad(apply_fn, params, images, labels):
+  """(d sum of (max other score - score[label]) / d images, scores): Carlini & Wagner's f6
+  without the clamp, the negated margin. Like the cross-entropy it rises as the label loses,
+  so PGD ascends it when untargeted and descends it when targeted.
+  """
+  return _input_grad(apply_fn, params, images, labels, jnp.max)
 
 
 def _per_example_l2(x):
@@ -56,8 +69,8 @@ def fgsm(apply_fn, params, images, labels, eps, *, bounds=(0.0, 1.0), targeted=F
          norm='linf'):
   """Goodfellow et al. 2014: one step of size eps along the sign of the loss gradient
   (towards `labels` when targeted). eps = 0 returns the images unchanged."""
-  return fgsm_from_grad(images, cross_entropy_grad(apply_fn, params, images, labels)[0], eps,
-                        bounds=bounds, targeted=targeted, norm=norm)
+  grad, _ = cross_entropy_direction(apply_fn, params, images, labels)
+  return fgsm_from_grad(images, grad, eps, bounds=bounds, targeted=targeted, norm=norm)
 
 
 def fgsm_from_grad(images, grad, eps, *, bounds=(0.0, 1.0), targeted=False, norm='linf'):
@@ -74,7 +87,7 @@ def pgd(apply_fn, params, images, labels, key, *, eps, step_size, num_steps: int
   projected onto the eps-ball around `images` and clipped to `bounds`. Targeted attacks
   descend the loss of `labels` (the targets); untargeted ones ascend it. `loss`: the
   cross-entropy, or the logit margin (see margin_grad)."""
-  loss_grad = {'cross_entropy': cross_entropy_grad, 'margin': margin_grad}[loss]
+  loss_grad = {'cross_entropy': cross_entropy_direction, 'margin': margin_grad}[loss]
   lo, hi = bounds
   scale = hi - lo
   eps, step_size = eps * scale, step_size * scale
@@ -110,7 +123,7 @@ def fgsm_curve(apply_fn, params, images, labels, epsilons, *, bounds=(0.0, 1.0),
 
   Returns (clean predictions [N], predictions [E, N], L-inf norms [E, N], L2 norms [E, N]).
   """
-  grad, scores = cross_entropy_grad(apply_fn, params, images, labels)
+  grad, scores = cross_entropy_direction(apply_fn, params, images, labels)
   clean = jnp.argmax(scores, axis=-1)
   preds, linf, l2 = [], [], []
   for eps in epsilons:

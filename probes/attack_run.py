@@ -28,7 +28,7 @@ def validate(config) -> None:
     checks.positive(config, f'attack.{key}')
 
 
-def _pgd_fn(clf, config, eps, num_steps, targeted):
+def pgd_fn(clf, config, eps, num_steps, targeted):
   a = config.attack
   step_fraction = a.targeted_step_fraction if targeted else a.step_fraction
   random_start = a.targeted_random_start if targeted else a.pgd_random_start
@@ -38,7 +38,7 @@ def _pgd_fn(clf, config, eps, num_steps, targeted):
       bounds=clf.input_bounds))
 
 
-def _attack_rows(clf, config, fn, images, labels):
+def attack_in_batches(clf, config, fn, images, labels):
   """Adversarial images of `fn(params, x, y, key)` over batches, and their predictions."""
   adv = batching.in_keyed_batches(
       lambda x, y, k: fn(clf.params, x, y, k), (images, labels), config.eval.batch_size,
@@ -82,7 +82,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   x, y = images[:n], labels[:n]
   pgd_rows = []
   for eps in a.pgd_epsilons:
-    adv, scores = _attack_rows(clf, config, _pgd_fn(clf, config, eps, a.pgd_steps, False), x, y)
+    adv, scores = attack_in_batches(clf, config, pgd_fn(clf, config, eps, a.pgd_steps, False),
+                                    x, y)
     hit = scores.argmax(-1) == y
     linf, l2 = attacks.perturbation_norms(x, adv, clf.input_bounds)
     pgd_rows.append({'eps': float(eps), 'accuracy': float(hit.mean()),
@@ -93,8 +94,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   shift = jax.random.randint(jax.random.key(config.seed + 1), (n,), 1, num_classes)
   targets = ((y + np.asarray(shift)) % num_classes).astype(np.int32)
   t0 = time.perf_counter()
-  targeted, t_scores = _attack_rows(
-      clf, config, _pgd_fn(clf, config, a.targeted_eps, a.targeted_steps, True), x, targets)
+  targeted, t_scores = attack_in_batches(
+      clf, config, pgd_fn(clf, config, a.targeted_eps, a.targeted_steps, True), x, targets)
   targeted_seconds = time.perf_counter() - t0
   success = float((t_scores.argmax(-1) == targets).mean())
   logging.info('Targeted PGD, eps %g, %d steps, %d images: success %.4f (%.1f s)',

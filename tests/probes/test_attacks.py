@@ -1,5 +1,8 @@
 """Attacks: eps = 0 is the identity, the eps-ball and the valid range hold, FGSM equals its
-closed form and PyTorch's on the same weights, PGD reaches its targets."""
+closed form, PyTorch's and Foolbox's on the same weights, PGD reaches its targets."""
+import functools
+
+import foolbox
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,6 +43,39 @@ def test_fgsm_matches_its_closed_form_on_a_linear_model():
   targeted = np.clip(x - 0.1 * np.sign(grad).reshape(x.shape), 0, 1)
   np.testing.assert_allclose(attacks.fgsm(apply_fn, w, x, y, 0.1, targeted=True), targeted,
                              atol=1e-7)
+
+
+def test_fgsm_keeps_the_float64_gradient_signs_on_confident_images():
+  """Label logits 20 above the rest: p_y rounds to 1 in float32, so the float32 cross-entropy
+  gradient W (p - onehot(y)) loses its -W_y (1 - p_y) term and many of its signs. The attack
+  must move every pixel by the sign of the exact gradient, computed here in float64 with
+  1 - p_y = sum of the other p_k, as Foolbox 3's FGSM does."""
+  rng = np.random.default_rng(2)
+  w = rng.normal(size=(12, 3))
+  x = rng.random((6, 12))
+  y = np.array([0, 1, 2, 0, 1, 2], np.int32)
+  logits = x @ w + 20.0 * np.eye(3)[y]
+  p = np.exp(logits - np.log(np.exp(logits).sum(1, keepdims=True)))
+  coefficient = np.where(np.eye(3, dtype=bool)[y], -(p.sum(1, keepdims=True) - p), p)
+  expected = np.clip(x + 0.1 * np.sign(coefficient @ w.T), 0, 1)
+
+  apply_fn = lambda w, x: x @ w + 20.0 * jax.nn.one_hot(y, 3)
+  w32, x32 = w.astype(np.float32), x.astype(np.float32)
+  np.testing.assert_allclose(attacks.fgsm(apply_fn, w32, x32, y, 0.1), expected, atol=1e-6)
+  plain = jax.grad(lambda x: -jnp.sum(jax.nn.log_softmax(apply_fn(w32, x)) * np.eye(3)[y]))(x32)
+  assert np.mean(np.sign(plain) != np.sign(coefficient @ w.T)) > 0.2  # the case is a hard one
+  model = foolbox.JAXModel(functools.partial(apply_fn, w32), bounds=(0, 1))
+  _, theirs, _ = foolbox.attacks.FGSM()(model, jnp.asarray(x32), jnp.asarray(y), epsilons=0.1)
+  np.testing.assert_allclose(theirs, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize('eps', [0.05, 0.3])
+def test_fgsm_matches_foolbox_on_the_same_weights(net, eps):
+  ours = attacks.fgsm(net.apply_fn, net.params, net.images, net.labels, eps)
+  model = foolbox.JAXModel(functools.partial(net.apply_fn, net.params), bounds=(0, 1))
+  _, theirs, _ = foolbox.attacks.FGSM()(model, jnp.asarray(net.images), jnp.asarray(net.labels),
+                                        epsilons=eps)
+  np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
 def test_fgsm_matches_pytorch_on_the_same_weights(net):
