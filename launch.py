@@ -19,6 +19,7 @@ TRAINERS = {
     'classifier': 'classifiers.train',
     'classifier_sweep': 'classifiers.sweep',
     'gan': 'gans.train',
+    'gan_sweep': 'gans.sweep',
     'saliency': 'probes.saliency_run',
     'attack': 'probes.attack_run',
     'class_viz': 'probes.class_viz_run',

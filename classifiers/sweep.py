@@ -8,12 +8,8 @@ seeds still vmapped. Writes results.md and results.csv (value, seeds, test accur
 RMSE as mean +- std, seconds), plots/sweep.png, and summary.json. Rerunning the command
 resumes: finished groups are kept, an interrupted one continues from its checkpoint.
 """
-import copy
-import csv
 import dataclasses
 import functools
-import json
-import logging
 import os
 import time
 
@@ -21,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import checkpoint, checks, images, loop, mesh as mesh_lib, writers
+from common import checkpoint, checks, loop, mesh as mesh_lib, sweep as sweep_lib, writers
 from classifiers import build, evaluation, models, step as step_lib
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
@@ -55,54 +51,14 @@ def flat_params(state):
 
 
 def validate(config) -> None:
-  checks.require(bool(config.sweep.axis_values), 'sweep.axis_values', config.sweep.axis_values,
-                 'a non-empty tuple of values for the axis')
-  checks.positive(config, 'sweep.seeds', integer=True)
-  try:
-    current = checks.get(config, config.sweep.axis)
-  except (KeyError, AttributeError):
-    current = KeyError
-  checks.require(current is not KeyError and not isinstance(current, dict), 'sweep.axis',
-                 config.sweep.axis, 'the dotted name of a config value, e.g. optim.learning_rate')
-  for value in config.sweep.axis_values:
-    variant = _with(config, config.sweep.axis, value)
-    build.validate(variant)
-
-
-def _key(value) -> str:
-  """Compares values across a JSON round trip (a tuple comes back as a list)."""
-  return json.dumps(value)
-
-
-def _with(config, dotted: str, value):
-  """A copy of `config` (without its sweep section) with one value changed."""
-  out = copy.deepcopy(config)
-  with out.unlocked():
-    del out['sweep']
-    node = out
-    *parents, last = dotted.split('.')
-    for part in parents:
-      node = node[part]
-    node[last] = value
-  return out
-
-
-def _numbers(values) -> bool:
-  return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values)
+  checks.require(len(sweep_lib.axis_keys(config.sweep.axis)) == 1, 'sweep.axis',
+                 config.sweep.axis, 'one dotted config key (classifier sweeps vary one key)')
+  sweep_lib.validate(config, build.validate)
 
 
 def vmapped(config) -> bool:
   """Whether all values train in one program (init_constant None means Flax's init)."""
-  return bool(config.sweep.vmap and config.sweep.axis in VMAPPABLE and
-              _numbers(config.sweep.axis_values))
-
-
-def groups(config) -> list[tuple[list, object]]:
-  """[(values trained together, config they share)]: all values at once when vmappable."""
-  axis, values = config.sweep.axis, list(config.sweep.axis_values)
-  if vmapped(config):
-    return [(values, _with(config, axis, values[0]))]
-  return [([value], _with(config, axis, value)) for value in values]
+  return sweep_lib.vmapped(config, VMAPPABLE)
 
 
 def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examples: int):
@@ -111,7 +67,7 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
   Only the learning rate and the constant initial weight vary within a seed; a sweep over
   any other axis calls this once per value (the value already in `setup`).
   """
-  varies = axis in ('optim.learning_rate', 'model.init_constant') and _numbers(values)
+  varies = axis in ('optim.learning_rate', 'model.init_constant') and sweep_lib.numbers(values)
   if axis == 'seed':  # the values are the seeds
     seed_list = [int(val) + s for val in values for s in seeds]
   else:
@@ -148,30 +104,21 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   axis = config.sweep.axis
-  results_path = os.path.join(workdir, 'results.json')
-  rows = writers.read_json(results_path, default=[])
-  done = {_key(r['value']) for r in rows}
   t_sweep = time.perf_counter()
-  ds = mesh = None
-  for gi, (values, group_config) in enumerate(groups(config)):
-    if all(_key(val) in done for val in values):
-      continue
-    if ds is None:
-      mesh = mesh_lib.data_mesh(group_config.train.num_devices or None)
-      ds = build.load_data(group_config)
-    logging.info('Sweep %s: training %s (x%d seeds) together.', axis, values,
-                 config.sweep.seeds)
-    rows += _train_group(group_config, ds, mesh, axis, values, config.sweep.seeds,
-                         os.path.join(workdir, 'groups', str(gi)))
-    writers.write_json(results_path, rows)
+
+  def prepare(group_config):
+    return build.load_data(group_config), mesh_lib.data_mesh(group_config.train.num_devices or None)
+
+  def train_group(group_config, prepared, values, groupdir):
+    return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
+
+  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
   write_tables(workdir, axis, table)
-  plot(table, axis, os.path.join(workdir, 'plots', 'sweep.png'))
-  summary = {'axis': axis, 'values': list(config.sweep.axis_values), 'seeds': config.sweep.seeds,
-             'vmapped': vmapped(config), 'rows': rows,
-             'table': table, 'seconds': time.perf_counter() - t_sweep}
-  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
-  return summary
+  sweep_lib.plot(table, axis, [('test_accuracy', 'test accuracy')], 'test accuracy',
+                 os.path.join(workdir, 'plots', 'sweep.png'))
+  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table,
+                                 time.perf_counter() - t_sweep)
 
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
@@ -224,7 +171,7 @@ def aggregate(rows: list[dict], values) -> list[dict]:
   """Mean and std over seeds per value, in the config's order; NaN marks a diverged run."""
   table = []
   for value in values:
-    mine = [r for r in rows if _key(r['value']) == _key(value)]
+    mine = [r for r in rows if sweep_lib.value_key(r['value']) == sweep_lib.value_key(value)]
     if not mine:
       continue
     acc = np.array([r['test_accuracy'] for r in mine], np.float64)
@@ -238,33 +185,10 @@ def aggregate(rows: list[dict], values) -> list[dict]:
 
 
 def write_tables(workdir: str, axis: str, table: list[dict]) -> None:
-  with open(os.path.join(workdir, 'results.csv'), 'w', newline='') as f:
-    out = csv.DictWriter(f, fieldnames=list(table[0]))
-    out.writeheader()
-    out.writerows(table)
-  lines = [f'| {axis} | seeds | test accuracy | test RMSE | seconds (variants trained together) |',
-           '|---|---|---|---|---|']
-  for r in table:
-    lines.append(f'| {r["value"]} | {r["seeds"]} | {r["test_accuracy_mean"]:.4f} ± '
-                 f'{r["test_accuracy_std"]:.4f} | {r["test_rmse_mean"]:.3f} ± '
-                 f'{r["test_rmse_std"]:.3f} | {r["seconds"]:.1f} ({r["trained_with"]}) |')
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write('\n'.join(lines) + '\n')
+  sweep_lib.write_tables(
+      workdir, table,
+      [axis, 'seeds', 'test accuracy', 'test RMSE', 'seconds (variants trained together)'],
+      lambda r: [f'{r["test_accuracy_mean"]:.4f} ± {r["test_accuracy_std"]:.4f}',
+                 f'{r["test_rmse_mean"]:.3f} ± {r["test_rmse_std"]:.3f}',
+                 f'{r["seconds"]:.1f} ({r["trained_with"]})'])
 
-
-def plot(table: list[dict], axis: str, path: str) -> None:
-  fig = images.new_figure((5, 3.4))
-  ax = fig.add_subplot(1, 1, 1)
-  values = [r['value'] for r in table]
-  numeric = _numbers(values)
-  xs = values if numeric else list(range(len(values)))
-  ax.errorbar(xs, [r['test_accuracy_mean'] for r in table],
-              yerr=[r['test_accuracy_std'] for r in table], marker='o', capsize=3)
-  if numeric and min(values) > 0 and max(values) / min(values) >= 100:
-    ax.set_xscale('log')
-  if not numeric:
-    ax.set_xticks(xs, [str(x) for x in values], rotation=30, ha='right')
-  ax.set_xlabel(axis)
-  ax.set_ylabel('test accuracy')
-  ax.grid(alpha=0.3)
-  images.save_figure(fig, path, f'test accuracy vs {axis}')

@@ -79,12 +79,3 @@ def quick(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.eval.batch_size = 64
   return config
 
-
-def sweep(axis: str, values: tuple, seeds: int = 1) -> ml_collections.ConfigDict:
-  """The section a sweep config adds to a classifier config (trainer 'classifier_sweep')."""
-  section = ml_collections.ConfigDict()
-  section.axis = axis        # a dotted config key
-  section.axis_values = values
-  section.seeds = seeds      # seeds per value: config.seed, config.seed + 1, ...
-  section.vmap = True        # train shape-sharing variants in one program
-  return section

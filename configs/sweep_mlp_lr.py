@@ -9,8 +9,7 @@ over seeds, time) and plots/sweep.png. All 16 variants are one compiled program;
 config can be the axis, e.g. `--config.sweep.axis=train.batch_size
 --config.sweep.axis_values='(1, 4, 16, 64)'` (shapes differ: run one after another).
 """
-from configs import classifier_common as common
-from configs import mlp, variants
+from configs import mlp, sweep_common, variants
 
 
 VARIANTS = ()
@@ -20,8 +19,8 @@ def get_config(arg: str | None = None):
   _, quick = variants.parse(arg, __file__, VARIANTS)
   config = mlp.get_config(arg)
   config.trainer = 'classifier_sweep'
-  config.sweep = common.sweep('optim.learning_rate',
-                              (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), seeds=2)
+  config.sweep = sweep_common.sweep('optim.learning_rate',
+                                    (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), seeds=2)
   if quick:
     config.sweep.axis_values = (0.01, 0.1)
   return config

@@ -84,8 +84,11 @@ def call_size(config) -> int:
   return loop.largest_divisor(chunk_size(config), config.train.steps_per_call)
 
 
-def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
-  """The static half of the run from the config."""
+def build_gan(config, image_shape, num_classes: int, *,
+              hyperparams_in_state: bool = False) -> gan_lib.GAN:
+  """The static half of the run from the config. `hyperparams_in_state`: the Adam rates and
+  b1 are kept in the optimizer states (set them with set_hyperparams), so that variants
+  differing only in them can share one compiled step (gans/sweep.py)."""
   arch, m = config.model.arch, config.model
   out = 'tanh' if config.dataset.pixel_range == 'minus_one_one' else 'sigmoid'
   classes = num_classes if m.conditional else 0
@@ -121,9 +124,15 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
   loss = config.loss
 
   def adam(rate, updates_per_step):
+    steps = (config.optim.decay_steps or config.train.num_steps) * updates_per_step
+    if hyperparams_in_state:
+      opt = optax.inject_hyperparams(optax.adam)(learning_rate=rate, b1=config.optim.b1,
+                                                 b2=config.optim.b2)
+      if config.optim.decay == 'linear':  # as a factor: the rate in the state stays settable
+        opt = optax.chain(opt, optax.scale_by_schedule(optax.linear_schedule(1.0, 0.0, steps)))
+      return opt
     if config.optim.decay == 'linear':
-      steps = config.optim.decay_steps or config.train.num_steps
-      rate = optax.linear_schedule(rate, 0.0, steps * updates_per_step)
+      rate = optax.linear_schedule(rate, 0.0, steps)
     return optax.adam(rate, b1=config.optim.b1, b2=config.optim.b2)
 
   return gan_lib.GAN(
@@ -135,6 +144,21 @@ def build_gan(config, image_shape, num_classes: int) -> gan_lib.GAN:
       n_generator=loss.n_generator, gp_weight=loss.gp_weight, clip=loss.clip,
       real_target=tuple(loss.real_label), fake_target=tuple(loss.fake_label),
       ema_decay=m.ema_decay, pixel_range=config.dataset.pixel_range)
+
+
+HYPERPARAMS = {  # config key -> (optimizer states it sets, hyperparameter name)
+    'optim.g_learning_rate': (('g_opt_state',), 'learning_rate'),
+    'optim.d_learning_rate': (('d_opt_state',), 'learning_rate'),
+    'optim.b1': (('g_opt_state', 'd_opt_state'), 'b1'),
+}
+
+
+def set_hyperparams(state: gan_lib.GANState, key: str, value) -> gan_lib.GANState:
+  """The state of a `hyperparams_in_state` GAN with the config key's value changed."""
+  fields, name = HYPERPARAMS[key]
+  value = jnp.asarray(value, jnp.float32)
+  return state.replace(**{f: optax.tree.set(getattr(state, f), **{name: value})
+                          for f in fields})
 
 
 def load_data(config) -> data.ImageDataset:

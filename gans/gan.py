@@ -210,18 +210,19 @@ def train_step(state: GANState, data_arrays, *, gan: GAN, mesh, batch_size: int)
   return state, metrics
 
 
-def compile_step(state, data_arrays, *, steps_per_call: int = 1, **static):
+def compile_step(state, data_arrays, *, steps_per_call: int = 1, step_fn=None, **static):
   """The step jitted with the state donated, compiled ahead of time for these shapes.
 
   `steps_per_call` > 1 runs that many steps in one rolled lax.scan (metrics averaged):
   for MLP GANs, whose steps are too small to hide the per-call cost. Conv GANs keep one
   step per call: XLA:CPU's convolutions slow down inside loops, and the host enqueues
-  calls asynchronously anyway.
+  calls asynchronously anyway. `step_fn` replaces train_step (same signature; the sweep's
+  vmapped step).
   """
-  step = functools.partial(train_step, **static)
+  step = functools.partial(step_fn or train_step, **static)
   if steps_per_call > 1:
     def step(state, data_arrays, one=step):  # pylint: disable=function-redefined
       state, metrics = jax.lax.scan(lambda s, _: one(s, data_arrays), state, None,
                                     length=steps_per_call)
-      return state, jax.tree.map(jnp.mean, metrics)
+      return state, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
   return jax.jit(step, donate_argnums=0).lower(state, data_arrays).compile()

@@ -1,0 +1,251 @@
+"""One-axis GAN studies: `train_and_evaluate(config, workdir)` for GAN sweep configs (trainer
+'gan_sweep').
+
+A sweep config is a GAN config plus a `sweep` section (configs/sweep_common.py). Variants that
+differ only in the seed, the Adam rates or b1 (VMAPPABLE) train together: their states are
+stacked on a leading axis and one compiled step runs them all with `jax.vmap`. The step
+counter is shared, so the epoch boundaries' lax.cond stays a cond. Other axes (widths, the
+batch size, label smoothing, the D:G ratio, the loss) run one value after another, each
+value's seeds still vmapped. Each variant keeps its own EMA and FID curve on the feature
+network and is scored at the end like a single run (FID, KID, class accuracy when
+conditional, for G and its EMA). A variant whose generator turns non-finite is recorded as
+diverged (NaN scores) while the others go on.
+
+Writes results.md / results.csv (value, seeds, FID and KID mean +- std over the seeds that
+did not diverge, class accuracy, diverged count, seconds), plots/sweep.png (final FID
+against the axis), plots/fid_curves.png (each variant's FID against the step),
+figures/samples.png (each variant's samples side by side) and summary.json. Rerunning the
+command resumes: finished groups are kept, an interrupted one continues from its checkpoint.
+"""
+import functools
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from PIL import Image
+
+from common import checkpoint, images, loop, mesh as mesh_lib, sweep as sweep_lib, writers
+from gans import build, evaluation, gan as gan_lib, scoring
+
+VMAPPABLE = ('seed', *build.HYPERPARAMS)
+# Every field is stacked on axis 0 but the step counter, which all variants share.
+STATE_AXES = gan_lib.GANState(step=None, rng=0, g_params=0, d_params=0, g_opt_state=0,
+                              d_opt_state=0, data_order=0, g_batch_stats=0, d_batch_stats=0,
+                              ema_params=0)
+SCORES = ('fid', 'kid', 'fid_ema', 'kid_ema', 'class_accuracy')
+SAMPLES_PER_VARIANT = 16
+
+
+def validate(config) -> None:
+  sweep_lib.validate(config, build.validate)
+
+
+def vmapped_step(state, data_arrays, **static):
+  """gan.train_step over stacked states; metrics come back as '{name}/{variant}' scalars."""
+  one = functools.partial(gan_lib.train_step, **static)
+  state, metrics = jax.vmap(one, in_axes=(STATE_AXES, None), out_axes=(STATE_AXES, 0))(
+      state, data_arrays)
+  return state, {f'{key}/{i}': m[i] for key, m in metrics.items() for i in range(len(m))}
+
+
+def variant(state: gan_lib.GANState, i: int) -> gan_lib.GANState:
+  """Variant i's own state out of the stacked one."""
+  return jax.tree.map(lambda x: x[i], state.replace(step=None)).replace(step=state.step)
+
+
+def finite(tree) -> bool:
+  return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
+
+
+def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_shape,
+                  num_examples: int):
+  """States stacked over variants (seed-major: variant = seed * len(values) + value), and
+  each variant's value and seed. A sweep over the seed takes its values as base seeds."""
+  keys = sweep_lib.axis_keys(axis)
+  if keys == ['seed']:
+    seeds = [int(value) + s for value in values for s in range(num_seeds)]
+    variant_values = [value for value in values for _ in range(num_seeds)]
+  else:
+    seeds = [config.seed + s for s in range(num_seeds) for _ in values]
+    variant_values = [value for _ in range(num_seeds) for value in values]
+  in_state = [key for key in keys if key in build.HYPERPARAMS]
+  numeric = [float(v) if sweep_lib.numbers([v]) else 0.0 for v in variant_values]
+
+  def one(key, value):
+    state = gan_lib.create_state(gan, key, image_shape=image_shape, num_examples=num_examples,
+                                 batch_size=config.train.batch_size)
+    for name in in_state:
+      state = build.set_hyperparams(state, name, value)
+    return state
+
+  rngs = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+  state = jax.jit(jax.vmap(one, out_axes=STATE_AXES))(rngs, jnp.asarray(numeric, jnp.float32))
+  return state, variant_values, seeds
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  validate(config)
+  axis = config.sweep.axis
+  t_sweep = time.perf_counter()
+
+  def prepare(group_config):
+    ds, mesh = mesh_lib.training_data(group_config, build.load_data)
+    return ds, mesh, _evaluator(group_config, ds)
+
+  def train_group(group_config, prepared, values, groupdir):
+    return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
+
+  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
+  table = aggregate(rows, config.sweep.axis_values)
+  write_tables(workdir, axis, table)
+  if any('fid_mean' in r for r in table):
+    sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
+                   os.path.join(workdir, 'plots', 'sweep.png'))
+    plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
+  plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
+  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table,
+                                 time.perf_counter() - t_sweep)
+
+
+def _evaluator(config, ds):
+  classifier = build.load_classifier(config, ds)
+  if classifier is None:
+    return None
+  return evaluation.Evaluator(classifier, ds.test_images, kid_subsets=config.eval.kid_subsets,
+                              kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
+                              feature_network=build.load_feature_network(
+                                  config.eval.inception_dir))
+
+
+def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
+  in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
+  gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
+  state, variant_values, variant_seeds = stacked_state(
+      gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images))
+  ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
+  state = ckpt.restore_or_keep(state)
+  first_step = int(state.step)
+  train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
+                mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
+  step_fn = gan_lib.compile_step(state, train_data, step_fn=vmapped_step, gan=gan, mesh=mesh,
+                                 batch_size=config.train.batch_size,
+                                 steps_per_call=build.call_size(config))
+  n = len(variant_values)
+  evaluate = None
+  if evaluator is not None:
+    z, labels = scoring.eval_inputs(gan, config.seed, scoring.EVAL_STREAM,
+                                    config.eval.fid_samples)
+
+    def evaluate(step, state):
+      if step % config.eval.fid_every and step < config.train.num_steps:
+        return {}
+      row = {}
+      for i in range(n):
+        one = variant(state, i)
+        for tag, params in (('fid', one.g_params), ('fid_ema', one.ema_params)):
+          if tag == 'fid_ema' and not gan.ema_decay:
+            continue
+          row[f'{tag}/{i}'] = (scoring.score_generator(
+              gan, evaluator, params, one.g_batch_stats, z, labels, kid=False)['fid']
+                               if finite(params) else math.nan)
+      return row
+
+  writer = writers.MetricWriter(groupdir, resume_step=first_step)
+  try:
+    state, _, _, seconds = loop.run(
+        state=state, step_fn=step_fn, data=train_data, first_step=first_step,
+        num_steps=config.train.num_steps, chunk=build.chunk_size(config),
+        log_every=config.train.log_every, checkpoint_every=config.train.checkpoint_every,
+        writer=writer, checkpointer=ckpt, steps_per_call=build.call_size(config),
+        evaluate=evaluate, stop_on_non_finite=False)
+  finally:
+    ckpt.close()
+    writer.close()
+  curves = writers.read_metrics(groupdir)
+  z, labels = scoring.eval_inputs(gan, config.seed, scoring.EVAL_STREAM, SAMPLES_PER_VARIANT)
+  out = []
+  for i, (value, seed) in enumerate(zip(variant_values, variant_seeds)):
+    one = variant(state, i)
+    samples = os.path.join(groupdir, 'samples', f'variant_{i}.png')
+    images.save_png(samples, images.grid(np.nan_to_num(np.asarray(evaluation.generate(
+        gan, one.g_params, one.g_batch_stats, z, labels))), ncols=4))
+    row = {'value': value, 'seed': seed, 'seconds': seconds, 'group_size': n,
+           'steps': int(state.step), 'diverged': not finite(one.g_params),
+           'samples': os.path.relpath(samples, os.path.dirname(os.path.dirname(groupdir))),
+           'fid_curve': [[r['step'], r[f'fid/{i}']] for r in curves if f'fid/{i}' in r]}
+    if evaluator is not None:
+      scores = ({} if row['diverged'] else
+                scoring.final_scores(config, gan, evaluator, one, None))
+      row.update({key: float(scores.get(key, math.nan)) for key in SCORES
+                  if key != 'class_accuracy' or gan.num_classes})
+    out.append(row)
+  return out
+
+
+def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
+  """Each variant's samples (the same fixed noise for all), side by side."""
+  ncols = min(len(rows), 8)
+  nrows = math.ceil(len(rows) / ncols)
+  fig = images.new_figure((1.8 * ncols, 2.0 * nrows))
+  for i, row in enumerate(rows):
+    ax = fig.add_subplot(nrows, ncols, i + 1)
+    ax.imshow(np.asarray(Image.open(os.path.join(workdir, row['samples'])).convert('RGB')))
+    ax.set_title(f'{row["value"]}, seed {row["seed"]}\nFID {row.get("fid", math.nan):.1f}',
+                 fontsize=7)
+    ax.axis('off')
+  images.save_figure(fig, path, 'samples per variant')
+
+
+def aggregate(rows: list[dict], values) -> list[dict]:
+  """Per value, in the config's order: mean and std of each score over the seeds that did
+  not diverge (NaN when all did), how many diverged, and the time of its group."""
+  table = []
+  for value in values:
+    mine = [r for r in rows if sweep_lib.value_key(r['value']) == sweep_lib.value_key(value)]
+    if not mine:
+      continue
+    entry = {'value': value, 'seeds': len(mine),
+             'diverged': sum(bool(r['diverged']) for r in mine)}
+    for key in SCORES:
+      if key in mine[0]:
+        scores = np.array([r[key] for r in mine], np.float64)
+        scores = scores[np.isfinite(scores)]
+        entry[f'{key}_mean'] = float(np.mean(scores)) if len(scores) else math.nan
+        entry[f'{key}_std'] = float(np.std(scores)) if len(scores) else math.nan
+    entry.update(seconds=float(mine[0]['seconds']), trained_with=mine[0]['group_size'])
+    table.append(entry)
+  return table
+
+
+def write_tables(workdir: str, axis: str, table: list[dict]) -> None:
+  columns = [(key, name) for key, name in (
+      ('fid', 'FID'), ('fid_ema', 'FID (EMA)'), ('kid', 'KID'), ('kid_ema', 'KID (EMA)'),
+      ('class_accuracy', 'class accuracy')) if f'{key}_mean' in table[0]]
+
+  def cells(r):
+    digits = {key: 4 if 'kid' in key or 'acc' in key else 1 for key, _ in columns}
+    return [f'{r[f"{key}_mean"]:.{digits[key]}f} ± {r[f"{key}_std"]:.{digits[key]}f}'
+            for key, _ in columns] + [str(r['diverged']),
+                                      f'{r["seconds"]:.1f} ({r["trained_with"]})']
+
+  sweep_lib.write_tables(
+      workdir, table, [axis, 'seeds'] + [name for _, name in columns] +
+      ['diverged', 'seconds (variants trained together)'], cells)
+
+
+def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:
+  fig = images.new_figure((5.5, 3.6))
+  ax = fig.add_subplot(1, 1, 1)
+  for r in rows:
+    if r['fid_curve']:
+      steps, fids = zip(*r['fid_curve'])
+      ax.plot(steps, fids, marker='.', label=f'{r["value"]} (seed {r["seed"]})')
+  ax.set_xlabel('step')
+  ax.set_ylabel('FID')
+  ax.set_yscale('log')
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=6, title=axis, title_fontsize=7)
+  images.save_figure(fig, path, f'FID during training, by {axis}')
