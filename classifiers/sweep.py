@@ -11,7 +11,6 @@ resumes: finished groups are kept, an interrupted one continues from its checkpo
 import dataclasses
 import functools
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -104,7 +103,6 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   axis = config.sweep.axis
-  t_sweep = time.perf_counter()
 
   def prepare(group_config):
     return build.load_data(group_config), mesh_lib.data_mesh(group_config.train.num_devices or None)
@@ -117,8 +115,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   write_tables(workdir, axis, table)
   sweep_lib.plot(table, axis, [('test_accuracy', 'test accuracy')], 'test accuracy',
                  os.path.join(workdir, 'plots', 'sweep.png'))
-  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table,
-                                 time.perf_counter() - t_sweep)
+  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:

@@ -18,6 +18,11 @@ def axis_keys(axis: str) -> list[str]:
   return [key.strip() for key in axis.split(',')]
 
 
+def axis_label(axis: str) -> str:
+  """'optim.g_learning_rate,optim.d_learning_rate' -> 'g_learning_rate = d_learning_rate'."""
+  return ' = '.join(key.split('.')[-1] for key in axis_keys(axis))
+
+
 def value_key(value) -> str:
   """Compares values across a JSON round trip (a tuple comes back as a list)."""
   return json.dumps(value)
@@ -108,11 +113,13 @@ def write_tables(workdir: str, table: list[dict], header: list[str], cells) -> N
     f.write('\n'.join(lines) + '\n')
 
 
-def write_summary(workdir: str, config, vmappable, rows: list[dict], table: list[dict],
-                  seconds: float) -> dict:
+def write_summary(workdir: str, config, vmappable, rows: list[dict], table: list[dict]) -> dict:
+  """summary.json: the table, every variant's row and the training time of all groups (each
+  group's rows carry its time and size), whichever invocations trained them."""
   summary = {'axis': config.sweep.axis, 'values': list(config.sweep.axis_values),
              'seeds': config.sweep.seeds, 'vmapped': vmapped(config, vmappable), 'rows': rows,
-             'table': table, 'seconds': seconds}
+             'table': table,
+             'train_seconds': sum(r['seconds'] / r['group_size'] for r in rows)}
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
 
@@ -129,13 +136,15 @@ def plot(table: list[dict], axis: str, series: list[tuple[str, str]], ylabel: st
   for column, label in series:
     ax.errorbar(xs, [r[f'{column}_mean'] for r in table],
                 yerr=[r[f'{column}_std'] for r in table], marker='o', capsize=3, label=label)
-  if numeric and min(values) > 0 and max(values) / min(values) >= 100:
+  if numeric and min(values) > 0 and max(values) / min(values) >= 10:
     ax.set_xscale('log')
+    ax.set_xticks(xs, [f'{x:g}' for x in values], minor=False)
+    ax.set_xticks([], minor=True)
   if not numeric:
     ax.set_xticks(xs, [str(x) for x in values], rotation=30, ha='right')
   if len(series) > 1:
     ax.legend()
-  ax.set_xlabel(axis)
+  ax.set_xlabel(axis_label(axis))
   ax.set_ylabel(ylabel)
   ax.grid(alpha=0.3)
-  images.save_figure(fig, path, f'{ylabel} vs {axis}')
+  images.save_figure(fig, path, f'{ylabel} vs {axis_label(axis)}')

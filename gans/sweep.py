@@ -20,7 +20,6 @@ command resumes: finished groups are kept, an interrupted one continues from its
 import functools
 import math
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -89,7 +88,6 @@ def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_sh
 def train_and_evaluate(config, workdir: str) -> dict:
   validate(config)
   axis = config.sweep.axis
-  t_sweep = time.perf_counter()
 
   def prepare(group_config):
     ds, mesh = mesh_lib.training_data(group_config, build.load_data)
@@ -106,8 +104,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                    os.path.join(workdir, 'plots', 'sweep.png'))
     plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
   plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
-  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table,
-                                 time.perf_counter() - t_sweep)
+  return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
 def _evaluator(config, ds):
@@ -186,12 +183,14 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
 
 
 def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
-  """Each variant's samples (the same fixed noise for all), side by side."""
-  ncols = min(len(rows), 8)
-  nrows = math.ceil(len(rows) / ncols)
-  fig = images.new_figure((1.8 * ncols, 2.0 * nrows))
-  for i, row in enumerate(rows):
-    ax = fig.add_subplot(nrows, ncols, i + 1)
+  """Each variant's samples (the same fixed noise for all): a row per value, a column per
+  seed."""
+  values = list(dict.fromkeys(sweep_lib.value_key(r['value']) for r in rows))
+  seeds = sorted({r['seed'] for r in rows})
+  fig = images.new_figure((1.8 * len(seeds), 2.0 * len(values)))
+  for row in rows:
+    ax = fig.add_subplot(len(values), len(seeds), values.index(sweep_lib.value_key(row['value']))
+                         * len(seeds) + seeds.index(row['seed']) + 1)
     ax.imshow(np.asarray(Image.open(os.path.join(workdir, row['samples'])).convert('RGB')))
     ax.set_title(f'{row["value"]}, seed {row["seed"]}\nFID {row.get("fid", math.nan):.1f}',
                  fontsize=7)
@@ -237,15 +236,22 @@ def write_tables(workdir: str, axis: str, table: list[dict]) -> None:
 
 
 def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:
+  """FID against steps: a colour per value, a line style per seed."""
   fig = images.new_figure((5.5, 3.6))
   ax = fig.add_subplot(1, 1, 1)
+  values = list(dict.fromkeys(sweep_lib.value_key(r['value']) for r in rows))
+  seeds = sorted({r['seed'] for r in rows})
   for r in rows:
     if r['fid_curve']:
       steps, fids = zip(*r['fid_curve'])
-      ax.plot(steps, fids, marker='.', label=f'{r["value"]} (seed {r["seed"]})')
+      seed = seeds.index(r['seed'])
+      ax.plot(steps, fids, marker='.', color=f'C{values.index(sweep_lib.value_key(r["value"])) % 10}',
+              linestyle=('-', '--', ':', '-.')[seed % 4],
+              label=f'{r["value"]}' if seed == 0 else None)
   ax.set_xlabel('step')
   ax.set_ylabel('FID')
   ax.set_yscale('log')
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=6, title=axis, title_fontsize=7)
-  images.save_figure(fig, path, f'FID during training, by {axis}')
+  ax.legend(fontsize=7, title=sweep_lib.axis_label(axis) + ' (line style: seed)',
+            title_fontsize=7)
+  images.save_figure(fig, path, 'FID during training')

@@ -89,6 +89,7 @@ def test_sweep_writes_its_table_records_divergence_and_resumes(tiny_classifier, 
   again = sweep.train_and_evaluate(config, workdir)  # everything done: nothing retrains
   assert again['rows'] == writers.read_json(os.path.join(workdir, 'results.json'))
   assert [r['fid'] for r in again['rows'] if r['value'] == 2e-4] == [r['fid'] for r in good]
+  assert again['train_seconds'] == summary['train_seconds'] == good[0]['seconds']
 
 
 def test_a_shape_changing_axis_runs_one_value_after_another(idx_dir, tmp_path):
