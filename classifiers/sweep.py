@@ -50,8 +50,10 @@ def flat_params(state):
 
 
 def validate(config) -> None:
-  checks.require(len(sweep_lib.axis_keys(config.sweep.axis)) == 1, 'sweep.axis',
-                 config.sweep.axis, 'one dotted config key (classifier sweeps vary one key)')
+  keys = sweep_lib.axis_keys(config.sweep.axis)
+  checks.require(len(keys) == 1 or not set(keys) & set(VMAPPABLE), 'sweep.axis',
+                 config.sweep.axis, f'one key, or several none of which is one of {VMAPPABLE} '
+                 '(those train together and are swept alone)')
   sweep_lib.validate(config, build.validate)
 
 
@@ -112,9 +114,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
-  write_tables(workdir, axis, table)
-  sweep_lib.plot(table, axis, [('test_accuracy', 'test accuracy')], 'test accuracy',
-                 os.path.join(workdir, 'plots', 'sweep.png'))
+  if table:  # empty when the first group was stopped
+    write_tables(workdir, axis, table)
+    sweep_lib.plot(table, axis, [('test_accuracy', 'test accuracy')], 'test accuracy',
+                   os.path.join(workdir, 'plots', 'sweep.png'))
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
@@ -126,6 +129,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   k = build.steps_per_call(config, setup, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
+  state = mesh_lib.put_replicated(state, mesh)  # so a checkpoint restores onto the mesh too
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
@@ -146,18 +150,22 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
             **{f'{key}/{i}': val[i] for key, val in per_variant.items()
                for i in range(len(val))}}
 
+  earlier = sweep_lib.earlier_seconds(groupdir, first_step)
   writer = writers.MetricWriter(groupdir, resume_step=first_step)
   try:
-    state, _, _, seconds = loop.run(
+    state, step, _, seconds = loop.run(
         state=state, step_fn=lambda s, d, n: compiled(s, *d, num_steps=n), data=train_data,
         first_step=first_step, num_steps=config.train.num_epochs * steps_per_epoch,
         chunk=steps_per_epoch, log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
         writer=writer, checkpointer=ckpt, steps_per_call=build.call_sizes(k, steps_per_epoch),
-        evaluate=evaluate, stop_on_non_finite=False)
+        evaluate=evaluate, stop_on_non_finite=False, seconds_before=earlier)
   finally:
     ckpt.close()
     writer.close()
+  if step < config.train.num_epochs * steps_per_epoch:
+    return None
+  seconds += earlier
   final = tester.metrics(flat_params(state))
   return [{'value': val, 'seed': seed, 'seconds': seconds, 'group_size': len(variant_values),
            **{key: final[key][i] for key in final}}

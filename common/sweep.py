@@ -2,8 +2,10 @@
 share: the variant configs that a config's `sweep` section (configs/sweep_common.py) names,
 the groups of them trained together, and the plot of a score against the axis.
 
-`sweep.axis` is a dotted config key, or several joined by commas that take the same value
-(`optim.g_learning_rate,optim.d_learning_rate`: both rates at once).
+`sweep.axis` is a dotted config key, or several joined by commas. Several keys take the same
+value (`optim.g_learning_rate,optim.d_learning_rate` at 2e-4: both rates at once), or one
+each when the value is a tuple with one entry per key (`(2e-4, 6e-4)`: G's rate, D's rate;
+`train.batch_size,optim.g_learning_rate` at `(16, 1e-4)`: a grid written as a list).
 """
 import copy
 import csv
@@ -28,12 +30,21 @@ def value_key(value) -> str:
   return json.dumps(value)
 
 
+def key_values(axis: str, value) -> dict:
+  """{key: its value}: `value` split over the axis' keys when it has one entry per key (and
+  there are several), else `value` for each."""
+  keys = axis_keys(axis)
+  if len(keys) > 1 and isinstance(value, (tuple, list)) and len(value) == len(keys):
+    return dict(zip(keys, value))
+  return {key: value for key in keys}
+
+
 def with_value(config, axis: str, value):
   """A copy of `config` (without its sweep section) with the axis' keys set to `value`."""
   out = copy.deepcopy(config)
   with out.unlocked():
     del out['sweep']
-    for dotted in axis_keys(axis):
+    for dotted, value in key_values(axis, value).items():
       node = out
       *parents, last = dotted.split('.')
       for part in parents:
@@ -65,8 +76,10 @@ def validate(config, validate_variant) -> None:
 
 def vmapped(config, vmappable) -> bool:
   """Whether all values train in one program: every axis key is in `vmappable`."""
-  return bool(config.sweep.vmap and numbers(config.sweep.axis_values) and
-              all(key in vmappable for key in axis_keys(config.sweep.axis)))
+  axis = config.sweep.axis
+  return bool(config.sweep.vmap and all(
+      numbers(key_values(axis, value).values()) for value in config.sweep.axis_values) and
+              all(key in vmappable for key in axis_keys(axis)))
 
 
 def groups(config, vmappable) -> list[tuple[list, object]]:
@@ -80,7 +93,8 @@ def groups(config, vmappable) -> list[tuple[list, object]]:
 def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[dict]:
   """Every variant's row: those of workdir/results.json, then `train_group(group_config,
   prepared, values, groupdir) -> rows` for each group not done yet, its rows saved as it ends
-  (so a rerun resumes at the first unfinished group). `prepare(group_config)` (data, scorers)
+  (so a rerun resumes at the first unfinished group); a group that returns None was stopped
+  before its last step, and the sweep stops there. `prepare(group_config)` (data, scorers)
   runs once, and only when something is left to train."""
   results_path = os.path.join(workdir, 'results.json')
   rows = writers.read_json(results_path, default=[])
@@ -93,10 +107,21 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
       prepared.append(prepare(group_config))
     logging.info('Sweep %s: training %s (x%d seeds) together.', config.sweep.axis, values,
                  config.sweep.seeds)
-    rows += train_group(group_config, prepared[0], values,
-                        os.path.join(workdir, 'groups', str(gi)))
+    new = train_group(group_config, prepared[0], values,
+                      os.path.join(workdir, 'groups', str(gi)))
+    if new is None:  # stopped by a signal, its checkpoint saved: the rerun continues it
+      logging.warning('Sweep stopped in group %d; rerun the command to continue it.', gi)
+      break
+    rows += new
     writers.write_json(results_path, rows)
   return rows
+
+
+def earlier_seconds(groupdir: str, first_step: int) -> float:
+  """Training time a group spent before this invocation resumed it at `first_step`."""
+  logged = [r for r in writers.read_metrics(groupdir)
+            if r['step'] == first_step and 'total_train_seconds' in r]
+  return logged[-1]['total_train_seconds'] if first_step and logged else 0.0
 
 
 def write_tables(workdir: str, table: list[dict], header: list[str], cells) -> None:

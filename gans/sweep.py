@@ -14,7 +14,8 @@ diverged (NaN scores) while the others go on.
 Writes results.md / results.csv (value, seeds, FID and KID mean +- std over the seeds that
 did not diverge, class accuracy, diverged count, seconds), plots/sweep.png (final FID
 against the axis), plots/fid_curves.png (each variant's FID against the step),
-figures/samples.png (each variant's samples side by side) and summary.json. Rerunning the
+plots/losses.png (D's and G's losses, a panel per variant), figures/samples.png (each
+variant's samples side by side) and summary.json. Rerunning the
 command resumes: finished groups are kept, an interrupted one continues from its checkpoint.
 """
 import functools
@@ -71,17 +72,18 @@ def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_sh
     seeds = [config.seed + s for s in range(num_seeds) for _ in values]
     variant_values = [value for _ in range(num_seeds) for value in values]
   in_state = [key for key in keys if key in build.HYPERPARAMS]
-  numeric = [float(v) if sweep_lib.numbers([v]) else 0.0 for v in variant_values]
+  numeric = {name: jnp.asarray([sweep_lib.key_values(axis, v)[name] for v in variant_values],
+                               jnp.float32) for name in in_state}
 
-  def one(key, value):
+  def one(key, values):
     state = gan_lib.create_state(gan, key, image_shape=image_shape, num_examples=num_examples,
                                  batch_size=config.train.batch_size)
-    for name in in_state:
+    for name, value in values.items():
       state = build.set_hyperparams(state, name, value)
     return state
 
   rngs = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
-  state = jax.jit(jax.vmap(one, out_axes=STATE_AXES))(rngs, jnp.asarray(numeric, jnp.float32))
+  state = jax.jit(jax.vmap(one, out_axes=STATE_AXES))(rngs, numeric)
   return state, variant_values, seeds
 
 
@@ -98,12 +100,15 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
-  write_tables(workdir, axis, table)
-  if any('fid_mean' in r for r in table):
-    sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
-                   os.path.join(workdir, 'plots', 'sweep.png'))
-    plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
-  plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
+  if table:  # empty when the first group was stopped
+    write_tables(workdir, axis, table)
+    if any('fid_mean' in r for r in table):
+      sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
+                     os.path.join(workdir, 'plots', 'sweep.png'))
+      plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
+    if all(r.get('loss_curve') for r in rows):
+      plot_losses(rows, os.path.join(workdir, 'plots', 'losses.png'))
+    plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
@@ -122,6 +127,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
   state, variant_values, variant_seeds = stacked_state(
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images))
+  state = mesh_lib.put_replicated(state, mesh)  # so a checkpoint restores onto the mesh too
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
@@ -150,17 +156,21 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
                                if finite(params) else math.nan)
       return row
 
+  earlier = sweep_lib.earlier_seconds(groupdir, first_step)
   writer = writers.MetricWriter(groupdir, resume_step=first_step)
   try:
-    state, _, _, seconds = loop.run(
+    state, step, _, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
         num_steps=config.train.num_steps, chunk=build.chunk_size(config),
         log_every=config.train.log_every, checkpoint_every=config.train.checkpoint_every,
         writer=writer, checkpointer=ckpt, steps_per_call=build.call_size(config),
-        evaluate=evaluate, stop_on_non_finite=False)
+        evaluate=evaluate, stop_on_non_finite=False, seconds_before=earlier)
   finally:
     ckpt.close()
     writer.close()
+  if step < config.train.num_steps:
+    return None
+  seconds += earlier
   curves = writers.read_metrics(groupdir)
   z, labels = scoring.eval_inputs(gan, config.seed, scoring.EVAL_STREAM, SAMPLES_PER_VARIANT)
   out = []
@@ -172,7 +182,9 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
     row = {'value': value, 'seed': seed, 'seconds': seconds, 'group_size': n,
            'steps': int(state.step), 'diverged': not finite(one.g_params),
            'samples': os.path.relpath(samples, os.path.dirname(os.path.dirname(groupdir))),
-           'fid_curve': [[r['step'], r[f'fid/{i}']] for r in curves if f'fid/{i}' in r]}
+           'fid_curve': [[r['step'], r[f'fid/{i}']] for r in curves if f'fid/{i}' in r],
+           'loss_curve': [[r['step'], r[f'd_loss/{i}'], r[f'g_loss/{i}']] for r in curves
+                          if f'd_loss/{i}' in r]}
     if evaluator is not None:
       scores = ({} if row['diverged'] else
                 scoring.final_scores(config, gan, evaluator, one, None))
@@ -233,6 +245,24 @@ def write_tables(workdir: str, axis: str, table: list[dict]) -> None:
   sweep_lib.write_tables(
       workdir, table, [axis, 'seeds'] + [name for _, name in columns] +
       ['diverged', 'seconds (variants trained together)'], cells)
+
+
+def plot_losses(rows: list[dict], path: str) -> None:
+  """D's and G's losses against the step, one panel per variant (report 001's curves)."""
+  ncols = min(len(rows), 4)
+  nrows = math.ceil(len(rows) / ncols)
+  fig = images.new_figure((3.2 * ncols, 2.4 * nrows))
+  for i, r in enumerate(rows):
+    ax = fig.add_subplot(nrows, ncols, i + 1)
+    steps, d_loss, g_loss = zip(*r['loss_curve'])
+    ax.plot(steps, d_loss, label='D')
+    ax.plot(steps, g_loss, label='G')
+    ax.set_title(f'{r["value"]}, seed {r["seed"]}', fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(alpha=0.3)
+    if i == 0:
+      ax.legend(fontsize=6)
+  images.save_figure(fig, path, 'losses (mean of each logged chunk)')
 
 
 def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:

@@ -1,12 +1,14 @@
 """GAN sweeps: vmapped variants equal their single runs, and a sweep writes its table, plots
 and sample grid, records a diverged variant, resumes, and runs shape-changing axes in turn."""
+import contextlib
 import os
+import signal
 
 import jax
 import numpy as np
 import pytest
 
-from common import checks, mesh as mesh_lib, sweep as sweep_lib, writers
+from common import checkpoint, checks, loop, mesh as mesh_lib, sweep as sweep_lib, writers
 from configs import sweep_gan_mlp
 from gans import build, gan as gan_lib, sweep
 from tests.conftest import config_on
@@ -36,6 +38,7 @@ def _single_run(config, ds, steps):
 
 @pytest.mark.parametrize('axis,values', [
     ('optim.g_learning_rate,optim.d_learning_rate', (1e-4, 1e-3)),
+    ('optim.g_learning_rate,optim.d_learning_rate', ((1e-4, 1e-3), (1e-3, 1e-4))),  # G's, D's
     ('optim.b1', (0.5, 0.9)),
     ('seed', (0, 3)),
 ])
@@ -105,3 +108,29 @@ def test_a_bad_axis_names_the_key(idx_dir):
   config = _sweep_config(idx_dir, 'optim.learning_rat', (1e-4,))
   with pytest.raises(checks.ConfigError, match='sweep.axis'):
     sweep.validate(config)
+
+
+def test_a_tuple_value_gives_each_key_its_entry(idx_dir):
+  config = _sweep_config(idx_dir, 'train.batch_size,optim.g_learning_rate', ((16, 1e-4),))
+  variant = sweep_lib.with_value(config, config.sweep.axis, (16, 1e-4))
+  assert (variant.train.batch_size, variant.optim.g_learning_rate) == (16, 1e-4)
+  assert not sweep_lib.vmapped(config, sweep.VMAPPABLE)  # the batch size changes shapes
+  same = sweep_lib.with_value(config, 'optim.g_learning_rate,optim.d_learning_rate', 3e-4)
+  assert same.optim.g_learning_rate == same.optim.d_learning_rate == 3e-4
+
+
+def test_a_stopped_group_is_not_recorded_and_the_rerun_continues_it(idx_dir, tmp_path,
+                                                                   monkeypatch):
+  config = _sweep_config(idx_dir, 'loss.real_label', ((1.0, 1.0), (0.7, 1.2)))
+  config.train.checkpoint_every = config.train.num_steps
+  monkeypatch.setattr(loop, 'stop_requests', lambda: contextlib.nullcontext([signal.SIGTERM]))
+  stopped = sweep.train_and_evaluate(config, str(tmp_path))  # a SIGTERM in the first group
+  assert stopped['rows'] == [] and not os.path.exists(tmp_path / 'groups' / '1')
+  saved = checkpoint.Checkpointer(str(tmp_path / 'groups' / '0')).steps()
+  assert 0 < saved[-1] < config.train.num_steps
+  monkeypatch.undo()
+  summary = sweep.train_and_evaluate(config, str(tmp_path))
+  assert [r['steps'] for r in summary['rows']] == [config.train.num_steps] * 2
+  first = writers.read_metrics(str(tmp_path / 'groups' / '0'))
+  assert summary['rows'][0]['seconds'] == first[-1]['total_train_seconds']
+  assert summary['rows'][0]['seconds'] > first[0]['total_train_seconds'] > 0
