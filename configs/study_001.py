@@ -27,9 +27,7 @@ VARIANTS = tuple(STUDIES)
 def get_config(arg: str | None = None):
   study, quick = variants.parse(arg, __file__, VARIANTS)
   config = dcgan.get_config('standard,quick' if quick else 'standard')
-  config.trainer = 'gan_sweep'
-  axis, values = STUDIES[study or 'beta1']
-  config.sweep = sweep_common.sweep(axis, values if not quick else values[:2], seeds=1)
+  sweep_common.study(config, 'gan_sweep', *STUDIES[study or 'beta1'], quick)
   if not quick:
     config.train.num_steps = 2000
     config.train.log_every = 50

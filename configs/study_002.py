@@ -67,9 +67,7 @@ def get_config(arg: str | None = None):
     config.dataset.classes = (5, 7)  # sandal vs sneaker
     if study != 'mlp_init':
       config.model.init_constant = 0.0  # the report's all-zero start
-  config.trainer = 'classifier_sweep'
   axis, values = STUDIES[study]
-  if quick:
-    values = values[:2] if study != 'lenet_epochs' else (1, 2)
-  config.sweep = sweep_common.sweep(axis, values, seeds=1)
-  return config
+  if quick and study == 'lenet_epochs':
+    values = (1, 2)  # quick's 2 epochs at the most
+  return sweep_common.study(config, 'classifier_sweep', axis, values, quick)

@@ -18,10 +18,8 @@ VARIANTS = ()
 def get_config(arg: str | None = None):
   _, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_mlp.get_config('maxout,quick' if quick else 'maxout')
-  config.trainer = 'gan_sweep'
-  config.sweep = sweep_common.sweep(
-      'train.batch_size,optim.g_learning_rate,optim.d_learning_rate',
-      GRID if not quick else GRID[:2], seeds=1)
+  sweep_common.study(config, 'gan_sweep',
+                     'train.batch_size,optim.g_learning_rate,optim.d_learning_rate', GRID, quick)
   if not quick:
     config.train.num_steps = 3000
     config.loss.minimax_after_steps = 1500

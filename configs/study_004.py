@@ -35,9 +35,7 @@ VARIANTS = tuple(STUDIES)
 def get_config(arg: str | None = None):
   study, quick = variants.parse(arg, __file__, VARIANTS)
   config = gan_mlp.get_config('smooth,quick' if quick else 'smooth')
-  config.trainer = 'gan_sweep'
-  axis, values = STUDIES[study or 'lr']
-  config.sweep = sweep_common.sweep(axis, values if not quick else values[:2], seeds=1)
+  sweep_common.study(config, 'gan_sweep', *STUDIES[study or 'lr'], quick)
   if not quick:
     config.train.num_steps = 5000
     config.train.checkpoint_every = 1000
