@@ -21,6 +21,7 @@ command resumes: finished groups are kept, an interrupted one continues from its
 import functools
 import math
 import os
+import textwrap
 
 import jax
 import jax.numpy as jnp
@@ -195,17 +196,17 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
 
 
 def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
-  """Each variant's samples (the same fixed noise for all): a row per value, a column per
+  """Each variant's samples (the same fixed noise for all): a column per value, a row per
   seed."""
   values = list(dict.fromkeys(sweep_lib.value_key(r['value']) for r in rows))
   seeds = sorted({r['seed'] for r in rows})
-  fig = images.new_figure((1.8 * len(seeds), 2.0 * len(values)))
+  fig = images.new_figure((2.2 * len(values), 2.4 * len(seeds)))
   for row in rows:
-    ax = fig.add_subplot(len(values), len(seeds), values.index(sweep_lib.value_key(row['value']))
-                         * len(seeds) + seeds.index(row['seed']) + 1)
+    ax = fig.add_subplot(len(seeds), len(values), seeds.index(row['seed']) * len(values)
+                         + values.index(sweep_lib.value_key(row['value'])) + 1)
     ax.imshow(np.asarray(Image.open(os.path.join(workdir, row['samples'])).convert('RGB')))
-    ax.set_title(f'{row["value"]}, seed {row["seed"]}\nFID {row.get("fid", math.nan):.1f}',
-                 fontsize=7)
+    label = textwrap.fill(str(row['value']), 26)  # long tuple values wrap, not clip
+    ax.set_title(f'{label}\nseed {row["seed"]}, FID {row.get("fid", math.nan):.1f}', fontsize=7)
     ax.axis('off')
   images.save_figure(fig, path, 'samples per variant')
 
