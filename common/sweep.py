@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import os
+import textwrap
 
 from common import checks, images, writers
 
@@ -28,6 +29,14 @@ def axis_label(axis: str) -> str:
 def value_key(value) -> str:
   """Compares values across a JSON round trip (a tuple comes back as a list)."""
   return json.dumps(value)
+
+
+def value_label(value, width: int = 26) -> str:
+  """`value` as the config wrote it, whether or not it went through JSON (lists back to
+  tuples), wrapped at `width` so long tuple values fit a small panel's title."""
+  def as_written(v):
+    return tuple(as_written(x) for x in v) if isinstance(v, (list, tuple)) else v
+  return textwrap.fill(str(as_written(value)), width)
 
 
 def key_values(axis: str, value) -> dict:
@@ -166,7 +175,7 @@ def plot(table: list[dict], axis: str, series: list[tuple[str, str]], ylabel: st
     ax.set_xticks(xs, [f'{x:g}' for x in values], minor=False)
     ax.set_xticks([], minor=True)
   if not numeric:
-    ax.set_xticks(xs, [str(x) for x in values], rotation=30, ha='right')
+    ax.set_xticks(xs, [value_label(x) for x in values], rotation=30, ha='right')
   if len(series) > 1:
     ax.legend()
   ax.set_xlabel(axis_label(axis))

@@ -21,7 +21,6 @@ command resumes: finished groups are kept, an interrupted one continues from its
 import functools
 import math
 import os
-import textwrap
 
 import jax
 import jax.numpy as jnp
@@ -195,6 +194,10 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   return out
 
 
+def _variant_title(row: dict) -> str:
+  return f'{sweep_lib.value_label(row["value"])}\nseed {row["seed"]}'
+
+
 def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
   """Each variant's samples (the same fixed noise for all): a column per value, a row per
   seed."""
@@ -205,8 +208,7 @@ def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
     ax = fig.add_subplot(len(seeds), len(values), seeds.index(row['seed']) * len(values)
                          + values.index(sweep_lib.value_key(row['value'])) + 1)
     ax.imshow(np.asarray(Image.open(os.path.join(workdir, row['samples'])).convert('RGB')))
-    label = textwrap.fill(str(row['value']), 26)  # long tuple values wrap, not clip
-    ax.set_title(f'{label}\nseed {row["seed"]}, FID {row.get("fid", math.nan):.1f}', fontsize=7)
+    ax.set_title(f'{_variant_title(row)}, FID {row.get("fid", math.nan):.1f}', fontsize=7)
     ax.axis('off')
   images.save_figure(fig, path, 'samples per variant')
 
@@ -258,7 +260,7 @@ def plot_losses(rows: list[dict], path: str) -> None:
     steps, d_loss, g_loss = zip(*r['loss_curve'])
     ax.plot(steps, d_loss, label='D')
     ax.plot(steps, g_loss, label='G')
-    ax.set_title(f'{r["value"]}, seed {r["seed"]}', fontsize=7)
+    ax.set_title(_variant_title(r), fontsize=7)
     ax.tick_params(labelsize=6)
     ax.grid(alpha=0.3)
     if i == 0:
@@ -278,7 +280,7 @@ def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:
       seed = seeds.index(r['seed'])
       ax.plot(steps, fids, marker='.', color=f'C{values.index(sweep_lib.value_key(r["value"])) % 10}',
               linestyle=('-', '--', ':', '-.')[seed % 4],
-              label=f'{r["value"]}' if seed == 0 else None)
+              label=sweep_lib.value_label(r['value']) if seed == 0 else None)
   ax.set_xlabel('step')
   ax.set_ylabel('FID')
   ax.set_yscale('log')

@@ -7,6 +7,7 @@ import signal
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
 from common import checkpoint, checks, loop, mesh as mesh_lib, sweep as sweep_lib, writers
 from configs import sweep_gan_mlp
@@ -101,7 +102,8 @@ def test_a_shape_changing_axis_runs_one_value_after_another(idx_dir, tmp_path):
   assert not summary['vmapped']
   assert [tuple(r['value']) for r in summary['table']] == [(1.0, 1.0), (0.7, 1.2)]
   assert sorted(os.listdir(tmp_path / 'groups')) == ['0', '1']
-  assert os.path.exists(tmp_path / 'figures' / 'samples.png')
+  width, height = Image.open(tmp_path / 'figures' / 'samples.png').size
+  assert width > height  # a column per value: the two values side by side, one seed's row
 
 
 def test_a_bad_axis_names_the_key(idx_dir):
