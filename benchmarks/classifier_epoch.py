@@ -1,19 +1,20 @@
 """Classifier epochs: this codebase's compiled steps against the same recipes in PyTorch.
 
   pip install -r benchmarks/requirements.txt
-  python -m benchmarks.classifier_epoch [--cnn_steps=296 --eval_steps=48 --sweep_epochs=1]
-      [--only=mlp,cnn,eval,sweep]
+  python -m benchmarks.classifier_epoch [--cnn_steps=1184 --eval_steps=48 --sweep_epochs=1]
+      [--only=mlp,cnn,lenet,eval,sweep]
       [--cpu_threads=1]
 
-Four measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does
-not depend on the pixels), each side by side in this process:
+Measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does not
+depend on the pixels), each side by side in this process:
   1. report 000's MLP recipe (batch 4, SGD, MSE): one epoch, JAX (configs/mlp.py through
      the trainer's step, the epoch one lax.scan) vs a plain PyTorch loop over the same
      batches; prints seconds per epoch and the ratio.
-  2. report 000's CNN with pooling (batch 16, Adam): `--cnn_steps` steps, same comparison.
-  3. the evaluation classifier's step (configs/eval_classifier.py), with common/conv.py's
-     convolution gradients and with XLA's own, against the same network in PyTorch.
-  4. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
+  2. the conv nets' steps as the trainer runs them (one lax.scan per call) against the same
+     network, optimizer and batch in PyTorch: report 000's CNN with pooling (batch 16, Adam),
+     report 002's LeNet (batch 64, RMSprop), the evaluation classifier (batch 128, Adam);
+     each with its FLOP rate (closed form, `convnet_flops`) beside a large matmul's.
+  3. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
      8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
      program called once per variant; for the 8 variants it also prints the
      FLOP rates of both, the ceiling a large matmul sets on these cores, and the tighter one
@@ -31,12 +32,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from classifiers import build, step as step_lib, sweep
-from common import conv, data, host, mesh as mesh_lib
-from configs import cnn as cnn_config, eval_classifier, mlp as mlp_config, sweep_mlp_lr
+from common import data, host, mesh as mesh_lib
+from configs import cnn as cnn_config, eval_classifier, lenet as lenet_config
+from configs import mlp as mlp_config, sweep_mlp_lr
 
-_CNN_STEPS = flags.DEFINE_integer('cnn_steps', 296, 'timed CNN steps (a multiple of 8)')
+_CNN_STEPS = flags.DEFINE_integer('cnn_steps', 1184, 'timed steps of report 000\'s CNN and LeNet')
 _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in the sweep test')
-_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'eval', 'sweep'], 'which measurements to run')
+_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'lenet', 'eval', 'sweep'],
+                           'which measurements to run')
 _EVAL_STEPS = flags.DEFINE_integer('eval_steps', 48, 'timed evaluation-classifier steps')
 _CPU_THREADS = flags.DEFINE_integer('cpu_threads', 0, 'pin the process to this many cores '
                                     '(0: all); PyTorch gets as many threads')
@@ -65,7 +68,7 @@ def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
   """Seconds for `num_steps` steps as the trainer runs them, and the compile time."""
   mesh = mesh_lib.data_mesh(1)
   setup = build.build_setup(config, ds, mesh)
-  k = build.steps_per_call(config, setup, N // config.train.batch_size)
+  k = build.steps_per_call(config, N // config.train.batch_size)
   state = build.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   t0 = time.perf_counter()
@@ -100,6 +103,13 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
                         nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Dropout(0.4),
                         nn.Linear(256, 10))
     opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
+    loss_fn = nn.functional.cross_entropy
+  elif kind == 'lenet':  # configs/lenet.py
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.LeakyReLU(), nn.AvgPool2d(2),
+                        nn.Conv2d(6, 16, 5), nn.LeakyReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                        nn.Linear(16 * 5 * 5, 120), nn.LeakyReLU(), nn.Linear(120, 84),
+                        nn.Tanh(), nn.Linear(84, 10))
+    opt, batch = torch.optim.RMSprop(net.parameters(), 1e-3), 64
     loss_fn = nn.functional.cross_entropy
   else:
     net = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),
@@ -206,10 +216,10 @@ def main(argv):
   ds = fake_dataset()
   if 'mlp' in _ONLY.value:
     mlp_epoch(ds)
-  if 'cnn' in _ONLY.value:
-    cnn_steps(ds)
-  if 'eval' in _ONLY.value:
-    eval_steps(ds)
+  peak = matmul_gflops()
+  for kind in CONVNETS:
+    if kind in _ONLY.value:
+      convnet_steps(ds, kind, peak)
   if 'sweep' in _ONLY.value:
     vmapped_64, sequential_64 = sweep_ratio(ds, seeds=8)
     print(f'Learning-rate sweep, 8 rates x 8 seeds = 64 variants x {_SWEEP_EPOCHS.value} '
@@ -221,7 +231,6 @@ def main(argv):
           f'{vmapped_s:.2f} s, one after another {sequential_s:.2f} s: '
           f'{sequential_s / vmapped_s:.2f}x faster together.')
     flops = 8 * _SWEEP_EPOCHS.value * N // 4 * mlp_step_flops()
-    peak = matmul_gflops()
     print(f'  Arithmetic: {flops / 1e9:.1f} GFLOP either way; one after another '
           f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
           f'GFLOP/s, a 1024x1024 matmul on these cores {peak:.1f} GFLOP/s: vmap cannot gain '
@@ -242,42 +251,51 @@ def mlp_epoch(ds):
         f'faster; 20 epochs ~ {20 * jax_s:.0f} s vs {20 * torch_s:.0f} s.')
 
 
-def _side_by_side(config, kind: str, ds, n: int):
-  """Seconds for `n` steps: JAX as configured (and its compile time), JAX with XLA's own
-  convolution gradients (common/conv.py forced off), and PyTorch."""
+def convnet_flops(model, batch: int, size: int = 28, channels: int = 1) -> int:
+  """Floating-point operations of one training step of a classifiers.models.ConvNet config
+  (`model`: its convs and dense widths), counted in closed form: every conv and dense layer's
+  forward matmul, weight gradient and input gradient (none for the first layer's input);
+  activations, pooling, the loss and the optimizer are left out (a few per cent)."""
+  layers = []   # forward multiply-adds per image
+  for features, kernel, padding, window, stride in model.convs:
+    size = size + 2 * padding - kernel + 1
+    layers.append(size * size * kernel * kernel * channels * features)
+    channels = features
+    if window:
+      size = (size - window) // stride + 1
+  width = size * size * channels
+  for out in (*model.dense, 10):
+    layers.append(width * out)
+    width = out
+  return 2 * batch * (3 * sum(layers) - layers[0])
+
+
+CONVNETS = {   # kind: (config module, title)
+    'cnn': (cnn_config, 'report 000\'s CNN with pooling'),
+    'lenet': (lenet_config, 'report 002\'s LeNet'),
+    'eval': (eval_classifier, 'the evaluation classifier'),
+}
+
+
+def convnet_steps(ds, kind: str, peak: float):
+  """A conv net's step as the trainer runs it against PyTorch's, with both FLOP rates."""
+  module, title = CONVNETS[kind]
+  config = module.get_config()
+  n = _EVAL_STEPS.value if kind == 'eval' else _CNN_STEPS.value
+  batch = config.train.batch_size
+  config.train.steps_per_call = n   # one rolled scan of n steps, as the trainer's epoch
   jax_s, compile_s = jax_steps(config, ds, n)
-  with conv.forced('xla'):
-    xla_s, _ = jax_steps(config, ds, n)
-  return jax_s, compile_s, xla_s, torch_steps(kind, ds, n)
-
-
-def cnn_steps(ds):
-  n = _CNN_STEPS.value
-  jax_s, compile_s, xla_s, torch_s = _side_by_side(cnn_config.get_config(), 'cnn', ds, n)
-  epoch = N // 16
-  print(f'CNN (report 000 with pooling, batch 16), {n} steps: JAX {jax_s / n * 1e3:.1f} ms/step '
-        f'(compile {compile_s:.1f} s; with XLA\'s own conv gradients {xla_s / n * 1e3:.1f}), '
-        f'PyTorch {torch_s / n * 1e3:.1f} ms/step: JAX is '
-        f'{torch_s / jax_s:.2f}x faster; an epoch ~ {jax_s / n * epoch:.0f} s vs '
-        f'{torch_s / n * epoch:.0f} s.')
-  one_per_call = cnn_config.get_config()
-  one_per_call.train.steps_per_call = 1
-  single_s, _ = jax_steps(one_per_call, ds, n)
-  print(f'  (the same JAX steps one per call: {single_s / n * 1e3:.1f} ms/step; why the trainer '
-        f'unrolls 8 per call on CPU)')
-
-
-def eval_steps(ds):
-  """The evaluation classifier's step (batch 128, flips) against PyTorch (which does not
-  flip: a few microseconds)."""
-  n = _EVAL_STEPS.value
-  auto_s, compile_s, xla_s, torch_s = _side_by_side(eval_classifier.get_config(), 'eval', ds, n)
-  epoch = N // 128
-  print(f'Evaluation classifier (batch 128), {n} steps: JAX {auto_s / n * 1e3:.0f} ms/step '
-        f'(compile {compile_s:.1f} s; with XLA\'s own conv gradients {xla_s / n * 1e3:.0f}), '
-        f'PyTorch {torch_s / n * 1e3:.0f} ms/step: JAX is {torch_s / auto_s:.2f}x faster '
-        f'({torch_s / xla_s:.2f}x with XLA\'s); 15 epochs ~ {15 * auto_s / n * epoch:.0f} s '
-        f'vs {15 * torch_s / n * epoch:.0f} s.')
+  torch_s = torch_steps(kind, ds, n)
+  flops = n * convnet_flops(config.model, batch)
+  epoch = N // batch
+  print(f'{title[0].upper()}{title[1:]} (batch {batch}), {n} steps: JAX '
+        f'{jax_s / n * 1e3:.1f} ms/step (compile {compile_s:.1f} s), PyTorch '
+        f'{torch_s / n * 1e3:.1f} ms/step: JAX is {torch_s / jax_s:.2f}x faster; an epoch ~ '
+        f'{jax_s / n * epoch:.0f} s vs {torch_s / n * epoch:.0f} s; '
+        f'{config.train.num_epochs} epochs ~ {config.train.num_epochs * jax_s / n * epoch:.0f} s '
+        f'vs {config.train.num_epochs * torch_s / n * epoch:.0f} s.')
+  print(f'  {flops / n / 1e9:.2f} GFLOP a step: JAX {flops / jax_s / 1e9:.0f} GFLOP/s, PyTorch '
+        f'{flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores {peak:.0f}.')
 
 
 if __name__ == '__main__':

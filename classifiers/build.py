@@ -79,7 +79,6 @@ def load_data(config) -> data.ImageDataset:
 def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
   model = build_model(config, ds.num_classes)
   steps_per_epoch = len(ds.train_images) // config.train.batch_size
-  has_convs = isinstance(model, models_lib.ConvNet)
   return step_lib.Setup(
       model=model,
       optimizer=optimizers.build(config.optim.name, config.optim.learning_rate,
@@ -87,20 +86,16 @@ def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
                                  config.train.num_epochs * steps_per_epoch),
       loss=config.loss.name, pixel_range=config.dataset.pixel_range,
       batch_size=config.train.batch_size, image_shape=ds.image_shape, mesh=mesh,
-      unroll=has_convs and jax.default_backend() == 'cpu', augment=config.train.augment,
+      augment=config.train.augment,
       adversarial=config.train.adversarial, adversarial_eps=config.train.adversarial_eps,
       adversarial_steps=config.train.adversarial_steps,
       adversarial_weight=config.train.adversarial_weight)
 
 
-def steps_per_call(config, setup: step_lib.Setup, steps_per_epoch: int) -> int:
-  """0 = auto: a whole epoch per compiled call (a rolled lax.scan), except conv nets on CPU:
-  8 unrolled steps per call.
-
-  XLA:CPU runs convolutions ~3-9x slower inside a loop body (jax#12868), and a call costs
-  ~20 ms on top of its steps for the report-000 CNN; 8 unrolled steps amortise that.
-  """
-  k = config.train.steps_per_call or (8 if setup.unroll else steps_per_epoch)
+def steps_per_call(config, steps_per_epoch: int) -> int:
+  """0 = auto: a whole epoch per compiled call (a rolled lax.scan; conv nets too, whose
+  convolutions differentiate as matmuls on CPU: common/conv.py)."""
+  k = config.train.steps_per_call or steps_per_epoch
   return min(k, steps_per_epoch)
 
 

@@ -34,7 +34,6 @@ class Setup:
   batch_size: int
   image_shape: tuple
   mesh: object
-  unroll: bool = False     # unroll the steps of a call (conv nets on XLA:CPU)
   augment: str = 'none'    # see AUGMENTATIONS
   adversarial: str = 'none'       # see ADVERSARIAL
   adversarial_eps: float = 0.0    # unit pixels (L-inf)
@@ -155,7 +154,7 @@ def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_ste
 
   flipped = _flip_matrices((state.params, state.opt_state))
   (params, opt_state, order), (loss, accuracy) = jax.lax.scan(
-      one_step, (*flipped, state.data_order), jnp.arange(num_steps), unroll=setup.unroll)
+      one_step, (*flipped, state.data_order), jnp.arange(num_steps))
   params, opt_state = _flip_matrices((params, opt_state))
   state = state.replace(step=state.step + num_steps, params=params, opt_state=opt_state,
                         data_order=order)

@@ -126,7 +126,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
   steps_per_epoch = num_examples // config.train.batch_size
-  k = build.steps_per_call(config, setup, steps_per_epoch)
+  k = build.steps_per_call(config, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
   state = mesh_lib.put_replicated(state, mesh)  # so a checkpoint restores onto the mesh too

@@ -24,7 +24,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   num_examples = len(ds.train_images)
   setup = build.build_setup(config, ds, mesh)
   steps_per_epoch = num_examples // config.train.batch_size
-  k = build.steps_per_call(config, setup, steps_per_epoch)
+  k = build.steps_per_call(config, steps_per_epoch)
   logging.info('Data: %s from %s, %d training images of %s, %d classes; %d device(s).',
                ds.name, ds.source, num_examples, ds.image_shape, ds.num_classes,
                mesh.devices.size)

@@ -1,15 +1,16 @@
-"""Stride-1 2-D convolutions whose kernel gradient runs at matmul speed on XLA:CPU.
+"""Stride-1 2-D convolutions whose gradients run at matmul speed on XLA:CPU.
 
-XLA:CPU runs a stride-1 convolution's forward pass and input gradient well, but its kernel
-gradient several times slower (benchmarks/conv_layer.py). Here the forward pass is XLA's,
-the input gradient is the same convolution of the output gradient with the flipped kernel,
-and the kernel gradient is matmuls: for a narrow input one over its patches, else kh * kw
-matmuls for which the input is padded and flattened once, so
-every tap's window over it is one contiguous slice of rows, and the output gradient is laid
-on the same padded grid (zeros off it) so that positions that wrap around rows multiply
-zeros. Everything is pads, slices, dots and convolutions, so the second derivative (the
-gradient penalty) is again made of them. Off CPU, and on CPU for the shapes where it is
-slower (`matmul_pays`), XLA's own gradient is used.
+XLA:CPU runs a stride-1 convolution's kernel gradient several times slower than its
+forward pass, and every convolution 3-9x slower inside a rolled loop (jax#12868), so a
+training epoch could not be one lax.scan (benchmarks/conv_layer.py, classifier_epoch.py).
+Here, under differentiation, the convolution is im2col: the input's kh * kw shifted windows
+side by side along the channels (the patches, kept for the backward pass), one matmul with
+the kernel; the kernel gradient is the patches' transpose times the output gradient, the
+input gradient the output gradient times the kernel's transpose, summed back over the
+windows. Everything is pads, slices and dots, so the second derivative (the gradient
+penalty) is again made of them, and loops run at the speed of their matmuls. Evaluated
+without differentiation (inference), it is XLA's convolution, which is faster there. Off
+CPU, XLA's convolution is used throughout (`implementation`, chosen by platform).
 
 `Conv` has flax.linen.Conv's parameters (`kernel` (kh, kw, in, out), `bias`), initialisers
 and auto-names (Conv_0, ...), so checkpoints and converted weights load unchanged.
@@ -22,9 +23,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-IMPLEMENTATIONS = ('auto', 'matmul', 'xla')  # auto: matmul where it pays (matmul_pays)
+IMPLEMENTATIONS = ('auto', 'patches', 'xla')  # auto: patches on CPU, xla elsewhere
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
-PATCH_WIDTH = 32  # kernel_gradient: the widest input patches it materialises
 _FORCED = []  # `forced`: what 'auto' means while tracing inside it
 
 
@@ -54,49 +54,38 @@ def _xla(x, kernel, padding):
   return jax.lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=_NHWC)
 
 
+def patches(x, kernel_shape, padding):
+  """[n, ho, wo, kh * kw * in]: each output position's input window, taps in the kernel's
+  (kh, kw, in) order, so that patches @ kernel.reshape(-1, out) is the convolution."""
+  kh, kw = kernel_shape[:2]
+  (top, bottom), (left, right) = padding
+  xp = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+  ho, wo = xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+  return jnp.concatenate([xp[:, a:a + ho, b:b + wo] for a in range(kh) for b in range(kw)],
+                         axis=-1)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _conv(x, kernel, padding):
   return _xla(x, kernel, padding)
 
 
 def _conv_fwd(x, kernel, padding):
-  return _conv(x, kernel, padding), (x, kernel)
+  p = patches(x, kernel.shape, padding)
+  return p @ kernel.reshape(-1, kernel.shape[-1]), (x, p, kernel)
 
 
 def _conv_bwd(padding, residuals, dy):
-  x, kernel = residuals
-  kh, kw = kernel.shape[:2]
-  (top, bottom), (left, right) = padding
-  # The adjoint of a stride-1 convolution: the flipped, in/out-swapped kernel over dy
-  # padded by k - 1 - pad on each side.
-  full = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
-  dx = _conv(dy, jnp.flip(kernel, (0, 1)).swapaxes(2, 3), full)
-  return dx, kernel_gradient(x, dy, kernel.shape, padding)
+  x, p, kernel = residuals
+  out = kernel.shape[-1]
+  dk = p.reshape(-1, p.shape[-1]).T @ dy.reshape(-1, out)
+  to_patches = jax.linear_transpose(functools.partial(patches, kernel_shape=kernel.shape,
+                                                      padding=padding), x)
+  dx, = to_patches(dy @ kernel.reshape(-1, out).T)   # each window's gradient summed back
+  return dx, dk.reshape(kernel.shape)
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)
-
-
-def kernel_gradient(x, dy, kernel_shape, padding):
-  """d(sum(conv(x, k) * dy)) / dk as matmuls: one over the input's patches where they are
-  narrow (kh * kw * in <= PATCH_WIDTH: a first layer), else kh * kw over row-shifted
-  slices (module doc), which copies the input kh * kw times but wastes no matmul width."""
-  kh, kw = kernel_shape[:2]
-  (top, bottom), (left, right) = padding
-  xp = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-  n, p, q, c = xp.shape
-  (ho, wo), o = dy.shape[1:3], dy.shape[-1]
-  if _narrow(kernel_shape, c):
-    patches = jnp.concatenate([xp[:, a:a + ho, b:b + wo] for a in range(kh) for b in range(kw)],
-                              axis=-1)
-    dk = patches.reshape(-1, kh * kw * c).T @ dy.reshape(-1, o)
-    return dk.reshape(kh, kw, c, o).astype(x.dtype)
-  rows = n * p * q
-  flat = jnp.pad(xp.reshape(rows, c), ((0, (kh - 1) * q + kw - 1), (0, 0)))
-  grid = jnp.pad(dy, ((0, 0), (0, p - ho), (0, q - wo), (0, 0))).reshape(rows, o)
-  taps = [jax.lax.dot_general(flat[a * q + b:a * q + b + rows], grid, (((0,), (0,)), ((), ())))
-          for a in range(kh) for b in range(kw)]
-  return jnp.stack(taps).reshape(kh, kw, c, o).astype(x.dtype)
 
 
 def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
@@ -105,30 +94,16 @@ def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
     raise ValueError(f'conv implementation {implementation!r}: expected one of '
                      f'{", ".join(IMPLEMENTATIONS)}.')
   padding = pads(padding, kernel.shape)
-  wide = any(p > k - 1 for pair, k in zip(padding, kernel.shape) for p in pair)  # no adjoint
-  if implementation == 'auto' and _FORCED:
-    implementation = _FORCED[-1]
   if implementation == 'auto':
-    implementation = ('matmul' if matmul_pays(x.shape, kernel.shape, jax.default_backend())
-                      else 'xla')
-  if implementation == 'xla' or wide:
+    implementation = _FORCED[-1] if _FORCED else default_implementation()
+  if implementation == 'xla':
     return _xla(x, kernel, padding)
   return _conv(x, kernel, padding)
 
 
-def matmul_pays(shape, kernel_shape, backend: str) -> bool:
-  """Whether the matmul kernel gradient beats XLA's for NHWC inputs of `shape`. Measured on
-  2 CPU cores at batch 128 (`python -m benchmarks.conv_layer`, forward and both gradients):
-  1.6x for one input channel (narrow patches), 1.9-5.3x on 28x28 and 32x32 maps, 1.1-1.4x
-  on 14x14 maps; on 7x7 maps even to 0.76x (the padded grid adds 65 % rows), so XLA's there.
-  """
-  _, h, w, c = shape
-  return backend == 'cpu' and (_narrow(kernel_shape, c) or (c >= 4 and h * w >= 196))
-
-
-def _narrow(kernel_shape, channels: int) -> bool:
-  """Input patches this narrow are cheap to materialise: one matmul for the gradient."""
-  return kernel_shape[0] * kernel_shape[1] * channels <= PATCH_WIDTH
+def default_implementation(backend: str | None = None) -> str:
+  """'patches' on CPU (benchmarks/conv_layer.py), XLA's convolution on GPU and TPU."""
+  return 'patches' if (backend or jax.default_backend()) == 'cpu' else 'xla'
 
 
 class Conv(nn.Module):

@@ -33,7 +33,7 @@ def base(dataset: str) -> ml_collections.ConfigDict:
   config.train.adversarial_eps = 0.1     # unit pixels, L-inf
   config.train.adversarial_steps = 7     # PGD steps (step size 2.5 eps / steps)
   config.train.adversarial_weight = 0.5  # the clean loss's share of each batch's loss
-  config.train.steps_per_call = 0        # 0: an epoch per call (1 for conv nets on CPU)
+  config.train.steps_per_call = 0        # 0: an epoch per call (one lax.scan)
   config.train.checkpoint_every_epochs = 1
   config.train.keep_checkpoints = 3
   config.train.num_devices = 1           # 0: every device; small batches suit one device
