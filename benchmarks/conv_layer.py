@@ -1,13 +1,13 @@
-"""Stride-1 convolution layers, forward plus both gradients: common/conv.py's matmul kernel
-gradient against XLA's own, side by side in this process, with the FLOP rate of each and
-the ceiling a large matmul sets on the same cores.
+"""Stride-1 convolution layers, forward plus both gradients: common/conv.py's im2col
+('patches') against XLA's convolution and its autodiff, side by side in this process, with
+the FLOP rate of each and the ceiling a large matmul sets on the same cores.
 
   python -m benchmarks.conv_layer [--batch=128]
 
 The shapes are those of the conv models here (report 000's CNN, the evaluation classifier,
-LeNet, VGG16 blocks at small sizes); the last column says what `conv.conv(..., 'auto')`
-picks (conv.matmul_pays), so a wrong choice shows as a ratio below 1 marked 'matmul' or
-above 1 marked 'xla'.
+LeNet, the transfer net's VGG-style blocks). Timed as one call each; inside a rolled loop
+(a trainer's epoch) XLA's convolutions run several times slower still (jax#12868), the
+patches' matmuls do not.
 """
 import time
 
@@ -43,22 +43,20 @@ def main(argv):
   a = jnp.ones((2048, 2048))
   ceiling = 2 * 2048**3 / _seconds(lambda a: a @ a, a) / 1e9
   print(f'large matmul: {ceiling:.0f} GFLOP/s')
-  print('H   in  out k  padding | xla s   matmul s | ratio | GFLOP/s xla, matmul | auto')
+  print('H   in  out k  padding | xla s   patches s | ratio | GFLOP/s xla, patches')
   for h, cin, cout, k, padding in SHAPES:
     x = jax.random.normal(jax.random.key(0), (n, h, h, cin))
     kernel = jax.random.normal(jax.random.key(1), (k, k, cin, cout))
     out = h if padding == 'SAME' else h - k + 1
     flops = 3 * 2 * n * out * out * k * k * cin * cout   # forward, input and kernel gradient
     seconds = {}
-    for impl in ('xla', 'matmul'):
+    for impl in ('xla', 'patches'):
       step = lambda x, w, impl=impl: jax.grad(
           lambda x, w: jnp.sum(conv.conv(x, w, padding, impl) ** 2), (0, 1))(x, w)
       seconds[impl] = _seconds(step, x, kernel)
-    auto = ('matmul' if conv.matmul_pays(x.shape, kernel.shape, jax.default_backend())
-            else 'xla')
     print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {seconds["xla"]:.4f}  '
-          f'{seconds["matmul"]:.4f}   | {seconds["xla"] / seconds["matmul"]:.2f}x | '
-          f'{flops / seconds["xla"] / 1e9:.0f}, {flops / seconds["matmul"] / 1e9:.0f} | {auto}')
+          f'{seconds["patches"]:.4f}    | {seconds["xla"] / seconds["patches"]:.2f}x | '
+          f'{flops / seconds["xla"] / 1e9:.0f}, {flops / seconds["patches"] / 1e9:.0f}')
 
 
 if __name__ == '__main__':

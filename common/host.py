@@ -18,3 +18,23 @@ def limit_cpu_threads(num_threads: int) -> int:
   if 0 < num_threads < len(cores):
     os.sched_setaffinity(0, cores[:num_threads])
   return len(os.sched_getaffinity(0))
+
+
+def keep_freed_memory(largest: int = 1 << 30) -> bool:
+  """Lets glibc keep freed blocks of up to `largest` bytes for reuse instead of handing them
+  back to the kernel; returns whether it could (glibc only).
+
+  By default glibc maps every block over 32 MB afresh and unmaps it when freed, so each
+  compiled call that makes a large temporary (a conv layer's patches: 58 MB for 128 14x14
+  maps of 64 channels) pays the page faults of touching new memory again: writing those
+  patches took 31 ms a call, 9.4 ms with this (a copy of them at memory speed: 7.5 ms).
+  The process's peak memory is unchanged; it keeps what it reached.
+  """
+  import ctypes  # pylint: disable=g-import-not-at-top
+  try:
+    libc = ctypes.CDLL('libc.so.6')
+  except OSError:
+    return False
+  m_trim_threshold, m_mmap_threshold = -1, -3
+  return bool(libc.mallopt(m_mmap_threshold, largest) and
+              libc.mallopt(m_trim_threshold, largest))
