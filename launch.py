@@ -118,6 +118,7 @@ def main(argv):
     _fail(str(e))
 
   from common import host  # pylint: disable=g-import-not-at-top
+  host.keep_freed_memory()
   if config.get('cpu_threads', 0):
     cores = host.limit_cpu_threads(config.cpu_threads)  # before JAX's backend starts
     logging.info('config.cpu_threads = %d: the process runs on %d CPU core(s).',

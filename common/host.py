@@ -28,7 +28,9 @@ def keep_freed_memory(largest: int = 1 << 30) -> bool:
   compiled call that makes a large temporary (a conv layer's patches: 58 MB for 128 14x14
   maps of 64 channels) pays the page faults of touching new memory again: writing those
   patches took 31 ms a call, 9.4 ms with this (a copy of them at memory speed: 7.5 ms).
-  The process's peak memory is unchanged; it keeps what it reached.
+  The process keeps what it reached, and a process compiling many different programs (the
+  test suite) fragments the heap and grows: launch.py and the benchmarks call this, the
+  library does not.
   """
   import ctypes  # pylint: disable=g-import-not-at-top
   try:
