@@ -2,7 +2,7 @@
 
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.classifier_epoch [--cnn_steps=1184 --eval_steps=48 --sweep_epochs=1]
-      [--only=mlp,cnn,lenet,eval,sweep]
+      [--only=mlp,cnn,lenet,eval,transfer,sweep]
       [--cpu_threads=1]
 
 Measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does not
@@ -13,7 +13,9 @@ depend on the pixels), each side by side in this process:
   2. the conv nets' steps as the trainer runs them (one lax.scan per call) against the same
      network, optimizer and batch in PyTorch: report 000's CNN with pooling (batch 16, Adam),
      report 002's LeNet (batch 64, RMSprop), the evaluation classifier (batch 128, Adam);
-     each with its FLOP rate (closed form, `convnet_flops`) beside a large matmul's.
+     and the transfer demo's pretraining step (configs/transfer_fmnist.py: VGG-style blocks,
+     batch 128, Adam, one step per call as transfer/finetune.fit runs it); each with its FLOP
+     rate (closed form, `convnet_flops`) beside a large matmul's.
   3. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
      8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
      program called once per variant; for the 8 variants it also prints the
@@ -25,6 +27,7 @@ process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threa
 import functools
 import os
 import time
+import types
 
 from absl import app, flags
 import jax
@@ -32,13 +35,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from classifiers import build, step as step_lib, sweep
-from common import data, host, mesh as mesh_lib
+from common import data, host, mesh as mesh_lib, sweep as sweep_lib
 from configs import cnn as cnn_config, eval_classifier, lenet as lenet_config
-from configs import mlp as mlp_config, sweep_mlp_lr
+from configs import mlp as mlp_config, sweep_mlp_lr, transfer_fmnist as transfer_config
+from transfer import finetune
 
 _CNN_STEPS = flags.DEFINE_integer('cnn_steps', 1184, 'timed steps of report 000\'s CNN and LeNet')
 _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in the sweep test')
-_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'lenet', 'eval', 'sweep'],
+_ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'lenet', 'eval', 'transfer', 'sweep'],
                            'which measurements to run')
 _EVAL_STEPS = flags.DEFINE_integer('eval_steps', 48, 'timed evaluation-classifier steps')
 _CPU_THREADS = flags.DEFINE_integer('cpu_threads', 0, 'pin the process to this many cores '
@@ -104,6 +108,17 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
                         nn.Linear(256, 10))
     opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
     loss_fn = nn.functional.cross_entropy
+  elif kind == 'transfer':  # configs/transfer_fmnist.py's pretraining net
+    layers, channels = [], 1
+    for width, num_convs in transfer_config.get_config().model.blocks:
+      for _ in range(num_convs):
+        layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
+        channels = width
+      layers.append(nn.MaxPool2d(2))
+    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 7 * 7, 128), nn.ReLU(),
+                        nn.Linear(128, 5))
+    opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
+    loss_fn = nn.functional.cross_entropy
   elif kind == 'lenet':  # configs/lenet.py
     net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.LeakyReLU(), nn.AvgPool2d(2),
                         nn.Conv2d(6, 16, 5), nn.LeakyReLU(), nn.AvgPool2d(2), nn.Flatten(),
@@ -119,7 +134,7 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
     opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 16
     loss_fn = nn.functional.cross_entropy
   x = torch.tensor(ds.train_images.transpose(0, 3, 1, 2))
-  y = torch.tensor(ds.train_labels).long()
+  y = torch.tensor(ds.train_labels).long() % (5 if kind == 'transfer' else 10)
   order = torch.randperm(N)
 
   def step(i):
@@ -142,7 +157,7 @@ def sweep_ratio(ds, seeds: int = 1) -> tuple[float, float]:
   another)."""
   config = sweep_mlp_lr.get_config()
   config.sweep.seeds = seeds
-  (values, group_config), = sweep.groups(config)
+  (values, group_config), = sweep_lib.groups(config, sweep.VMAPPABLE)
   mesh = mesh_lib.data_mesh(1)
   setup = build.build_setup(group_config, ds, mesh)
   steps, epochs = N // group_config.train.batch_size, _SWEEP_EPOCHS.value  # an epoch a call
@@ -220,6 +235,8 @@ def main(argv):
   for kind in CONVNETS:
     if kind in _ONLY.value:
       convnet_steps(ds, kind, peak)
+  if 'transfer' in _ONLY.value:
+    transfer_steps(ds, peak)
   if 'sweep' in _ONLY.value:
     vmapped_64, sequential_64 = sweep_ratio(ds, seeds=8)
     print(f'Learning-rate sweep, 8 rates x 8 seeds = 64 variants x {_SWEEP_EPOCHS.value} '
@@ -251,7 +268,8 @@ def mlp_epoch(ds):
         f'faster; 20 epochs ~ {20 * jax_s:.0f} s vs {20 * torch_s:.0f} s.')
 
 
-def convnet_flops(model, batch: int, size: int = 28, channels: int = 1) -> int:
+def convnet_flops(model, batch: int, size: int = 28, channels: int = 1,
+                  num_outputs: int = 10) -> int:
   """Floating-point operations of one training step of a classifiers.models.ConvNet config
   (`model`: its convs and dense widths), counted in closed form: every conv and dense layer's
   forward matmul, weight gradient and input gradient (none for the first layer's input);
@@ -264,7 +282,7 @@ def convnet_flops(model, batch: int, size: int = 28, channels: int = 1) -> int:
     if window:
       size = (size - window) // stride + 1
   width = size * size * channels
-  for out in (*model.dense, 10):
+  for out in (*model.dense, num_outputs):
     layers.append(width * out)
     width = out
   return 2 * batch * (3 * sum(layers) - layers[0])
@@ -294,6 +312,38 @@ def convnet_steps(ds, kind: str, peak: float):
         f'{jax_s / n * epoch:.0f} s vs {torch_s / n * epoch:.0f} s; '
         f'{config.train.num_epochs} epochs ~ {config.train.num_epochs * jax_s / n * epoch:.0f} s '
         f'vs {config.train.num_epochs * torch_s / n * epoch:.0f} s.')
+  print(f'  {flops / n / 1e9:.2f} GFLOP a step: JAX {flops / jax_s / 1e9:.0f} GFLOP/s, PyTorch '
+        f'{flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores {peak:.0f}.')
+
+
+def transfer_steps(ds, peak: float, n: int = 48):
+  """The transfer demo's pretraining step (transfer/finetune.fit, 5 source classes) against
+  the same net in PyTorch."""
+  config = transfer_config.get_config()
+  blocks = tuple(tuple(b) for b in config.model.blocks)
+  net = finetune.BaseAndHead(blocks, config.model.feature_layer, 5,
+                             tuple(config.model.pretrain_hidden), prepare=finetune.to_unit_float)
+  params = net.init(jax.random.key(0), ds.image_shape)
+  labels = ds.train_labels % 5
+  fit = functools.partial(finetune.fit, net, frozen={}, images=ds.train_images, labels=labels,
+                          batch_size=128, learning_rate=1e-3, seed=0)
+  t0 = time.perf_counter()
+  fit(params, steps=2)   # compiles
+  compile_s = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  fit(params, steps=n)
+  jax_s = time.perf_counter() - t0
+  torch_s = torch_steps('transfer', ds, n)
+  convs, size, channels = [], 28, 1
+  for width, num_convs in blocks:
+    convs += [(width, 3, 1, 0, 0)] * (num_convs - 1) + [(width, 3, 1, 2, 2)]
+  model = types.SimpleNamespace(convs=convs, dense=tuple(config.model.pretrain_hidden))
+  flops = n * convnet_flops(model, 128, num_outputs=5)
+  print(f'Transfer pretraining net (blocks {blocks}, batch 128), {n} steps one per call: JAX '
+        f'{jax_s / n * 1e3:.0f} ms/step (compile {compile_s:.1f} s), PyTorch '
+        f'{torch_s / n * 1e3:.0f} ms/step: JAX is {torch_s / jax_s:.2f}x faster; '
+        f'{config.train.pretrain_steps} steps ~ {config.train.pretrain_steps * jax_s / n:.0f} s '
+        f'vs {config.train.pretrain_steps * torch_s / n:.0f} s.')
   print(f'  {flops / n / 1e9:.2f} GFLOP a step: JAX {flops / jax_s / 1e9:.0f} GFLOP/s, PyTorch '
         f'{flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores {peak:.0f}.')
 
