@@ -8,7 +8,7 @@
 3. the main job for `--main_steps` generator steps in a temporary workdir, scored on the
    shipped network (steps/s, FID);
 4. the JAX side of the benchmarks: the WGAN-GP step (benchmarks/wgan_gp_step.py), report
-   000's CNN step and the 8-rate vmapped sweep (benchmarks/classifier_epoch.py), with the
+   000's CNN step and the 64-variant vmapped sweep (benchmarks/classifier_epoch.py), with the
    peak device memory in use where the platform reports it.
 It needs no PyTorch and no internet, and runs on a CPU too (slowly: a dry run).
 """
@@ -80,8 +80,8 @@ def main(argv):
   cnn_s, _ = classifier_epoch.jax_steps(config, ds, n)
   print(f'   CNN (report 000, batch 16): {cnn_s / n * 1e3:.2f} ms/step, an epoch '
         f'~{cnn_s / n * (classifier_epoch.N // 16):.1f} s')
-  vmapped_s, sequential_s = classifier_epoch.sweep_ratio(ds)
-  print(f'   MLP sweep, 8 rates x 1 epoch: vmapped {vmapped_s:.2f} s, one after another '
+  vmapped_s, sequential_s = classifier_epoch.sweep_ratio(ds, seeds=8)
+  print(f'   MLP sweep, 8 rates x 8 seeds x 1 epoch: vmapped {vmapped_s:.2f} s, one after another '
         f'{sequential_s:.2f} s ({sequential_s / vmapped_s:.2f}x)')
   print(f'   device memory: {_memory()}')
 
