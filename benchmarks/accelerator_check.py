@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import jax
 import numpy as np
 
@@ -87,4 +88,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

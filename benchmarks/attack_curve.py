@@ -12,7 +12,8 @@ up to float rounding) and the time ratio; compilation is timed apart.
 """
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import numpy as np
 import torch
 
@@ -73,4 +74,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

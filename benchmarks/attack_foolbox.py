@@ -17,7 +17,8 @@ Compilation is timed apart.
 import functools
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import foolbox as fb
 import jax
 import jax.numpy as jnp
@@ -140,4 +141,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

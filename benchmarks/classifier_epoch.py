@@ -29,7 +29,8 @@ import os
 import time
 import types
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -349,4 +350,4 @@ def transfer_steps(ds, peak: float, n: int = 48):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

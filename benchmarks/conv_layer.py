@@ -11,7 +11,8 @@ patches' matmuls do not.
 """
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import jax
 import jax.numpy as jnp
 
@@ -60,4 +61,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

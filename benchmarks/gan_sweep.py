@@ -9,7 +9,8 @@ Fashion-MNIST; compilation is timed apart. Prints the time of each side and the 
 import functools
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import jax
 from ml_collections import config_flags
 import numpy as np
@@ -78,4 +79,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

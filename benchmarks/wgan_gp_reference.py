@@ -19,7 +19,8 @@ import json
 import os
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import numpy as np
 
 from classifiers import saved as saved_classifiers
@@ -175,4 +176,4 @@ def main(_):
 
 if __name__ == '__main__':
   _define_flags()
-  app.run(main)
+  benchmarks.run(main)

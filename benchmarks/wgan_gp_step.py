@@ -12,7 +12,8 @@ the patch-matmul forms in gans/layers.py against XLA's own convolutions (why we 
 """
 import time
 
-from absl import app, flags
+import benchmarks
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -161,4 +162,4 @@ def main(_):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  benchmarks.run(main)

@@ -29,7 +29,7 @@ def keep_freed_memory(largest: int = 1 << 30) -> bool:
   maps of 64 channels) pays the page faults of touching new memory again: writing those
   patches took 31 ms a call, 9.4 ms with this (a copy of them at memory speed: 7.5 ms).
   The process keeps what it reached, and a process compiling many different programs (the
-  test suite) fragments the heap and grows: launch.py and the benchmarks call this, the
+  test suite) may fragment the heap and grow: launch.py and benchmarks.run call this, the
   library does not.
   """
   import ctypes  # pylint: disable=g-import-not-at-top
