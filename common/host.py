@@ -28,9 +28,8 @@ def keep_freed_memory(largest: int = 1 << 30) -> bool:
   compiled call that makes a large temporary (a conv layer's patches: 58 MB for 128 14x14
   maps of 64 channels) pays the page faults of touching new memory again: writing those
   patches took 31 ms a call, 9.4 ms with this (a copy of them at memory speed: 7.5 ms).
-  The process keeps what it reached, and a process compiling many different programs (the
-  test suite) may fragment the heap and grow: launch.py and benchmarks.run call this, the
-  library does not.
+  The process keeps the memory it reached. A process-wide setting, so the entry points that
+  run experiments call it (launch.py, benchmarks.run), not an import of the library.
   """
   import ctypes  # pylint: disable=g-import-not-at-top
   try:
