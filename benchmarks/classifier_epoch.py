@@ -70,10 +70,11 @@ def _timed(fn, *args, repeat=1):
 
 
 def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
-  """Seconds for `num_steps` steps as the trainer runs them, and the compile time."""
+  """Seconds for `num_steps` steps as the trainer runs them (its calls of an epoch, or of
+  `num_steps` when that is shorter: one rolled scan either way), and the compile time."""
   mesh = mesh_lib.data_mesh(1)
   setup = build.build_setup(config, ds, mesh)
-  k = build.steps_per_call(config, N // config.train.batch_size)
+  k = min(build.steps_per_call(config, N // config.train.batch_size), num_steps)
   state = build.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   t0 = time.perf_counter()
@@ -96,6 +97,7 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
   import torch  # pylint: disable=g-import-not-at-top
   from torch import nn  # pylint: disable=g-import-not-at-top
   torch.manual_seed(0)
+  num_classes = 10
   if kind == 'mlp':
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 20), nn.Sigmoid(), nn.Linear(20, 10),
                         nn.Sigmoid())
@@ -110,15 +112,24 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
     opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
     loss_fn = nn.functional.cross_entropy
   elif kind == 'transfer':  # configs/transfer_fmnist.py's pretraining net
-    layers, channels = [], 1
-    for width, num_convs in transfer_config.get_config().model.blocks:
+    config = transfer_config.get_config()
+    blocks, hidden = _transfer_net(config)
+    layers, channels, size = [], 1, 28
+    for width, num_convs in blocks:
       for _ in range(num_convs):
         layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
         channels = width
       layers.append(nn.MaxPool2d(2))
-    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 7 * 7, 128), nn.ReLU(),
-                        nn.Linear(128, 5))
-    opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 128
+      size //= 2
+    layers.append(nn.Flatten())
+    width = channels * size * size
+    for out in hidden:
+      layers += [nn.Linear(width, out), nn.ReLU()]
+      width = out
+    num_classes = len(config.dataset.source_classes)
+    net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+    opt = torch.optim.Adam(net.parameters(), config.optim.pretrain_learning_rate)
+    batch = config.train.pretrain_batch_size
     loss_fn = nn.functional.cross_entropy
   elif kind == 'lenet':  # configs/lenet.py
     net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.LeakyReLU(), nn.AvgPool2d(2),
@@ -135,7 +146,7 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
     opt, batch = torch.optim.Adam(net.parameters(), 1e-3), 16
     loss_fn = nn.functional.cross_entropy
   x = torch.tensor(ds.train_images.transpose(0, 3, 1, 2))
-  y = torch.tensor(ds.train_labels).long() % (5 if kind == 'transfer' else 10)
+  y = torch.tensor(ds.train_labels).long() % num_classes
   order = torch.randperm(N)
 
   def step(i):
@@ -302,52 +313,56 @@ def convnet_steps(ds, kind: str, peak: float):
   config = module.get_config()
   n = _EVAL_STEPS.value if kind == 'eval' else _CNN_STEPS.value
   batch = config.train.batch_size
-  config.train.steps_per_call = n   # one rolled scan of n steps, as the trainer's epoch
   jax_s, compile_s = jax_steps(config, ds, n)
-  torch_s = torch_steps(kind, ds, n)
-  flops = n * convnet_flops(config.model, batch)
-  epoch = N // batch
-  print(f'{title[0].upper()}{title[1:]} (batch {batch}), {n} steps: JAX '
-        f'{jax_s / n * 1e3:.1f} ms/step (compile {compile_s:.1f} s), PyTorch '
-        f'{torch_s / n * 1e3:.1f} ms/step: JAX is {torch_s / jax_s:.2f}x faster; an epoch ~ '
-        f'{jax_s / n * epoch:.0f} s vs {torch_s / n * epoch:.0f} s; '
-        f'{config.train.num_epochs} epochs ~ {config.train.num_epochs * jax_s / n * epoch:.0f} s '
-        f'vs {config.train.num_epochs * torch_s / n * epoch:.0f} s.')
-  print(f'  {flops / n / 1e9:.2f} GFLOP a step: JAX {flops / jax_s / 1e9:.0f} GFLOP/s, PyTorch '
-        f'{flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores {peak:.0f}.')
+  _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, jax_s, compile_s,
+                      torch_steps(kind, ds, n), convnet_flops(config.model, batch), peak,
+                      f'{config.train.num_epochs} epochs',
+                      config.train.num_epochs * (N // batch))
+
+
+def _print_side_by_side(title, n, jax_s, compile_s, torch_s, step_flops, peak, run_name,
+                        run_steps):
+  """Per-step times of both sides, their ratio, what a whole run (`run_steps`) would take, and
+  both FLOP rates beside a large matmul's."""
+  print(f'{title[0].upper()}{title[1:]}: JAX {jax_s / n * 1e3:.1f} ms/step (compile '
+        f'{compile_s:.1f} s), PyTorch {torch_s / n * 1e3:.1f} ms/step: JAX is '
+        f'{torch_s / jax_s:.2f}x faster; {run_name} ~ {run_steps * jax_s / n:.0f} s vs '
+        f'{run_steps * torch_s / n:.0f} s.')
+  print(f'  {step_flops / 1e9:.2f} GFLOP a step: JAX {n * step_flops / jax_s / 1e9:.0f} GFLOP/s, '
+        f'PyTorch {n * step_flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores '
+        f'{peak:.0f}.')
 
 
 def transfer_steps(ds, peak: float, n: int = 48):
-  """The transfer demo's pretraining step (transfer/finetune.fit, 5 source classes) against
-  the same net in PyTorch."""
+  """The transfer demo's pretraining step (transfer/finetune.fit, one step per call, on as
+  many classes as its source classes) against the same net in PyTorch."""
   config = transfer_config.get_config()
-  blocks = tuple(tuple(b) for b in config.model.blocks)
-  net = finetune.BaseAndHead(blocks, config.model.feature_layer, 5,
-                             tuple(config.model.pretrain_hidden), prepare=finetune.to_unit_float)
+  blocks, hidden = _transfer_net(config)
+  classes, batch = len(config.dataset.source_classes), config.train.pretrain_batch_size
+  net = finetune.BaseAndHead(blocks, config.model.feature_layer, classes, hidden,
+                             prepare=finetune.to_unit_float)
   params = net.init(jax.random.key(0), ds.image_shape)
-  labels = ds.train_labels % 5
-  fit = functools.partial(finetune.fit, net, frozen={}, images=ds.train_images, labels=labels,
-                          batch_size=128, learning_rate=1e-3, seed=0)
+  fit = functools.partial(finetune.fit, net, frozen={}, images=ds.train_images,
+                          labels=ds.train_labels % classes, batch_size=batch,
+                          learning_rate=config.optim.pretrain_learning_rate, seed=0)
   t0 = time.perf_counter()
   fit(params, steps=2)   # compiles
   compile_s = time.perf_counter() - t0
   t0 = time.perf_counter()
   fit(params, steps=n)
   jax_s = time.perf_counter() - t0
-  torch_s = torch_steps('transfer', ds, n)
-  convs, size, channels = [], 28, 1
-  for width, num_convs in blocks:
-    convs += [(width, 3, 1, 0, 0)] * (num_convs - 1) + [(width, 3, 1, 2, 2)]
-  model = types.SimpleNamespace(convs=convs, dense=tuple(config.model.pretrain_hidden))
-  flops = n * convnet_flops(model, 128, num_outputs=5)
-  print(f'Transfer pretraining net (blocks {blocks}, batch 128), {n} steps one per call: JAX '
-        f'{jax_s / n * 1e3:.0f} ms/step (compile {compile_s:.1f} s), PyTorch '
-        f'{torch_s / n * 1e3:.0f} ms/step: JAX is {torch_s / jax_s:.2f}x faster; '
-        f'{config.train.pretrain_steps} steps ~ {config.train.pretrain_steps * jax_s / n:.0f} s '
-        f'vs {config.train.pretrain_steps * torch_s / n:.0f} s.')
-  print(f'  {flops / n / 1e9:.2f} GFLOP a step: JAX {flops / jax_s / 1e9:.0f} GFLOP/s, PyTorch '
-        f'{flops / torch_s / 1e9:.0f} GFLOP/s; a 1024x1024 matmul on these cores {peak:.0f}.')
+  convs = [(width, 3, 1, *((2, 2) if i == num_convs - 1 else (0, 0)))
+           for width, num_convs in blocks for i in range(num_convs)]
+  model = types.SimpleNamespace(convs=convs, dense=hidden)
+  _print_side_by_side(f'the transfer pretraining net (blocks {blocks}, batch {batch}), {n} '
+                      'steps one per call', n, jax_s, compile_s, torch_steps('transfer', ds, n),
+                      convnet_flops(model, batch, num_outputs=classes), peak,
+                      f'{config.train.pretrain_steps} steps', config.train.pretrain_steps)
 
+
+def _transfer_net(config):
+  """configs/transfer_fmnist.py's pretraining net: its VGG blocks and head widths."""
+  return (tuple(tuple(b) for b in config.model.blocks), tuple(config.model.pretrain_hidden))
 
 if __name__ == '__main__':
   benchmarks.run(main)
