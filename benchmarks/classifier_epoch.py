@@ -9,7 +9,8 @@ Measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed doe
 depend on the pixels), each side by side in this process:
   1. report 000's MLP recipe (batch 4, SGD, MSE): one epoch, JAX (configs/mlp.py through
      the trainer's step, the epoch one lax.scan) vs a plain PyTorch loop over the same
-     batches; prints seconds per epoch and the ratio.
+     batches; prints seconds per epoch and the ratio, and the epoch with the first layer's
+     SGD updates applied every step instead of deferred (classifiers/step.py).
   2. the conv nets' steps as the trainer runs them (one lax.scan per call) against the same
      network, optimizer and batch in PyTorch: report 000's CNN with pooling (batch 16, Adam),
      report 002's LeNet (batch 64, RMSprop), the evaluation classifier (batch 128, Adam);
@@ -18,12 +19,13 @@ depend on the pixels), each side by side in this process:
      rate (closed form, `convnet_flops`) beside a large matmul's.
   3. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
      8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
-     program called once per variant; for the 8 variants it also prints the
-     FLOP rates of both, the ceiling a large matmul sets on these cores, and the tighter one
-     set by the 8 variants' first layers alone.
+     program called once per variant (both with SGD's deferred first-layer updates,
+     classifiers/step.py); for the 8 variants it also prints the FLOP rates of both and the
+     ceiling a large matmul sets on these cores.
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
 process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
 """
+import dataclasses
 import functools
 import os
 import time
@@ -69,11 +71,12 @@ def _timed(fn, *args, repeat=1):
   return (time.perf_counter() - t0) / repeat
 
 
-def jax_steps(config, ds, num_steps: int) -> tuple[float, float]:
+def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float]:
   """Seconds for `num_steps` steps as the trainer runs them (its calls of an epoch, or of
-  `num_steps` when that is shorter: one rolled scan either way), and the compile time."""
+  `num_steps` when that is shorter: one rolled scan either way), and the compile time;
+  `setup_changes` replace fields of the trainer's step_lib.Setup."""
   mesh = mesh_lib.data_mesh(1)
-  setup = build.build_setup(config, ds, mesh)
+  setup = dataclasses.replace(build.build_setup(config, ds, mesh), **setup_changes)
   k = min(build.steps_per_call(config, N // config.train.batch_size), num_steps)
   state = build.initial_state(setup, 0, N)
   images, labels = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
@@ -206,33 +209,6 @@ def matmul_gflops(n: int = 1024, repeat: int = 20) -> float:
   return 2 * n ** 3 / _timed(jax.jit(lambda a: a @ a), a, repeat=repeat) / 1e9
 
 
-def first_layer_seconds(images, num_variants: int, steps: int) -> float:
-  """Seconds for `steps` SGD steps of only the first layer (784 -> 20 per variant, batch 4)
-  of `num_variants` variants merged into one 784 -> 20 * num_variants layer: forward, weight
-  gradient, update; the best of the two kernel layouts. Every variant of a sweep does this
-  work, so it bounds the vmapped program from below."""
-  x_all = images.reshape(len(images), -1)
-  units = 20 * num_variants
-  lr = 1e-3 * jnp.arange(1, units + 1.0)
-
-  def batch(i):
-    return jax.lax.dynamic_slice_in_dim(x_all, i * 4, 4).astype(jnp.float32) / 255
-
-  def out_in(w, i):  # w: [units, 784]
-    x = batch(i)
-    delta = jax.nn.sigmoid(x @ w.T) - 0.5
-    return w - lr[:, None] * (delta.T @ x), None
-
-  def in_out(w, i):  # w: [784, units]
-    x = batch(i)
-    delta = jax.nn.sigmoid(x @ w) - 0.5
-    return w - lr * (x.T @ delta), None
-
-  def seconds(step, w):
-    return _timed(jax.jit(lambda w: jax.lax.scan(step, w, jnp.arange(steps))[0]), w)
-  return min(seconds(out_in, jnp.zeros((units, 784))), seconds(in_out, jnp.zeros((784, units))))
-
-
 def main(argv):
   del argv
   host.limit_cpu_threads(_CPU_THREADS.value)  # before JAX's backend starts
@@ -264,20 +240,18 @@ def main(argv):
           f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
           f'GFLOP/s, a 1024x1024 matmul on these cores {peak:.1f} GFLOP/s: vmap cannot gain '
           f'more than {peak * 1e9 * sequential_s / flops:.1f}x.')
-    images = jnp.asarray(ds.train_images)
-    first = _SWEEP_EPOCHS.value * first_layer_seconds(images, 8, N // 4)
-    print(f'  Bound: the 8 variants\' first layers alone (forward, weight gradient, update; '
-          f'merged into one 784->160 layer) take {first:.2f} s: vmap cannot gain more than '
-          f'{sequential_s / first:.2f}x.')
 
 
 def mlp_epoch(ds):
   mlp_steps = N // 4
   jax_s, compile_s = jax_steps(mlp_config.get_config(), ds, mlp_steps)
+  every_step_s, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps, deferred_first_layer=False)
   torch_s = torch_steps('mlp', ds, mlp_steps)
   print(f'MLP (report 000, batch 4), one epoch of {mlp_steps} steps: JAX {jax_s:.2f} s '
         f'(compile {compile_s:.1f} s), PyTorch {torch_s:.2f} s: JAX is {torch_s / jax_s:.2f}x '
         f'faster; 20 epochs ~ {20 * jax_s:.0f} s vs {20 * torch_s:.0f} s.')
+  print(f'  The first layer updated every step instead of deferred over blocks: '
+        f'{every_step_s:.2f} s ({every_step_s / jax_s:.2f}x slower).')
 
 
 def convnet_flops(model, batch: int, size: int = 28, channels: int = 1,

@@ -70,17 +70,23 @@ class MLP(nn.Module):
   vmapped: bool = False
 
   @nn.compact
-  def __call__(self, x, *, train: bool = False, return_features: bool = False):
+  def __call__(self, x, *, train: bool = False, return_features: bool = False,
+               first_matmul=None):
+    """`first_matmul`: x @ the first kernel, computed by the caller (the deferred SGD step,
+    classifiers/step.py); x then only gives the shapes."""
     del train  # no dropout or batch statistics
     x = x.reshape(x.shape[0], -1)
     for i, width in enumerate(self.hidden):
-      x = ACTIVATIONS[self.activation](_dense(width, self.init_constant, self._dot(i))(x))
+      x = ACTIVATIONS[self.activation](
+          _dense(width, self.init_constant, self._dot(i, first_matmul))(x))
     if return_features:
       return x
-    return OUTPUT_ACTIVATIONS[self.output_activation](
-        _dense(self.num_outputs, self.init_constant, self._dot(len(self.hidden)))(x))
+    return OUTPUT_ACTIVATIONS[self.output_activation](_dense(
+        self.num_outputs, self.init_constant, self._dot(len(self.hidden), first_matmul))(x))
 
-  def _dot(self, layer: int):
+  def _dot(self, layer: int, first_matmul=None):
+    if layer == 0 and first_matmul is not None:
+      return lambda *args, **kwargs: first_matmul
     if self.vmapped:
       return _kernel_first_dot if layer == 0 else None
     return _small_dot

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from classifiers import models, optimizers, step as step_lib, sweep
+from classifiers import build, models, optimizers, step as step_lib, sweep
 from common import batches, mesh as mesh_lib
+from configs import lenet, mlp
 
 N, BATCH, STEPS = 64, 8, 12
 
@@ -22,11 +23,12 @@ def _data():
           rng.integers(0, 10, N).astype(np.int32))
 
 
-def _setup(optim='sgd', lr=0.05):
+def _setup(optim='sgd', lr=0.05, deferred=False, **optimizer_kwargs):
   return step_lib.Setup(
-      model=models.MLP((7,), 10, 'sigmoid', 'sigmoid'), optimizer=optimizers.build(optim, lr),
-      loss='mse', pixel_range='zero_one', batch_size=BATCH, image_shape=(6, 6, 1),
-      mesh=mesh_lib.data_mesh(1))
+      model=models.MLP((7,), 10, 'sigmoid', 'sigmoid'),
+      optimizer=optimizers.build(optim, lr, **optimizer_kwargs), loss='mse',
+      pixel_range='zero_one', batch_size=BATCH, image_shape=(6, 6, 1),
+      mesh=mesh_lib.data_mesh(1), deferred_first_layer=deferred)
 
 
 def _torch_net(params, optim, lr):
@@ -43,11 +45,13 @@ def _torch_net(params, optim, lr):
   return net, make[optim](net.parameters())
 
 
-@pytest.mark.parametrize('optim', optimizers.NAMES)
-def test_steps_match_pytorch(optim):
+# ('sgd', True): the deferred first-layer updates (one block of 12 steps, across an epoch)
+@pytest.mark.parametrize('optim,deferred',
+                         [(name, False) for name in optimizers.NAMES] + [('sgd', True)])
+def test_steps_match_pytorch(optim, deferred):
   images, labels = _data()
   lr = 0.01 if optim in ('adam', 'rmsprop', 'adagrad') else 0.5
-  setup = _setup(optim, lr)
+  setup = _setup(optim, lr, deferred)
   state = step_lib.create_state(setup, jax.random.key(3), N)
   net, opt = _torch_net(state.params, optim, lr)
   x_all = torch.tensor(images.astype(np.float32) / 255.0)
@@ -73,9 +77,11 @@ def test_steps_match_pytorch(optim):
   assert int(state.step) == STEPS
 
 
-def test_vmapped_learning_rates_equal_separate_runs_and_trace_once():
+@pytest.mark.parametrize('deferred', [False, True])
+def test_vmapped_learning_rates_equal_separate_runs_and_trace_once(deferred):
   images, labels = _data()
-  setup = _setup('sgd')
+  setup = _setup('sgd', deferred=deferred)
+  chex.clear_trace_counter()   # parametrized: each case traces its own `run` once
   rates = jnp.array([0.01, 0.3, 2.0])
 
   @jax.jit
@@ -100,6 +106,42 @@ def test_vmapped_learning_rates_equal_separate_runs_and_trace_once():
                                 rtol=1e-5)
   # the rates really differ: the runs did not collapse onto one
   assert len({float(m) for m in metrics['train_loss'][0]}) == 3
+
+
+@pytest.mark.parametrize('schedule', optimizers.SCHEDULES)
+def test_deferred_first_layer_equals_updating_every_step(schedule):
+  """Two blocks of 24 steps (six epochs) of deferred first-layer updates against SGD that
+  updates every step: the same parameters and per-step metrics up to float rounding."""
+  images, labels = _data()
+  states, metrics = [], []
+  for deferred in (False, True):
+    setup = _setup('sgd', 0.5, deferred, schedule=schedule, total_steps=64)
+    state = step_lib.create_state(setup, jax.random.key(1), N)
+    state, m = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=48))(
+        state, images, labels)
+    states.append(state)
+    metrics.append(m)
+  chex.assert_trees_all_close(states[1].params, states[0].params, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(metrics[1], metrics[0], rtol=1e-5)
+  np.testing.assert_array_equal(states[1].data_order, states[0].data_order)
+  assert int(states[1].step) == 48
+  # the run moved the first layer (the deferred updates were applied)
+  start = step_lib.create_state(_setup(), jax.random.key(1), N).params['Dense_0']['kernel']
+  assert float(jnp.max(jnp.abs(states[1].params['Dense_0']['kernel'] - start))) > 1e-2
+
+
+def test_deferred_first_layer_only_where_sgd_is_linear_in_the_batch():
+  def deferred(config):
+    return build.deferred_first_layer(config, build.build_model(config, 10))
+  assert deferred(mlp.get_config())   # report 000's MLP and its sweeps
+  for key, value in (('optim.name', 'momentum'), ('optim.name', 'adam'),
+                     ('train.augment', 'flip'), ('train.adversarial', 'fgsm')):
+    config = mlp.get_config()
+    config.update_from_flattened_dict({key: value})
+    assert not deferred(config), key
+  config = lenet.get_config()
+  config.optim.name = 'sgd'
+  assert not deferred(config)   # a conv net's first layer is not one matmul with the batch
 
 
 def test_augmentations_are_flips_and_small_shifts():
