@@ -21,9 +21,22 @@ def axis_keys(axis: str) -> list[str]:
   return [key.strip() for key in axis.split(',')]
 
 
-def axis_label(axis: str) -> str:
-  """'optim.g_learning_rate,optim.d_learning_rate' -> 'g_learning_rate = d_learning_rate'."""
-  return ' = '.join(key.split('.')[-1] for key in axis_keys(axis))
+def axis_label(axis: str, values=()) -> str:
+  """'optim.g_learning_rate,optim.d_learning_rate' -> 'g_learning_rate = d_learning_rate'
+  (one value for both), or '(g_learning_rate, d_learning_rate)' where `values` give each key
+  its own entry."""
+  keys = axis_keys(axis)
+  names = [key.split('.')[-1] for key in keys]
+  split = [_splits(keys, value) for value in values]
+  tupled, joined = f'({", ".join(names)})', ' = '.join(names)
+  if split and all(split):
+    return tupled
+  return f'{joined}, or {tupled}' if any(split) else joined
+
+
+def _splits(keys: list[str], value) -> bool:
+  """Whether `value` gives each of several keys its own entry."""
+  return len(keys) > 1 and isinstance(value, (tuple, list)) and len(value) == len(keys)
 
 
 def value_key(value) -> str:
@@ -43,7 +56,7 @@ def key_values(axis: str, value) -> dict:
   """{key: its value}: `value` split over the axis' keys when it has one entry per key (and
   there are several), else `value` for each."""
   keys = axis_keys(axis)
-  if len(keys) > 1 and isinstance(value, (tuple, list)) and len(value) == len(keys):
+  if _splits(keys, value):
     return dict(zip(keys, value))
   return {key: value for key in keys}
 
@@ -178,7 +191,7 @@ def plot(table: list[dict], axis: str, series: list[tuple[str, str]], ylabel: st
     ax.set_xticks(xs, [value_label(x) for x in values], rotation=30, ha='right')
   if len(series) > 1:
     ax.legend()
-  ax.set_xlabel(axis_label(axis))
+  ax.set_xlabel(axis_label(axis, values))
   ax.set_ylabel(ylabel)
   ax.grid(alpha=0.3)
-  images.save_figure(fig, path, f'{ylabel} vs {axis_label(axis)}')
+  images.save_figure(fig, path, f'{ylabel} vs {axis_label(axis, values)}')

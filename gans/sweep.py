@@ -285,6 +285,7 @@ def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:
   ax.set_ylabel('FID')
   ax.set_yscale('log')
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=7, title=sweep_lib.axis_label(axis) + ' (line style: seed)',
+  ax.legend(fontsize=7, title=sweep_lib.axis_label(axis, [r['value'] for r in rows])
+            + ' (line style: seed)',
             title_fontsize=7)
   images.save_figure(fig, path, 'FID during training')
