@@ -167,9 +167,10 @@ def torch_steps(kind: str, ds, num_steps: int) -> float:
   return time.perf_counter() - t0
 
 
-def sweep_ratio(ds, seeds: int = 1) -> tuple[float, float]:
+def sweep_ratio(ds, seeds: int = 1) -> tuple[float, float, float]:
   """(seconds for the 8 rates x `seeds` variants vmapped, seconds for them trained one after
-  another)."""
+  another, and the largest difference between a variant's parameters trained the two ways:
+  both sides do the same training)."""
   config = sweep_mlp_lr.get_config()
   config.sweep.seeds = seeds
   (values, group_config), = sweep_lib.groups(config, sweep.VMAPPABLE)
@@ -181,15 +182,26 @@ def sweep_ratio(ds, seeds: int = 1) -> tuple[float, float]:
                                       list(range(seeds)), N)
   together = jax.jit(sweep.vmapped_steps(sweep.variants_setup(setup), steps))
   one = jax.jit(functools.partial(step_lib.train_steps, setup=setup, num_steps=steps))
-  singles = [step_lib.set_learning_rate(build.initial_state(setup, seed, N), lr)
-             for seed in range(seeds) for lr in values]
-  vmapped_s = epochs * _timed(together, stacked, images, labels, repeat=epochs)
-  one(singles[0], images, labels)  # compile once; the 8 runs reuse it
-  t0 = time.perf_counter()
-  for state in singles:
+  singles = [step_lib.set_learning_rate(build.initial_state(setup, group_config.seed + seed, N),
+                                        lr) for seed in range(seeds) for lr in values]
+
+  def train(fn, state):
     for _ in range(epochs):
-      jax.block_until_ready(one(state, images, labels))
-  return vmapped_s, time.perf_counter() - t0
+      state, _ = fn(state, images, labels)
+    return jax.block_until_ready(state)
+
+  jax.block_until_ready((together(stacked, images, labels), one(singles[0], images, labels)))
+  t0 = time.perf_counter()   # both compiled and warmed up above
+  trained = train(together, stacked)
+  vmapped_s = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  alone = [train(one, state).params for state in singles]
+  sequential_s = time.perf_counter() - t0
+  gap = max(float(jnp.max(jnp.abs(v - a))) for variant, params in enumerate(alone)
+            for v, a in zip(jax.tree.leaves(jax.tree.map(lambda p, i=variant: p[i],
+                                                         sweep.flat_params(trained))),
+                            jax.tree.leaves(params)))
+  return vmapped_s, sequential_s, gap
 
 
 def mlp_step_flops(layers=((784, 20), (20, 10)), batch: int = 4) -> int:
@@ -226,15 +238,15 @@ def main(argv):
   if 'transfer' in _ONLY.value:
     transfer_steps(ds, peak)
   if 'sweep' in _ONLY.value:
-    vmapped_64, sequential_64 = sweep_ratio(ds, seeds=8)
+    vmapped_64, sequential_64, gap_64 = sweep_ratio(ds, seeds=8)
     print(f'Learning-rate sweep, 8 rates x 8 seeds = 64 variants x {_SWEEP_EPOCHS.value} '
           f'epoch(s) of the MLP: vmapped {vmapped_64:.2f} s, one after another '
           f'{sequential_64:.2f} s: {sequential_64 / vmapped_64:.2f}x faster together '
-          f'(target 4x).')
-    vmapped_s, sequential_s = sweep_ratio(ds)
+          f'(target 4x); parameters the two ways within {gap_64:.1e}.')
+    vmapped_s, sequential_s, gap = sweep_ratio(ds)
     print(f'Learning-rate sweep, 8 rates x {_SWEEP_EPOCHS.value} epoch(s) of the MLP: vmapped '
           f'{vmapped_s:.2f} s, one after another {sequential_s:.2f} s: '
-          f'{sequential_s / vmapped_s:.2f}x faster together.')
+          f'{sequential_s / vmapped_s:.2f}x faster together; parameters within {gap:.1e}.')
     flops = 8 * _SWEEP_EPOCHS.value * N // 4 * mlp_step_flops()
     print(f'  Arithmetic: {flops / 1e9:.1f} GFLOP either way; one after another '
           f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
@@ -337,6 +349,7 @@ def transfer_steps(ds, peak: float, n: int = 48):
 def _transfer_net(config):
   """configs/transfer_fmnist.py's pretraining net: its VGG blocks and head widths."""
   return (tuple(tuple(b) for b in config.model.blocks), tuple(config.model.pretrain_hidden))
+
 
 if __name__ == '__main__':
   benchmarks.run(main)

@@ -90,10 +90,10 @@ def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
       adversarial=config.train.adversarial, adversarial_eps=config.train.adversarial_eps,
       adversarial_steps=config.train.adversarial_steps,
       adversarial_weight=config.train.adversarial_weight,
-      deferred_first_layer=deferred_first_layer(config, model))
+      deferred_first_layer=_deferred_first_layer(config, model))
 
 
-def deferred_first_layer(config, model) -> bool:
+def _deferred_first_layer(config, model) -> bool:
   """Whether the first layer's SGD updates may wait for the end of a block of steps
   (step.train_steps): plain SGD (stateless, linear in the gradient) on an MLP whose input
   is the batch itself (no augmentation or adversarial examples)."""

@@ -158,11 +158,18 @@ def train_steps(state: ClassifierState, images, labels, *, setup: Setup, num_ste
             (loss, accuracy))
 
   flipped = _flip_matrices((state.params, state.opt_state))
-  (params, opt_state, order), (loss, accuracy) = jax.lax.scan(
+  (params, opt_state, order), metrics = jax.lax.scan(
       one_step, (*flipped, state.data_order), jnp.arange(num_steps))
-  params, opt_state = _flip_matrices((params, opt_state))
+  return _advanced(state, num_steps, params, opt_state, order, metrics)
+
+
+def _advanced(state, num_steps, flipped_params, opt_state, order, metrics):
+  """The state after `num_steps` steps (parameters back in Flax's layout), and the mean of
+  the steps' (loss, accuracy)."""
+  params, opt_state = _flip_matrices((flipped_params, opt_state))
   state = state.replace(step=state.step + num_steps, params=params, opt_state=opt_state,
                         data_order=order)
+  loss, accuracy = metrics
   return state, {'train_loss': jnp.mean(loss), 'train_accuracy': jnp.mean(accuracy)}
 
 
@@ -206,13 +213,13 @@ def _deferred_first_layer_steps(state, images, labels, setup: Setup, num_steps: 
       rest, opt_state, u = carry   # u: [out, block * batch], -lr dL/dz of the steps so far
       columns = lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch, batch, axis=1)
       z = (columns(z_start) + u @ columns(gram)).T
-      x = jax.lax.dynamic_slice_in_dim(x_all, i * batch, batch)   # only its shape is used
       y = y_all[i]
 
       def loss(rest, z):
         params = _flip_matrices(
             {**rest, 'Dense_0': {**rest['Dense_0'], 'kernel': first_layer['kernel']}})
-        outputs = setup.model.apply({'params': params}, x, first_matmul=z)
+        # the images only give the model its input width: z is their first matmul
+        outputs = setup.model.apply({'params': params}, x_all[:batch], first_matmul=z)
         return losses.LOSSES[setup.loss](outputs, y), outputs
       (loss_value, outputs), (grads, dz) = jax.value_and_grad(loss, (0, 1), has_aux=True)(
           rest, z)
@@ -230,13 +237,10 @@ def _deferred_first_layer_steps(state, images, labels, setup: Setup, num_steps: 
     flipped_params = {**rest, 'Dense_0': {**rest['Dense_0'], 'kernel': kernel}}
     return (flipped_params, opt_state, order), metrics
 
-  flipped = _flip_matrices(state.params)
-  (params, opt_state, order), (loss, accuracy) = jax.lax.scan(
-      one_block, (flipped, state.opt_state, state.data_order),
-      jnp.arange(0, num_steps, block))
-  state = state.replace(step=state.step + num_steps, params=_flip_matrices(params),
-                        opt_state=opt_state, data_order=order)
-  return state, {'train_loss': jnp.mean(loss), 'train_accuracy': jnp.mean(accuracy)}
+  flipped = _flip_matrices((state.params, state.opt_state))
+  (params, opt_state, order), metrics = jax.lax.scan(
+      one_block, (*flipped, state.data_order), jnp.arange(0, num_steps, block))
+  return _advanced(state, num_steps, params, opt_state, order, metrics)
 
 
 def eval_batch(params, images, labels, mask, *, setup: Setup):

@@ -72,15 +72,19 @@ def _conv(x, kernel, padding):
 
 def _conv_fwd(x, kernel, padding):
   p = patches(x, kernel.shape, padding)
-  return p @ kernel.reshape(-1, kernel.shape[-1]), (x, p, kernel)
+  return p @ kernel.reshape(-1, kernel.shape[-1]), (p, kernel)
 
 
 def _conv_bwd(padding, residuals, dy):
-  x, p, kernel = residuals
-  out = kernel.shape[-1]
+  p, kernel = residuals
+  kh, kw, cin, out = kernel.shape
+  (top, bottom), (left, right) = padding
+  x_shape = (p.shape[0], p.shape[1] + kh - 1 - top - bottom, p.shape[2] + kw - 1 - left - right,
+             cin)
   dk = p.reshape(-1, p.shape[-1]).T @ dy.reshape(-1, out)
   to_patches = jax.linear_transpose(functools.partial(patches, kernel_shape=kernel.shape,
-                                                      padding=padding), x)
+                                                      padding=padding),
+                                    jax.ShapeDtypeStruct(x_shape, p.dtype))
   dx, = to_patches(dy @ kernel.reshape(-1, out).T)   # each window's gradient summed back
   return dx, dk.reshape(kernel.shape)
 

@@ -1,8 +1,9 @@
 """The generic host loop: call a compiled step function, then log, check, save, hook.
 
 A compiled call advances `steps_per_call` optimizer steps (a classifier's: a lax.scan over
-an epoch; a conv GAN's: one step, XLA:CPU running its convolutions slowly inside loops). Calls are enqueued asynchronously and the
-host reads the device once per chunk (a few scalars).
+an epoch; a conv GAN's: one step, XLA:CPU running its convolutions slowly inside loops).
+Calls are enqueued asynchronously and the host reads the device once per chunk (a few
+scalars).
 """
 import contextlib
 import dataclasses

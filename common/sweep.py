@@ -21,7 +21,7 @@ def axis_keys(axis: str) -> list[str]:
   return [key.strip() for key in axis.split(',')]
 
 
-def axis_label(axis: str, values=()) -> str:
+def axis_label(axis: str, values) -> str:
   """'optim.g_learning_rate,optim.d_learning_rate' -> 'g_learning_rate = d_learning_rate'
   (one value for both), or '(g_learning_rate, d_learning_rate)' where `values` give each key
   its own entry."""

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from classifiers import build, models, optimizers, step as step_lib, sweep
-from common import batches, mesh as mesh_lib
+from common import batches, data, mesh as mesh_lib
 from configs import lenet, mlp
 
 N, BATCH, STEPS = 64, 8, 12
@@ -131,8 +131,11 @@ def test_deferred_first_layer_equals_updating_every_step(schedule):
 
 
 def test_deferred_first_layer_only_where_sgd_is_linear_in_the_batch():
-  def deferred(config):
-    return build.deferred_first_layer(config, build.build_model(config, 10))
+  images, labels = _data()
+  ds = data.ImageDataset('tiny', images, labels, images, labels, tuple('0123456789'), 'test')
+
+  def deferred(config):   # what the trainer's setup says
+    return build.build_setup(config, ds, mesh_lib.data_mesh(1)).deferred_first_layer
   assert deferred(mlp.get_config())   # report 000's MLP and its sweeps
   for key, value in (('optim.name', 'momentum'), ('optim.name', 'adam'),
                      ('train.augment', 'flip'), ('train.adversarial', 'fgsm')):
