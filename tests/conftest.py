@@ -1,7 +1,12 @@
 """Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
 
-Compiled programs are cached on disk for the session (the end-to-end tests and the
-launch.py subprocesses compile the same steps several times).
+Compiling is most of the suite's time (599 of 1,142 s in one process, measured with
+jax.monitoring's compile events), so the tests compile with XLA's optimizations mostly off
+(JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster and run slower; tiny data
+makes that the better trade) and cache compiled programs on disk for the session (the
+end-to-end tests and the launch.py subprocesses compile the same steps several times). The
+tests that run launch.py as a newcomer does (tests/test_front_door.py) drop these settings,
+so the compiled path users get is tested too.
 """
 import os
 import tempfile
@@ -11,6 +16,7 @@ os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
                       os.path.join(tempfile.gettempdir(), 'jax_classics_test_xla_cache'))
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
+os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
 
 import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -41,9 +41,11 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
   # WGAN-GP's penalty: the kernel gradient of a function of the input gradient
   penalty = lambda fn: lambda k: jnp.sum(
       jax.grad(lambda x: jnp.sum(jnp.tanh(fn(x, k))))(x) ** 2)
-  want = jax.grad(penalty(ref))(kernel)   # entries in the hundreds: float32 sums' order
+  # entries in the hundreds: a small one carries the float32 rounding of the sums' order
+  # (1e-6 of the largest entry when XLA fuses, up to 1.4e-6 with its optimizations off)
+  want = jax.grad(penalty(ref))(kernel)
   np.testing.assert_allclose(jax.grad(penalty(mine))(kernel), want, rtol=1e-4,
-                             atol=1e-6 * float(jnp.max(jnp.abs(want))))
+                             atol=2e-6 * float(jnp.max(jnp.abs(want))))
 
 
 def _ops(fn, *args):

@@ -12,6 +12,7 @@ NET = finetune.BaseAndHead(vgg16.BLOCKS, 'pool5', 2, (16,),
                            prepare=lambda x: vgg16.preprocess(x * 255.0, 'caffe'))
 
 
+@jax.jit
 def _setup():
   params = NET.init(jax.random.key(0), (32, 32, 3))
   # random biases, so the network is not positively homogeneous (IG would be trivially exact)
@@ -24,12 +25,13 @@ def _setup():
 
 def test_attacks_and_saliency_run_on_vgg16_in_its_own_input_range():
   params, x, y = _setup()
-  np.testing.assert_array_equal(attacks.fgsm(NET, params, x, y, 0.0), x)
+  np.testing.assert_array_equal(
+      jax.jit(lambda p, x, y: attacks.fgsm(NET, p, x, y, 0.0))(params, x, y), x)
   adv = jax.jit(lambda p, x, y, k: attacks.pgd(NET, p, x, y, k, eps=0.03, step_size=0.01,
                                                num_steps=3))(params, x, y, jax.random.key(2))
   linf, _ = attacks.perturbation_norms(x, adv)
   assert float(linf.max()) <= 0.03 + 1e-6 and float(adv.min()) >= 0 and float(adv.max()) <= 1
-  grads = saliency.gradient(NET, params, x, y)
+  grads = jax.jit(lambda p, x, y: saliency.gradient(NET, p, x, y))(params, x, y)
   assert grads.shape == x.shape and float(jnp.abs(grads).max()) > 0
   # Completeness is tested on smaller nets: 13 random ReLU layers put so many kinks on the
   # path that 64 and 256 steps left 6-7 % here and 1024 steps 0.6 % (7 minutes). Here: the
@@ -38,7 +40,8 @@ def test_attacks_and_saliency_run_on_vgg16_in_its_own_input_range():
       NET, p, x, y, num_steps=8))(params, x, y)
   score_sum = lambda images: jnp.take_along_axis(NET(params, images), y[:, None], 1).sum()
   nodes, weights = np.polynomial.legendre.leggauss(8)           # on [-1, 1]
-  expected = sum(w / 2 * jax.grad(score_sum)((t + 1) / 2 * x) for t, w in zip(nodes, weights))
+  grad = jax.jit(jax.grad(score_sum))
+  expected = sum(w / 2 * grad((t + 1) / 2 * x) for t, w in zip(nodes, weights))
   expected = x * expected                                        # baseline 0
   scale = float(jnp.abs(expected).max())
   np.testing.assert_allclose(attributions, expected, rtol=1e-3, atol=1e-4 * scale)

@@ -14,6 +14,8 @@ def _config(data_dir):
   config = transfer_config.get_config('quick')
   config.dataset.dir = str(data_dir)
   config.dataset.download = False
+  config.model.blocks = ((8, 1), (16, 1))  # the experiment's structure at a test's width
+  config.model.pretrain_hidden = (32,)
   config.train.pretrain_steps = 60
   config.train.pretrain_batch_size = 32
   config.train.steps = 40
