@@ -36,8 +36,25 @@ _WORKDIR = flags.DEFINE_string('workdir', None,
 _XLA_CACHE = flags.DEFINE_string(
     'compilation_cache', os.path.join(os.path.expanduser('~'), '.cache', 'jax_classics', 'xla'),
     'Folder for compiled programs, so a resumed or repeated run skips compilation ("" = off).')
-_MULTIHOST = flags.DEFINE_bool('multihost', False,
-                               'Call jax.distributed.initialize() first (TPU pods, multi-node GPU).')
+_MULTIHOST = flags.DEFINE_bool(
+    'multihost', False, 'One process of a multi-process job on a cluster JAX detects (Cloud '
+    'TPU pod slice, SLURM, Open MPI): jax.distributed.initialize() finds the rest.')
+_COORDINATOR = flags.DEFINE_string(
+    'coordinator_address', None, 'One process of a multi-process job: process 0\'s HOST:PORT '
+    '(default: $JAX_COORDINATOR_ADDRESS).')
+_NUM_PROCESSES = flags.DEFINE_integer(
+    'num_processes', None, 'Processes in the job (default: $JAX_NUM_PROCESSES).')
+_PROCESS_ID = flags.DEFINE_integer(
+    'process_id', None, 'The index of this process, 0 to num_processes - 1 (default: '
+    '$JAX_PROCESS_ID).')
+_FAILURE_TIMEOUT = flags.DEFINE_integer(
+    'failure_timeout', 60, 'Seconds after which the processes of a job stop when one of them '
+    'is lost.')
+_LOCAL_PROCESSES = flags.DEFINE_integer(
+    'local_processes', 0, 'Start this many processes of this command on this machine, as one '
+    'job (to try a multi-process run; common/local_job.py).')
+_LOCAL_DEVICES = flags.DEFINE_integer(
+    'local_devices', 0, 'With --local_processes on CPU: fake devices per process.')
 flags.mark_flags_as_required(['config'])
 
 
@@ -117,6 +134,16 @@ def main(argv):
   except ConfigError as e:
     _fail(str(e))
 
+  from common import distributed, local_job  # pylint: disable=g-import-not-at-top
+  if _LOCAL_PROCESSES.value:
+    sys.exit(local_job.run(local_job.main_argv(), _LOCAL_PROCESSES.value, _LOCAL_DEVICES.value,
+                           _FAILURE_TIMEOUT.value))
+  cluster = distributed.from_environment(distributed.Cluster(
+      _MULTIHOST.value, _COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+      _FAILURE_TIMEOUT.value))
+  if cluster.problem():
+    _fail(cluster.problem())
+
   from common import host  # pylint: disable=g-import-not-at-top
   host.keep_freed_memory()
   if config.get('cpu_threads', 0):
@@ -129,17 +156,24 @@ def main(argv):
     jax.config.update('jax_compilation_cache_dir', _XLA_CACHE.value)
     # Evaluation programs compile in ~0.5 s: worth keeping for an MLP run of ~10 s.
     jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.25)
-  if _MULTIHOST.value:
-    jax.distributed.initialize()
+  finish = lambda: None
+  if cluster.enabled:
+    finish = distributed.initialize(cluster)
+    if not distributed.is_main():  # one console per job: process 0's
+      logging.set_verbosity(logging.WARNING)
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].serialize().split('=', 1)[1])
   os.makedirs(workdir, exist_ok=True)
   logging.info('Workdir: %s', os.path.abspath(workdir))
-  from common import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   try:
-    with workdir_lib.hold(workdir):
-      _run(trainer, config, workdir, write=jax.process_index() == 0)
+    with distributed.hold_for_job(workdir):
+      _run(trainer, config, workdir, write=distributed.is_main())
+      finish()
   except ConfigError as e:
     _fail(str(e))
+  except Exception as e:  # pylint: disable=broad-except
+    if jax.process_count() == 1:
+      raise
+    distributed.abandon(e)
 
 
 def _run(trainer, config, workdir: str, write: bool) -> None:

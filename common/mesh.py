@@ -39,6 +39,15 @@ def put_replicated(tree, mesh):
   return jax.tree.map(put, tree)
 
 
+def local_copy(x):
+  """This process's copy of an array replicated over a mesh that spans several processes
+  (the generator's samples, for instance), so host-side work such as scoring can use it on
+  this process's devices; any other array as it is."""
+  if (isinstance(x, jax.Array) and not x.is_fully_addressable and x.is_fully_replicated):
+    return x.addressable_data(0)
+  return x
+
+
 def shard_batch(x, mesh):
   """Inside jit: asks the compiler to split the leading (batch) axis over the mesh."""
   return jax.lax.with_sharding_constraint(x, batch_sharded(mesh))
@@ -56,6 +65,10 @@ def training_data(config, load_data):
   config.train.batch_size: an equal share per device, no more than the training examples."""
   ds = load_data(config)
   train = config.train
+  checks.require(jax.process_count() == 1 or train.num_devices in (0, jax.device_count()),
+                 'train.num_devices', train.num_devices,
+                 f'0 (all {jax.device_count()} devices): a job of {jax.process_count()} '
+                 'processes trains on the devices of every process')
   mesh = data_mesh(train.num_devices or None)
   check_batch_divides(train.batch_size, mesh)
   checks.require(train.batch_size <= len(ds.train_images), 'train.batch_size', train.batch_size,

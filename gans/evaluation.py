@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import data
+from common import data, mesh as mesh_lib
 from gans import metrics
 
 BATCH = 500
@@ -59,6 +59,7 @@ class Evaluator:
       self.reference_moments = metrics.Moments.of(self.reference_features)
 
   def features_and_logits(self, unit_images):
+    unit_images = mesh_lib.local_copy(unit_images)  # each process scores on its own devices
     parts = [self._features_logits(
         self._params, jax.device_put(unit_images[i:i + BATCH], self._sharding))
              for i in range(0, unit_images.shape[0], BATCH)]

@@ -1,0 +1,155 @@
+"""Multi-process jobs on JAX's runtime (common/distributed.py, launch.py's flags), as a pod
+slice or a SLURM job runs them, here as local CPU processes talking through gloo: the same
+losses as one process, one writer, resume after a kill, a lost process ends the others with
+one line, a held workdir and a bad config refused by every process."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from classifiers import train as classifier_train
+from common import local_job, writers
+from configs import lenet, wgan_gp
+from gans import train as gan_train
+from tests.conftest import config_on
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GAN_STEPS = 12
+GAN_FLAGS = ('--config=configs/wgan_gp.py:quick', f'--config.train.num_steps={GAN_STEPS}',
+             '--config.eval.classifier_dir=')
+LOSSES = ('d_loss', 'g_loss', 'gradient_penalty')
+
+
+def _flags(workdir, data_dir, config, *more):
+  return ('launch.py', config, f'--workdir={workdir}', f'--config.dataset.dir={data_dir}',
+          '--config.dataset.download=False', *more)
+
+
+def _start(*args, devices=4, **kwargs):
+  env = dict(os.environ, PYTHONUNBUFFERED='1', XLA_FLAGS=(
+      f'--xla_force_host_platform_device_count={devices}'))
+  return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def _job(workdir, data_dir, *flags, **kwargs):
+  """Two local processes of 4 devices each, one job (launch.py --local_processes)."""
+  return _start(*_flags(workdir, data_dir, *flags), '--local_processes=2', '--local_devices=4',
+                **kwargs)
+
+
+def _finish(proc, timeout=300):
+  out, _ = proc.communicate(timeout=timeout)
+  assert proc.returncode == 0, out[-3000:]
+  return out
+
+
+def _losses(workdir, keys=LOSSES):
+  return [(r['step'], *(r[k] for k in keys)) for r in writers.read_metrics(workdir)]
+
+
+@pytest.fixture(scope='module')
+def gan_job(tmp_path_factory):
+  """(data folder, workdir) of the main job's :quick recipe run as 2 processes x 4 devices."""
+  from tests.conftest import make_idx_dir  # pylint: disable=g-import-not-at-top
+  data_dir = make_idx_dir(tmp_path_factory.mktemp('data'))
+  workdir = tmp_path_factory.mktemp('gan_job') / 'run'
+  _finish(_job(workdir, data_dir, *GAN_FLAGS))
+  return data_dir, str(workdir)
+
+
+def test_two_processes_log_the_losses_of_one_process(gan_job, tmp_path):
+  data_dir, workdir = gan_job
+  rows = _losses(workdir)
+  assert [r[0] for r in rows] == [2, 4, 6, 8, 10, 12]  # process 0 alone wrote them
+  summary = writers.read_json(os.path.join(workdir, 'summary.json'))
+  assert summary['num_devices'] == 8 and summary['steps'] == GAN_STEPS
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['12', '4', '8']
+  for devices in (8, 1):  # one process: the same global batch on 8 devices, on 1
+    config = config_on(wgan_gp, data_dir, train__num_steps=GAN_STEPS,
+                       train__num_devices=devices, eval__classifier_dir='')
+    gan_train.train_and_evaluate(config, str(tmp_path / str(devices)))
+    # float32 sums in another order across devices: the losses (magnitudes ~1-15) within
+    # 2e-7 relative after 12 steps, the small gradient penalty within 1.5e-6 absolute
+    np.testing.assert_allclose(rows, _losses(str(tmp_path / str(devices))), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_a_job_killed_at_a_random_step_resumes_to_the_same_losses(gan_job, tmp_path):
+  data_dir, reference = gan_job
+  workdir = str(tmp_path / 'run')
+  job = _job(workdir, data_dir, *GAN_FLAGS, start_new_session=True)
+  kill_after = random.Random().choice([1, 2, 3, 4])  # logged rows: steps 2, 4, 6, 8
+  deadline = time.time() + 240
+  while len(writers.read_metrics(workdir)) < kill_after and job.poll() is None:
+    assert time.time() < deadline
+    time.sleep(0.1)
+  os.killpg(job.pid, signal.SIGKILL)  # every process of the job at once
+  job.communicate()
+  out = _finish(_job(workdir, data_dir, *GAN_FLAGS))
+  assert _losses(workdir) == _losses(reference), (kill_after, out[-2000:])  # bit-identical
+
+
+def test_a_classifier_job_matches_one_process(gan_job, tmp_path):
+  data_dir, _ = gan_job
+  flags = ('--config=configs/lenet.py:quick', '--config.dataset.name=fashion_mnist',
+           '--config.train.num_devices=0')
+  _finish(_job(tmp_path / 'job', data_dir, *flags))
+  keys = ('train_loss', 'test_loss', 'test_accuracy')
+  rows = _losses(str(tmp_path / 'job'), keys)
+  assert [r[0] for r in rows] == [16, 32]  # two epochs of 16 steps, one writer
+  for devices in (8, 1):
+    config = config_on(lenet, data_dir, dataset__name='fashion_mnist',
+                       train__num_devices=devices)
+    classifier_train.train_and_evaluate(config, str(tmp_path / str(devices)))
+    np.testing.assert_allclose(rows, _losses(str(tmp_path / str(devices)), keys), rtol=1e-5)
+
+
+def test_a_lost_process_ends_the_job_with_one_line(gan_job, tmp_path):
+  data_dir, _ = gan_job
+  workdir = tmp_path / 'run'
+  address = f'127.0.0.1:{local_job.free_port()}'
+  flags = _flags(workdir, data_dir, '--config=configs/wgan_gp.py:quick',
+                 '--config.train.num_steps=100000', '--config.eval.classifier_dir=',
+                 '--num_processes=2', '--failure_timeout=10')
+  procs = [_start(*flags, f'--coordinator_address={address}', f'--process_id={i}')
+           for i in range(2)]
+  deadline = time.time() + 240
+  while not writers.read_metrics(str(workdir)):
+    assert time.time() < deadline and all(p.poll() is None for p in procs)
+    time.sleep(0.1)
+
+  # a second job on the same workdir: refused by each of its processes alike
+  second = _job(workdir, data_dir, *GAN_FLAGS)
+  out, _ = second.communicate(timeout=240)
+  assert second.returncode == 2, out[-3000:]
+  refusals = [l for l in out.splitlines() if l.startswith('launch.py:')]
+  assert len(refusals) == 2 and all('is in use by a live run' in l for l in refusals), out
+
+  procs[1].kill()
+  killed = time.time()
+  out, _ = procs[0].communicate(timeout=120)
+  assert time.time() - killed < 10 + 10  # the failure timeout, and the watch's polling
+  assert procs[0].returncode == 1
+  last = out.strip().splitlines()[-1]
+  assert last.startswith('launch.py: process 0: process 1 of the job stopped answering'), last
+  procs[1].communicate()
+
+
+def test_every_process_refuses_a_bad_config_or_cluster_alone(tmp_path):
+  for flags, needle in [
+      (('--config.train.bogus=1', '--num_processes=2', '--process_id=1',
+        '--coordinator_address=127.0.0.1:1'), 'config.train has no key'),
+      (('--process_id=0',), '--coordinator_address is missing'),
+      (('--num_processes=2', '--process_id=2', '--coordinator_address=127.0.0.1:1'),
+       'expected 0 <= process_id < num_processes')]:
+    proc = _start(*_flags(tmp_path / 'run', tmp_path, '--config=configs/wgan_gp.py:quick',
+                          *flags), devices=1)
+    out, _ = proc.communicate(timeout=60)  # no waiting for the other processes
+    assert proc.returncode == 2, out[-3000:]
+    assert needle in out.strip().splitlines()[-1] and 'Traceback' not in out, out[-3000:]
