@@ -19,7 +19,7 @@ from gans import train as gan_train
 from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GAN_STEPS = 12
+GAN_STEPS = 8
 GAN_FLAGS = ('--config=configs/wgan_gp.py:quick', f'--config.train.num_steps={GAN_STEPS}',
              '--config.eval.classifier_dir=')
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty')
@@ -66,16 +66,16 @@ def gan_job(tmp_path_factory):
 def test_two_processes_log_the_losses_of_one_process(gan_job, tmp_path):
   data_dir, workdir = gan_job
   rows = _losses(workdir)
-  assert [r[0] for r in rows] == [2, 4, 6, 8, 10, 12]  # process 0 alone wrote them
+  assert [r[0] for r in rows] == [2, 4, 6, 8]  # process 0 alone wrote them
   summary = writers.read_json(os.path.join(workdir, 'summary.json'))
   assert summary['num_devices'] == 8 and summary['steps'] == GAN_STEPS
-  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['12', '4', '8']
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['4', '8']
   for devices in (8, 1):  # one process: the same global batch on 8 devices, on 1
     config = config_on(wgan_gp, data_dir, train__num_steps=GAN_STEPS,
                        train__num_devices=devices, eval__classifier_dir='')
     gan_train.train_and_evaluate(config, str(tmp_path / str(devices)))
     # float32 sums in another order across devices: the losses (magnitudes ~1-15) within
-    # 2e-7 relative after 12 steps, the small gradient penalty within 1.5e-6 absolute
+    # 2e-7 relative, the small gradient penalty within 1.5e-6 absolute (after 12 steps)
     np.testing.assert_allclose(rows, _losses(str(tmp_path / str(devices))), rtol=1e-5,
                                atol=1e-5)
 
@@ -84,12 +84,15 @@ def test_a_job_killed_at_a_random_step_resumes_to_the_same_losses(gan_job, tmp_p
   data_dir, reference = gan_job
   workdir = str(tmp_path / 'run')
   job = _job(workdir, data_dir, *GAN_FLAGS, start_new_session=True)
-  kill_after = random.Random().choice([1, 2, 3, 4])  # logged rows: steps 2, 4, 6, 8
+  kill_after = random.Random().choice([1, 2, 3])  # logged rows: steps 2, 4, 6 (of 8)
   deadline = time.time() + 240
   while len(writers.read_metrics(workdir)) < kill_after and job.poll() is None:
     assert time.time() < deadline
     time.sleep(0.1)
-  os.killpg(job.pid, signal.SIGKILL)  # every process of the job at once
+  try:
+    os.killpg(job.pid, signal.SIGKILL)  # every process of the job at once
+  except ProcessLookupError:  # it had already finished: the rerun below changes nothing
+    pass
   job.communicate()
   out = _finish(_job(workdir, data_dir, *GAN_FLAGS))
   assert _losses(workdir) == _losses(reference), (kill_after, out[-2000:])  # bit-identical

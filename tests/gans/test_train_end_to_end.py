@@ -218,23 +218,6 @@ def test_rerun_with_another_model_is_refused_and_changes_nothing(idx_dir, tmp_pa
   assert _tree_bytes(workdir) == before
 
 
-def test_a_workdir_held_by_a_live_run_is_refused(idx_dir, tmp_path):
-  workdir = str(tmp_path / 'run')
-  first = _launch(workdir, idx_dir, '--config.train.num_steps=400')
-  _wait_for(lambda: writers.read_metrics(workdir), first)
-  second = _launch(workdir, idx_dir, '--config.train.num_steps=400')
-  out, _ = second.communicate(timeout=120)
-  first.kill()  # SIGKILL: the hold must die with the process
-  first.communicate()
-  assert second.returncode == 2, out
-  assert f'is in use by a live run (pid {first.pid}' in out
-  assert 'Traceback' not in out
-  resumed = _launch(workdir, idx_dir, '--config.train.num_steps=4')
-  out, _ = resumed.communicate(timeout=300)
-  assert resumed.returncode == 0, out
-  assert 'Resumed from' in out
-
-
 def _launch(workdir, data_dir, *flags):
   env = dict(os.environ, XLA_FLAGS='', PYTHONUNBUFFERED='1')
   return subprocess.Popen(
@@ -256,13 +239,17 @@ def _wait_for(predicate, proc, timeout=180):
     time.sleep(0.2)
 
 
-def test_sigterm_saves_and_sigkill_resumes_from_last_checkpoint(idx_dir, tmp_path):
+def test_a_held_workdir_is_refused_sigterm_saves_and_sigkill_resumes(idx_dir, tmp_path):
   workdir = str(tmp_path / 'run')
   ckpts = os.path.join(workdir, 'checkpoints')
   flags = ('--config.train.num_steps=400', '--config.train.checkpoint_every=20',
            '--config.train.log_every=10', '--config.eval.sample_every=200')
   proc = _launch(workdir, idx_dir, *flags)
   _wait_for(lambda: writers.read_metrics(workdir), proc)
+  second = _launch(workdir, idx_dir, *flags)  # while the first is live
+  out, _ = second.communicate(timeout=120)
+  assert second.returncode == 2, out
+  assert f'is in use by a live run (pid {proc.pid}' in out and 'Traceback' not in out
   proc.send_signal(signal.SIGTERM)
   out, _ = proc.communicate(timeout=120)
   assert proc.returncode == 0, out
