@@ -88,6 +88,9 @@ def load(name: str, data_dir: str = '', download: bool = True) -> ImageDataset:
   """Loads `name` whole; see the module docstring for where it looks."""
   if name not in DATASETS:
     raise ValueError(f'Unknown dataset {name!r}: expected one of {", ".join(DATASETS)}.')
+  if data_dir and not os.path.isdir(data_dir):  # a mistyped folder must not fall back quietly
+    raise DataNotFoundError(f'config.dataset.dir = {data_dir!r}: no such folder (expected the '
+                            f'folder holding the {name} files, or no dataset.dir).')
   tried = []
   dirs = ([data_dir] if data_dir else []) + _SYSTEM_DIRS.get(name, []) + [
       os.path.join(CACHE_DIR, name)]

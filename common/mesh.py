@@ -1,4 +1,6 @@
 """Data parallelism: one global-view jit over a ('data',) mesh; batch sharded, state replicated."""
+import math
+
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
@@ -6,6 +8,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from common import checks
 
 DATA_AXIS = 'data'
+VARIANT_AXIS = 'variants'  # a sweep's variants, each on its own devices
 
 
 def data_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
@@ -18,6 +21,20 @@ def data_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
                        devices=devices[:n])
 
 
+def variant_mesh(mesh, num_variants: int) -> jax.sharding.Mesh:
+  """`mesh`'s devices as a ('variants', 'data') mesh for a sweep of `num_variants`: as many
+  devices on the variant axis as divide both counts (8 variants on 8 devices: one each), the
+  rest splitting each variant's batch."""
+  devices = mesh.devices.reshape(-1)
+  v = math.gcd(num_variants, devices.size)
+  return jax.sharding.Mesh(devices.reshape(v, devices.size // v), (VARIANT_AXIS, DATA_AXIS),
+                           axis_types=(jax.sharding.AxisType.Auto,) * 2)
+
+
+def variant_sharded(mesh) -> NamedSharding:
+  return NamedSharding(mesh, P(VARIANT_AXIS))
+
+
 def replicated(mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
@@ -28,15 +45,19 @@ def batch_sharded(mesh) -> NamedSharding:
 
 def put_replicated(tree, mesh):
   """Places host arrays (the same on every process) or device arrays on every device of `mesh`."""
-  sharding = replicated(mesh)
+  return put(tree, replicated(mesh))
 
-  def put(x):
+
+def put(tree, sharding):
+  """Places host arrays (the same on every process) or device arrays with `sharding`."""
+
+  def put_one(x):
     if isinstance(x, jax.Array):
       return jax.device_put(x, sharding)
     x = np.asarray(x)
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
-  return jax.tree.map(put, tree)
+  return jax.tree.map(put_one, tree)
 
 
 def local_copy(x):

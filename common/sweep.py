@@ -14,6 +14,8 @@ import logging
 import os
 import textwrap
 
+import jax
+
 from common import checks, images, writers
 
 
@@ -135,7 +137,8 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
       logging.warning('Sweep stopped in group %d; rerun the command to continue it.', gi)
       break
     rows += new
-    writers.write_json(results_path, rows)
+    if jax.process_index() == 0:  # one writer per multi-process job
+      writers.write_json(results_path, rows)
   return rows
 
 
@@ -167,7 +170,8 @@ def write_summary(workdir: str, config, vmappable, rows: list[dict], table: list
              'seeds': config.sweep.seeds, 'vmapped': vmapped(config, vmappable), 'rows': rows,
              'table': table,
              'train_seconds': sum(r['seconds'] / r['group_size'] for r in rows)}
-  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+  if jax.process_index() == 0:
+    writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
 
 

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
+from jax.sharding import NamedSharding
 
 from common import batches, data, mesh as mesh_lib
 from gans import losses
@@ -225,4 +226,11 @@ def compile_step(state, data_arrays, *, steps_per_call: int = 1, step_fn=None, *
       state, metrics = jax.lax.scan(lambda s, _: one(s, data_arrays), state, None,
                                     length=steps_per_call)
       return state, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
-  return jax.jit(step, donate_argnums=0).lower(state, data_arrays).compile()
+  kwargs = {}
+  placed = [getattr(x, 'sharding', None) for x in jax.tree.leaves(state)]
+  if all(isinstance(p, NamedSharding) and p.mesh == static['mesh'] for p in placed):
+    # the state comes back where it went in (replicated, or a sweep's variants on their
+    # devices), so each call's output feeds the next
+    kwargs['out_shardings'] = (jax.tree.map(lambda x: x.sharding, state),
+                               mesh_lib.replicated(static['mesh']))
+  return jax.jit(step, donate_argnums=0, **kwargs).lower(state, data_arrays).compile()

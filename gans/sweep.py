@@ -44,9 +44,13 @@ def validate(config) -> None:
 
 
 def vmapped_step(state, data_arrays, **static):
-  """gan.train_step over stacked states; metrics come back as '{name}/{variant}' scalars."""
+  """gan.train_step over stacked states; metrics come back as '{name}/{variant}' scalars.
+  On a mesh with a 'variants' axis (mesh.variant_mesh) each variant runs on its own devices
+  and its batch is split over the 'data' axis."""
   one = functools.partial(gan_lib.train_step, **static)
-  state, metrics = jax.vmap(one, in_axes=(STATE_AXES, None), out_axes=(STATE_AXES, 0))(
+  spread = mesh_lib.VARIANT_AXIS in static['mesh'].axis_names
+  state, metrics = jax.vmap(one, in_axes=(STATE_AXES, None), out_axes=(STATE_AXES, 0),
+                            spmd_axis_name=mesh_lib.VARIANT_AXIS if spread else None)(
       state, data_arrays)
   return state, {f'{key}/{i}': m[i] for key, m in metrics.items() for i in range(len(m))}
 
@@ -60,10 +64,18 @@ def finite(tree) -> bool:
   return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
 
 
+def placement(state, mesh):
+  """Where a stacked state lives on a variant mesh: each variant's leaves on its devices of
+  the 'variants' axis, the shared step everywhere."""
+  return jax.tree.map(lambda _: mesh_lib.variant_sharded(mesh), state.replace(step=None)
+                      ).replace(step=mesh_lib.replicated(mesh))
+
+
 def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_shape,
-                  num_examples: int):
+                  num_examples: int, mesh=None):
   """States stacked over variants (seed-major: variant = seed * len(values) + value), and
-  each variant's value and seed. A sweep over the seed takes its values as base seeds."""
+  each variant's value and seed. A sweep over the seed takes its values as base seeds. With a
+  variant `mesh`, the state is made where `placement` puts it."""
   keys = sweep_lib.axis_keys(axis)
   if keys == ['seed']:
     seeds = [int(value) + s for value in values for s in range(num_seeds)]
@@ -83,7 +95,9 @@ def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_sh
     return state
 
   rngs = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
-  state = jax.jit(jax.vmap(one, out_axes=STATE_AXES))(rngs, numeric)
+  make = jax.vmap(one, out_axes=STATE_AXES)
+  shardings = None if mesh is None else placement(jax.eval_shape(make, rngs, numeric), mesh)
+  state = jax.jit(make, out_shardings=shardings)(rngs, numeric)
   return state, variant_values, seeds
 
 
@@ -100,7 +114,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
-  if table:  # empty when the first group was stopped
+  if table and jax.process_index() == 0:  # empty when the first group was stopped; one writer
     write_tables(workdir, axis, table)
     if any('fid_mean' in r for r in table):
       sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
@@ -125,9 +139,11 @@ def _evaluator(config, ds):
 def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
   in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
+  mesh = mesh_lib.variant_mesh(mesh, len(values) * num_seeds)
   state, variant_values, variant_seeds = stacked_state(
-      gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images))
-  state = mesh_lib.put_replicated(state, mesh)  # so a checkpoint restores onto the mesh too
+      gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
+  # one variant, whole on every device (and process) of the mesh: what scoring reads
+  gather = jax.jit(variant, static_argnums=1, out_shardings=mesh_lib.replicated(mesh))
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
@@ -147,7 +163,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
         return {}
       row = {}
       for i in range(n):
-        one = variant(state, i)
+        one = gather(state, i)
         for tag, params in (('fid', one.g_params), ('fid_ema', one.ema_params)):
           if tag == 'fid_ema' and not gan.ema_decay:
             continue
@@ -157,7 +173,8 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
       return row
 
   earlier = sweep_lib.earlier_seconds(groupdir, first_step)
-  writer = writers.MetricWriter(groupdir, resume_step=first_step)
+  is_main = jax.process_index() == 0
+  writer = writers.MetricWriter(groupdir, resume_step=first_step, enabled=is_main)
   try:
     state, step, _, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
@@ -175,10 +192,12 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   z, labels = scoring.eval_inputs(gan, config.seed, scoring.EVAL_STREAM, SAMPLES_PER_VARIANT)
   out = []
   for i, (value, seed) in enumerate(zip(variant_values, variant_seeds)):
-    one = variant(state, i)
+    one = gather(state, i)
     samples = os.path.join(groupdir, 'samples', f'variant_{i}.png')
-    images.save_png(samples, images.grid(np.nan_to_num(np.asarray(evaluation.generate(
-        gan, one.g_params, one.g_batch_stats, z, labels))), ncols=4))
+    grid = images.grid(np.nan_to_num(np.asarray(evaluation.generate(
+        gan, one.g_params, one.g_batch_stats, z, labels))), ncols=4)
+    if is_main:
+      images.save_png(samples, grid)
     row = {'value': value, 'seed': seed, 'seconds': seconds, 'group_size': n,
            'steps': int(state.step), 'diverged': not finite(one.g_params),
            'samples': os.path.relpath(samples, os.path.dirname(os.path.dirname(groupdir))),

@@ -37,6 +37,13 @@ def test_missing_data_says_how_to_provide_it(tmp_path):
   assert '--config.dataset.dir' in message and 'train-images-idx3-ubyte' in message
 
 
+def test_a_folder_that_does_not_exist_is_named_not_replaced(tmp_path):
+  # fashion_mnist: a system copy may be installed, and must not be read instead
+  missing = str(tmp_path / 'nonexistent')
+  with pytest.raises(data.DataNotFoundError, match=f"dataset.dir = '{missing}': no such folder"):
+    data.load('fashion_mnist', missing, download=False)
+
+
 def test_unknown_dataset_lists_the_known_ones():
   with pytest.raises(ValueError, match="Unknown dataset 'svhn'.*fashion_mnist"):
     data.load('svhn')

@@ -1,7 +1,8 @@
 """Multi-process jobs on JAX's runtime (common/distributed.py, launch.py's flags), as a pod
 slice or a SLURM job runs them, here as local CPU processes talking through gloo: the same
-losses as one process, one writer, resume after a kill, a lost process ends the others with
-one line, a held workdir and a bad config refused by every process."""
+losses as one process, one writer, resume after a kill, a sweep's variants spread over the
+processes' devices, a lost process ends the others with one line, a held workdir and a bad
+config refused by every process."""
 import os
 import random
 import signal
@@ -14,8 +15,8 @@ import pytest
 
 from classifiers import train as classifier_train
 from common import local_job, writers
-from configs import lenet, wgan_gp
-from gans import train as gan_train
+from configs import lenet, sweep_gan_mlp, wgan_gp
+from gans import sweep as gan_sweep, train as gan_train
 from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -111,6 +112,21 @@ def test_a_classifier_job_matches_one_process(gan_job, tmp_path):
                        train__num_devices=devices)
     classifier_train.train_and_evaluate(config, str(tmp_path / str(devices)))
     np.testing.assert_allclose(rows, _losses(str(tmp_path / str(devices)), keys), rtol=1e-5)
+
+
+def test_a_sweep_of_eight_variants_on_two_processes_matches_one_device(gan_job, tmp_path):
+  data_dir, _ = gan_job
+  values = '(1e-4, 2e-4, 5e-4, 1e-3)'  # x 2 seeds: a variant on each of the 8 devices
+  _finish(_job(tmp_path / 'job', data_dir, '--config=configs/sweep_gan_mlp.py:quick',
+               '--config.eval.classifier_dir=', f'--config.sweep.axis_values={values}'))
+  rows = writers.read_json(str(tmp_path / 'job' / 'results.json'))
+  config = config_on(sweep_gan_mlp, data_dir, train__num_devices=1, eval__classifier_dir='')
+  config.sweep.axis_values = (1e-4, 2e-4, 5e-4, 1e-3)
+  alone = gan_sweep.train_and_evaluate(config, str(tmp_path / 'alone'))['rows']
+  assert len(rows) == len(alone) == 8
+  for job_row, row in zip(rows, alone):
+    assert (job_row['value'], job_row['seed']) == (row['value'], row['seed'])
+    np.testing.assert_allclose(job_row['loss_curve'], row['loss_curve'], rtol=1e-5, atol=1e-6)
 
 
 def test_a_lost_process_ends_the_job_with_one_line(gan_job, tmp_path):

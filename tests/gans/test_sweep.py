@@ -70,6 +70,25 @@ def test_vmapped_variants_match_their_single_runs(idx_dir, axis, values):
   assert seeds == ([0, 1, 3, 4] if axis == 'seed' else [0, 0, 1, 1])
 
 
+def test_eight_variants_on_eight_devices_train_one_each_as_on_one_device(idx_dir, tmp_path):
+  config = _sweep_config(idx_dir, 'optim.g_learning_rate,optim.d_learning_rate',
+                         (1e-4, 2e-4, 5e-4, 1e-3), seeds=2)
+  ds = build.load_data(config)
+  mesh = mesh_lib.variant_mesh(mesh_lib.data_mesh(8), 8)
+  gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=True)
+  state, _, _ = sweep.stacked_state(gan, config, config.sweep.axis, config.sweep.axis_values,
+                                    2, ds.image_shape, len(ds.train_images), mesh)
+  for leaf in jax.tree.leaves(state.g_params):
+    assert {s.data.shape[0] for s in leaf.addressable_shards} == {1}  # a variant a device
+  rows = {}
+  for devices in (8, 1):
+    config.train.num_devices = devices
+    rows[devices] = sweep.train_and_evaluate(config, str(tmp_path / str(devices)))['rows']
+  for spread, alone in zip(rows[8], rows[1]):
+    assert (spread['value'], spread['seed']) == (alone['value'], alone['seed'])
+    np.testing.assert_allclose(spread['loss_curve'], alone['loss_curve'], rtol=1e-5, atol=1e-6)
+
+
 def test_sweep_writes_its_table_records_divergence_and_resumes(tiny_classifier, tmp_path):
   data_dir, classifier_dir = tiny_classifier
   config = _sweep_config(data_dir, 'optim.g_learning_rate,optim.d_learning_rate',
