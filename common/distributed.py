@@ -90,6 +90,8 @@ def initialize(cluster: Cluster):
   jax.distributed.initialize(**kwargs, initialization_timeout=max(cluster.failure_timeout, 60),
                              heartbeat_timeout_seconds=cluster.failure_timeout,
                              shutdown_timeout_seconds=cluster.failure_timeout)
+  logging.info('Process %d of %d; %d local and %d global devices.', jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
   watched = _watch(cluster.failure_timeout)
 
   def finish():
@@ -109,26 +111,17 @@ def initialize(cluster: Cluster):
     jax.distributed.shutdown()
 
   return finish
-  logging.info('Process %d of %d; %d local and %d global devices.', jax.process_index(),
-               jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
 def _watch(failure_timeout: int) -> threading.Event:
   """Ends this process with one line once the runtime reports another process of the job
   lost (it stops hearing a process's heartbeats after `failure_timeout` seconds); without
   this the runtime would abort with a C++ stack trace, or a collective wait for ever."""
-  client = _client()
-  everyone = list(range(jax.process_count()))
-
   done = threading.Event()
 
   def watch():
     while not done.wait(min(1.0, failure_timeout / 4)):
-      try:
-        live = set(client.get_live_nodes(everyone))
-      except Exception:  # pylint: disable=broad-except  (the coordinator itself is gone)
-        _exit_with('process 0 (the coordinator) stopped answering')
-      lost = sorted(set(everyone) - live)
+      lost = lost_processes()
       if lost:
         _exit_with(f'process {", ".join(map(str, lost))} of the job stopped answering')
 
@@ -190,7 +183,8 @@ def _client():
 
 
 def lost_processes() -> list[int]:
-  """The processes of the job the coordinator no longer hears from (empty if unknown)."""
+  """The processes of the job the coordinator no longer hears from ([0] when the coordinator
+  itself is gone; empty outside a job)."""
   client = _client()
   if client is None:
     return []
