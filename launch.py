@@ -141,8 +141,8 @@ def main(argv):
   cluster = distributed.from_environment(distributed.Cluster(
       _MULTIHOST.value, _COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
       _FAILURE_TIMEOUT.value))
-  if cluster.problem():
-    _fail(cluster.problem())
+  if problem := cluster.problem():
+    _fail(problem)
 
   from common import host  # pylint: disable=g-import-not-at-top
   host.keep_freed_memory()

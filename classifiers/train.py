@@ -10,7 +10,7 @@ import os
 
 import jax
 
-from common import checkpoint, loop, mesh as mesh_lib, writers
+from common import checkpoint, distributed, loop, mesh as mesh_lib, writers
 from classifiers import build, evaluation, figures, models as models_lib
 from classifiers import step as step_lib
 
@@ -42,7 +42,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   def evaluate(step, state):
     return {'epoch': step / steps_per_epoch, **tester.metrics(state.params)}
 
-  is_main = jax.process_index() == 0
+  is_main = distributed.is_main()
   writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
   num_steps = config.train.num_epochs * steps_per_epoch
   try:

@@ -45,19 +45,15 @@ def batch_sharded(mesh) -> NamedSharding:
 
 def put_replicated(tree, mesh):
   """Places host arrays (the same on every process) or device arrays on every device of `mesh`."""
-  return put(tree, replicated(mesh))
+  sharding = replicated(mesh)
 
-
-def put(tree, sharding):
-  """Places host arrays (the same on every process) or device arrays with `sharding`."""
-
-  def put_one(x):
+  def put(x):
     if isinstance(x, jax.Array):
       return jax.device_put(x, sharding)
     x = np.asarray(x)
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
-  return jax.tree.map(put_one, tree)
+  return jax.tree.map(put, tree)
 
 
 def local_copy(x):

@@ -14,9 +14,7 @@ import logging
 import os
 import textwrap
 
-import jax
-
-from common import checks, images, writers
+from common import checks, distributed, images, writers
 
 
 def axis_keys(axis: str) -> list[str]:
@@ -137,7 +135,7 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
       logging.warning('Sweep stopped in group %d; rerun the command to continue it.', gi)
       break
     rows += new
-    if jax.process_index() == 0:  # one writer per multi-process job
+    if distributed.is_main():  # one writer per multi-process job
       writers.write_json(results_path, rows)
   return rows
 
@@ -170,7 +168,7 @@ def write_summary(workdir: str, config, vmappable, rows: list[dict], table: list
              'seeds': config.sweep.seeds, 'vmapped': vmapped(config, vmappable), 'rows': rows,
              'table': table,
              'train_seconds': sum(r['seconds'] / r['group_size'] for r in rows)}
-  if jax.process_index() == 0:
+  if distributed.is_main():
     writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
 

@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from common import checkpoint, images, loop, mesh as mesh_lib, sweep as sweep_lib, writers
+from common import (checkpoint, distributed, images, loop, mesh as mesh_lib, sweep as sweep_lib,
+                    writers)
 from gans import build, evaluation, gan as gan_lib, scoring
 
 VMAPPABLE = ('seed', *build.HYPERPARAMS)
@@ -114,7 +115,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
-  if table and jax.process_index() == 0:  # empty when the first group was stopped; one writer
+  if table and distributed.is_main():  # empty when the first group was stopped; one writer
     write_tables(workdir, axis, table)
     if any('fid_mean' in r for r in table):
       sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
@@ -173,7 +174,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
       return row
 
   earlier = sweep_lib.earlier_seconds(groupdir, first_step)
-  is_main = jax.process_index() == 0
+  is_main = distributed.is_main()
   writer = writers.MetricWriter(groupdir, resume_step=first_step, enabled=is_main)
   try:
     state, step, _, seconds = loop.run(

@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 
-from common import checkpoint, loop, mesh as mesh_lib, writers
+from common import checkpoint, distributed, loop, mesh as mesh_lib, writers
 from gans import build, evaluation, figures, gan as gan_lib, scoring
 
 CONSOLE_KEYS = ('d_loss', 'g_loss', 'd_real', 'd_fake')
@@ -49,7 +49,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   compile_seconds = time.perf_counter() - t0
   logging.info('Compiled the train step in %.1f s.', compile_seconds)
 
-  is_main = jax.process_index() == 0
+  is_main = distributed.is_main()
   writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
   hooks = (loop.Every(config.eval.sample_every,
                       figures.sample_writer(config, gan, ds, workdir, writer, is_main)),)
