@@ -28,6 +28,10 @@ TRAINERS = {
     'vgg16_head': 'transfer.vgg16_transfer',
     'vgg16_svm': 'transfer.vgg16_transfer',
 }
+# Trainers whose work runs on one device (a few hundred images through one network): in a
+# multi-process job process 0 runs them and writes, the others wait.
+ONE_DEVICE_TRAINERS = ('saliency', 'attack', 'class_viz', 'vgg16_predict', 'transfer_fmnist',
+                       'vgg16_head', 'vgg16_svm')
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',
                                           lock_config=True)
@@ -65,10 +69,14 @@ def default_workdir(config_arg: str) -> str:
 
 
 class _QuietLibraries(logging_std.Filter):
-  """Keeps Orbax's per-save INFO chatter out of the console; its warnings still show."""
+  """Keeps Orbax's per-save INFO chatter out of the console, and its warnings that a
+  weights folder opened for reading is read-only; its other warnings still show."""
 
   def filter(self, record):
-    return record.levelno >= logging_std.WARNING or '/orbax/' not in record.pathname
+    if '/orbax/' not in record.pathname:
+      return True
+    return record.levelno >= logging_std.WARNING and 'read_only' not in record.getMessage() \
+        and 'read only' not in record.getMessage()
 
 
 def _fail(message: str):
@@ -166,7 +174,11 @@ def main(argv):
   logging.info('Workdir: %s', os.path.abspath(workdir))
   try:
     with distributed.hold_for_job(workdir):
-      _run(trainer, config, workdir, write=distributed.is_main())
+      run = lambda: _run(trainer, config, workdir, write=distributed.is_main())
+      if config.trainer in ONE_DEVICE_TRAINERS:
+        distributed.run_on_main(run)
+      else:
+        run()
       finish()
   except ConfigError as e:
     _fail(str(e))

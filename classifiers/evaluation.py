@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common import mesh as mesh_lib
 from classifiers import step as step_lib
 
 
@@ -12,11 +13,12 @@ class Evaluator:
   """Loss, accuracy and RMSE of parameters on a whole split.
 
   With `stacked=True` the parameters carry a leading variant axis (a vmapped sweep) and
-  every metric is an array with one value per variant.
+  every metric is an array with one value per variant. With a `mesh` (a sweep's variants
+  spread over devices and processes) the sums come back whole on every process.
   """
 
   def __init__(self, setup: step_lib.Setup, images, labels, batch_size: int,
-               stacked: bool = False):
+               stacked: bool = False, mesh=None):
     self.num_examples = len(images)
     batch_size = min(batch_size, self.num_examples)
     pad = -self.num_examples % batch_size
@@ -27,7 +29,7 @@ class Evaluator:
     fn = functools.partial(step_lib.eval_batch, setup=setup)
     if stacked:
       fn = jax.vmap(fn, in_axes=(0, None, None, None))
-    self._eval = jax.jit(fn)
+    self._eval = jax.jit(fn, out_shardings=None if mesh is None else mesh_lib.replicated(mesh))
 
   def metrics(self, params, with_predictions: bool = False):
     totals, predicted = None, []
@@ -36,12 +38,12 @@ class Evaluator:
       sums, pred = self._eval(params, self._images[sl], self._labels[sl], self._mask[sl])
       totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
       predicted.append(pred)
-    totals = jax.device_get(totals)
+    totals = jax.device_get(jax.tree.map(mesh_lib.local_copy, totals))
     n = totals['count']
     result = {'test_loss': totals['loss'] / n, 'test_accuracy': totals['correct'] / n,
               'test_rmse': np.sqrt(totals['squared_error'] / n)}
     result = {k: val.tolist() if np.ndim(val) else float(val) for k, val in result.items()}
     if not with_predictions:
       return result
-    predicted = np.concatenate(jax.device_get(predicted), axis=-1)[..., :self.num_examples]
+    predicted = np.concatenate(jax.device_get([mesh_lib.local_copy(p) for p in predicted]), axis=-1)[..., :self.num_examples]
     return result, predicted

@@ -97,13 +97,9 @@ def _load_run(workdir: str) -> Classifier:
     raise ValueError(f'{config_path} is a {config.get("trainer")!r} run, not a classifier.')
   names = _names(config)
   model = build.build_model(config, len(names))
-  ckpt = checkpoint.Checkpointer(workdir)
-  try:
-    saved, step = ckpt.restore_latest()
-  finally:
-    ckpt.close()
+  saved, step = checkpoint.read_latest(workdir)
   if saved is None:
-    raise FileNotFoundError(f'No readable checkpoint in {ckpt.directory}: finish (or resume) '
+    raise FileNotFoundError(f'No readable checkpoint in {workdir}/checkpoints: finish (or resume) '
                             f'the run with `{TRAIN_COMMAND} --workdir={workdir}`.')
   return Classifier(model=model, params=saved['params'], config=config, class_names=names,
                     step=step, source=workdir)

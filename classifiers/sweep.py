@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import checkpoint, checks, loop, mesh as mesh_lib, sweep as sweep_lib, writers
+from common import checkpoint, checks, distributed, loop, mesh as mesh_lib, sweep as sweep_lib, writers
 from classifiers import build, evaluation, models, step as step_lib
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
@@ -28,6 +28,7 @@ VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
 # The vmap axes of the state's fields: over seeds (outer) and over one seed's values (inner).
 SEED_AXES = step_lib.ClassifierState(step=None, rng=0, params=0, opt_state=0, data_order=0)
 VALUE_AXES = step_lib.ClassifierState(step=None, rng=None, params=0, opt_state=0, data_order=None)
+SEED_AXIS, VALUE_AXIS = 'seeds', 'values'  # the variant axes of the mesh (mesh.variant_mesh)
 
 
 def variants_setup(setup):
@@ -38,10 +39,28 @@ def variants_setup(setup):
 
 
 def vmapped_steps(setup, num_steps: int):
-  """train_steps over states stacked [seed, value]; metrics come back [seed, value]."""
+  """train_steps over states stacked [seed, value]; metrics come back [seed, value]. On a
+  variant mesh (setup.mesh has 'seeds' and 'values' axes) each variant runs on its own
+  devices, its batch split over the 'data' axis."""
   one = functools.partial(step_lib.train_steps, setup=setup, num_steps=num_steps)
-  inner = jax.vmap(one, in_axes=(VALUE_AXES, None, None), out_axes=(VALUE_AXES, 0))
-  return jax.vmap(inner, in_axes=(SEED_AXES, None, None), out_axes=(SEED_AXES, 0))
+  spread = SEED_AXIS in setup.mesh.axis_names
+  inner = jax.vmap(one, in_axes=(VALUE_AXES, None, None), out_axes=(VALUE_AXES, 0),
+                   spmd_axis_name=VALUE_AXIS if spread else None)
+  return jax.vmap(inner, in_axes=(SEED_AXES, None, None), out_axes=(SEED_AXES, 0),
+                  spmd_axis_name=SEED_AXIS if spread else None)
+
+
+def placement(state, mesh):
+  """Where a stacked state lives on a variant mesh: each field over the mesh axes it is
+  stacked on (parameters over seeds and values, the data order over seeds, the step
+  everywhere)."""
+  def field(name):
+    axes = [axis for axis, stacked in ((SEED_AXIS, getattr(SEED_AXES, name)),
+                                      (VALUE_AXIS, getattr(VALUE_AXES, name)))
+            if stacked is not None]
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*axes))
+    return jax.tree.map(lambda _: sharding, getattr(state, name))
+  return state.replace(**{f.name: field(f.name) for f in dataclasses.fields(state)})
 
 
 def flat_params(state):
@@ -62,13 +81,20 @@ def vmapped(config) -> bool:
   return sweep_lib.vmapped(config, VMAPPABLE)
 
 
+def vmapped_values(axis: str, values: list) -> bool:
+  """Whether the values of one seed train stacked (the learning rate, the constant initial
+  weight); any other axis runs a value at a time."""
+  return axis in ('optim.learning_rate', 'model.init_constant') and sweep_lib.numbers(values)
+
+
 def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examples: int):
   """States stacked [seed, value], and each variant's value and seed in flattened order.
 
   Only the learning rate and the constant initial weight vary within a seed; a sweep over
-  any other axis calls this once per value (the value already in `setup`).
+  any other axis calls this once per value (the value already in `setup`). On a variant
+  mesh the state is made where `placement` puts it.
   """
-  varies = axis in ('optim.learning_rate', 'model.init_constant') and sweep_lib.numbers(values)
+  varies = vmapped_values(axis, values)
   if axis == 'seed':  # the values are the seeds
     seed_list = [int(val) + s for val in values for s in seeds]
   else:
@@ -91,7 +117,10 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
     return jax.vmap(functools.partial(vary, base), out_axes=VALUE_AXES)(
         jnp.asarray(inner, jnp.float32))
 
-  state = jax.jit(jax.vmap(per_seed, out_axes=SEED_AXES))(keys)
+  make = jax.vmap(per_seed, out_axes=SEED_AXES)
+  shardings = (placement(jax.eval_shape(make, keys), setup.mesh)
+               if SEED_AXIS in setup.mesh.axis_names else None)
+  state = jax.jit(make, out_shardings=shardings)(keys)
   if axis == 'seed':
     variant_values = [val for val in values for _ in seeds]
   elif varies:
@@ -107,14 +136,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    return build.load_data(group_config), mesh_lib.data_mesh(group_config.train.num_devices or None)
+    return mesh_lib.training_data(group_config, build.load_data)
 
   def train_group(group_config, prepared, values, groupdir):
     return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
   table = aggregate(rows, config.sweep.axis_values)
-  if table:  # empty when the first group was stopped
+  if table and distributed.is_main():  # empty when the first group was stopped; one writer
     write_tables(workdir, axis, table)
     sweep_lib.plot(table, axis, [('test_accuracy', 'test accuracy')], 'test accuracy',
                    os.path.join(workdir, 'plots', 'sweep.png'))
@@ -122,14 +151,15 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)
+  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # the batch may be the axis
+  num_values = len(values) if vmapped_values(axis, values) else 1
+  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: num_seeds, VALUE_AXIS: num_values})
   setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
   steps_per_epoch = num_examples // config.train.batch_size
   k = build.steps_per_call(config, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
-  state = mesh_lib.put_replicated(state, mesh)  # so a checkpoint restores onto the mesh too
   ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
   state = ckpt.restore_or_keep(state)
   first_step = int(state.step)
@@ -142,7 +172,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
 
   compiled = jax.jit(steps, static_argnames='num_steps', donate_argnums=0)
   tester = evaluation.Evaluator(setup, ds.test_images, ds.test_labels,
-                                config.eval.batch_size, stacked=True)
+                                config.eval.batch_size, stacked=True, mesh=mesh)
 
   def evaluate(step, state):
     per_variant = tester.metrics(flat_params(state))
@@ -151,7 +181,8 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
                for i in range(len(val))}}
 
   earlier = sweep_lib.earlier_seconds(groupdir, first_step)
-  writer = writers.MetricWriter(groupdir, resume_step=first_step)
+  writer = writers.MetricWriter(groupdir, resume_step=first_step,
+                                enabled=distributed.is_main())
   try:
     state, step, _, seconds = loop.run(
         state=state, step_fn=lambda s, d, n: compiled(s, *d, num_steps=n), data=train_data,

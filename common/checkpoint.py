@@ -26,11 +26,17 @@ class MismatchError(checks.ConfigError):
 class Checkpointer:
   """Saves whole train states under `workdir/checkpoints/<step>`."""
 
-  def __init__(self, workdir: str, max_to_keep: int = 3):
+  def __init__(self, workdir: str, max_to_keep: int = 3, read_only: bool = False):
     self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+    self._read_only = read_only
+    alone = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
+                                               active_processes={jax.process_index()})
     self._manager = ocp.CheckpointManager(
         self.directory, item_handlers=ocp.StandardCheckpointHandler(),
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+        options=ocp.CheckpointManagerOptions(
+            create=not read_only, read_only=read_only,
+            **({'multiprocessing_options': alone, 'max_to_keep': None,
+                'save_interval_steps': 0} if read_only else {'max_to_keep': max_to_keep})))
 
   def steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -61,6 +67,8 @@ class Checkpointer:
         differences = tree_differences(saved.tree, abstract_state)
         if differences:
           raise MismatchError(self.directory, step, differences)
+      if abstract_state is None and self._read_only and saved is not None:
+        abstract_state = jax.tree.map(_on_this_process, saved.tree)
       try:
         state = self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
         return state, step
@@ -87,6 +95,25 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def read_latest(workdir: str):
+  """Another run's newest readable checkpoint, as saved (nested dicts of arrays on this
+  process's first device), and its step, or (None, None): the weights a probe or a score
+  reads. Each process of a job reads alone, without waiting for the others (a probe runs on
+  process 0 only)."""
+  ckpt = Checkpointer(workdir, read_only=True)
+  try:
+    return ckpt.restore_latest()
+  finally:
+    ckpt.close()
+
+
+def _on_this_process(leaf):
+  """A saved array's skeleton placed on this process's first device (the saved sharding may
+  name devices of another job)."""
+  return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype,
+                              sharding=jax.sharding.SingleDeviceSharding(jax.local_devices()[0]))
 
 
 def abstract_like(state):

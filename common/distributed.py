@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from common import workdir as workdir_lib
+from common import checks, workdir as workdir_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +173,37 @@ def hold_for_job(workdir: str):
     if refusal is not None:
       raise workdir_lib.BusyError(refusal)
     yield
+
+
+_DONE_KEY = 'jax_classics/process_0_done'
+
+
+def run_on_main(fn) -> None:
+  """`fn()` on process 0 alone while the others wait for it: work that runs on one device
+  (the probes, the transfer trainers), whose outputs process 0 writes. A ConfigError there
+  ends every process with the same line; any other failure ends process 0, and the others
+  see it lost."""
+  if jax.process_count() == 1:
+    fn()
+    return
+  client = _client()
+  if is_main():
+    try:
+      fn()
+    except checks.ConfigError as e:
+      client.key_value_set(_DONE_KEY, str(e))
+      raise
+    client.key_value_set(_DONE_KEY, '')
+    return
+  while True:  # the lost-process watch ends this wait if process 0 dies
+    try:
+      message = client.blocking_key_value_get(_DONE_KEY, 60_000)
+      break
+    except jax.errors.JaxRuntimeError as e:
+      if 'DEADLINE_EXCEEDED' not in str(e):
+        raise
+  if message:
+    raise checks.ConfigError(message)
 
 
 def _client():

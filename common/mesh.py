@@ -21,18 +21,23 @@ def data_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
                        devices=devices[:n])
 
 
-def variant_mesh(mesh, num_variants: int) -> jax.sharding.Mesh:
-  """`mesh`'s devices as a ('variants', 'data') mesh for a sweep of `num_variants`: as many
-  devices on the variant axis as divide both counts (8 variants on 8 devices: one each), the
-  rest splitting each variant's batch."""
+def variant_mesh(mesh, **counts: int) -> jax.sharding.Mesh:
+  """`mesh`'s devices as a (*counts, 'data') mesh for a sweep whose variants are stacked on
+  the named axes (`variants=8`; a classifier sweep's `seeds=2, values=4`): each axis gets as
+  many devices as divide its count and the devices left (8 variants on 8 devices: one each),
+  the rest split each variant's batch."""
   devices = mesh.devices.reshape(-1)
-  v = math.gcd(num_variants, devices.size)
-  return jax.sharding.Mesh(devices.reshape(v, devices.size // v), (VARIANT_AXIS, DATA_AXIS),
-                           axis_types=(jax.sharding.AxisType.Auto,) * 2)
+  shape, left = [], devices.size
+  for count in counts.values():
+    shape.append(math.gcd(count, left))
+    left //= shape[-1]
+  return jax.sharding.Mesh(devices.reshape(*shape, left), (*counts, DATA_AXIS),
+                           axis_types=(jax.sharding.AxisType.Auto,) * (len(counts) + 1))
 
 
-def variant_sharded(mesh) -> NamedSharding:
-  return NamedSharding(mesh, P(VARIANT_AXIS))
+def variant_sharded(mesh, *axes: str) -> NamedSharding:
+  """Leading dimensions stacked over `axes` of a variant mesh (default: 'variants')."""
+  return NamedSharding(mesh, P(*(axes or (VARIANT_AXIS,))))
 
 
 def replicated(mesh) -> NamedSharding:

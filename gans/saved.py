@@ -42,13 +42,10 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
                      f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
   ds = build.load_data(config)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
-  ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best') if which == 'best' else workdir)
-  try:
-    state, step = ckpt.restore_latest()
-  finally:
-    ckpt.close()
+  folder = os.path.join(workdir, 'best') if which == 'best' else workdir
+  state, step = checkpoint.read_latest(folder)
   if state is None:
-    raise FileNotFoundError(f'No readable checkpoint in {ckpt.directory}.')
+    raise FileNotFoundError(f'No readable checkpoint in {folder}/checkpoints.')
   if ema and not state.get('ema_params'):
     raise ValueError(f'{workdir} has no generator EMA (model.ema_decay was 0).')
   return SavedRun(config, gan, ds, state, step)

@@ -140,7 +140,7 @@ def _evaluator(config, ds):
 def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
   in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
-  mesh = mesh_lib.variant_mesh(mesh, len(values) * num_seeds)
+  mesh = mesh_lib.variant_mesh(mesh, variants=len(values) * num_seeds)
   state, variant_values, variant_seeds = stacked_state(
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
   # one variant, whole on every device (and process) of the mesh: what scoring reads

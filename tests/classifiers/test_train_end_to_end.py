@@ -9,8 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from classifiers import saved, sweep, train
-from common import checks, data, writers
+from classifiers import build, saved, sweep, train
+from common import checks, data, mesh as mesh_lib, writers
 from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
 from tests.conftest import config_on
 
@@ -90,6 +90,27 @@ def test_vmapped_sweep_matches_separate_runs_and_resumes(idx_dir, tmp_path):
   # Rerunning keeps the finished rows instead of training again.
   again = sweep.train_and_evaluate(config, str(tmp_path / 'sweep'))
   assert again['rows'] == result['rows']
+
+
+def test_eight_variants_on_eight_devices_train_one_each_as_on_one_device(idx_dir, tmp_path):
+  config = config_on(sweep_mlp_lr, idx_dir, train__num_devices=8)
+  config.sweep.axis_values = (0.01, 0.03, 0.1, 0.3)  # x 2 seeds
+  ds = build.load_data(config)
+  mesh = mesh_lib.variant_mesh(mesh_lib.data_mesh(8), seeds=2, values=4)
+  setup = sweep.variants_setup(build.build_setup(config, ds, mesh))
+  state, _, _ = sweep.stacked_state(setup, config, config.sweep.axis,
+                                    list(config.sweep.axis_values), [0, 1], len(ds.train_images))
+  for leaf in jax.tree.leaves(state.params):
+    assert {s.data.shape[:2] for s in leaf.addressable_shards} == {(1, 1)}  # one a device
+  rows = {}
+  for devices in (8, 1):
+    config.train.num_devices = devices
+    rows[devices] = sweep.train_and_evaluate(config, str(tmp_path / str(devices)))['rows']
+  assert len(rows[8]) == 8
+  for spread, alone in zip(rows[8], rows[1]):
+    assert (spread['value'], spread['seed']) == (alone['value'], alone['seed'])
+    assert spread['test_accuracy'] == pytest.approx(alone['test_accuracy'], abs=1e-6)
+    assert spread['test_loss'] == pytest.approx(alone['test_loss'], rel=1e-5)
 
 
 def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):

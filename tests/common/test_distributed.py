@@ -1,8 +1,8 @@
 """Multi-process jobs on JAX's runtime (common/distributed.py, launch.py's flags), as a pod
 slice or a SLURM job runs them, here as local CPU processes talking through gloo: the same
 losses as one process, one writer, resume after a kill, a sweep's variants spread over the
-processes' devices, a lost process ends the others with one line, a held workdir and a bad
-config refused by every process."""
+processes' devices, a lost process ends the others with one line, process 0 alone running
+a one-device run, a held workdir and a bad config refused by every process."""
 import os
 import random
 import signal
@@ -13,10 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from classifiers import train as classifier_train
-from common import local_job, writers
-from configs import lenet, sweep_gan_mlp, wgan_gp
+from classifiers import sweep as classifier_sweep, train as classifier_train
+from common import local_job, workdir as workdir_lib, writers
+from configs import lenet, saliency, sweep_gan_mlp, sweep_mlp_lr, wgan_gp
 from gans import sweep as gan_sweep, train as gan_train
+from probes import saliency_run
 from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,7 +36,7 @@ def _start(*args, devices=4, **kwargs):
   env = dict(os.environ, PYTHONUNBUFFERED='1', XLA_FLAGS=(
       f'--xla_force_host_platform_device_count={devices}'))
   return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, **kwargs)
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True, **kwargs)
 
 
 def _job(workdir, data_dir, *flags, **kwargs):
@@ -45,7 +46,11 @@ def _job(workdir, data_dir, *flags, **kwargs):
 
 
 def _finish(proc, timeout=300):
-  out, _ = proc.communicate(timeout=timeout)
+  try:
+    out, _ = proc.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    os.killpg(proc.pid, signal.SIGKILL)  # the job's processes too, not only launch.py
+    raise
   assert proc.returncode == 0, out[-3000:]
   return out
 
@@ -81,20 +86,27 @@ def test_two_processes_log_the_losses_of_one_process(gan_job, tmp_path):
                                atol=1e-5)
 
 
-def test_a_job_killed_at_a_random_step_resumes_to_the_same_losses(gan_job, tmp_path):
+def test_a_process_lost_at_a_random_step_ends_the_job_in_one_line_and_the_rerun_resumes(
+    gan_job, tmp_path):
   data_dir, reference = gan_job
   workdir = str(tmp_path / 'run')
-  job = _job(workdir, data_dir, *GAN_FLAGS, start_new_session=True)
+  address = f'127.0.0.1:{local_job.free_port()}'  # started as a scheduler would: by flags
+  flags = _flags(workdir, data_dir, *GAN_FLAGS, '--num_processes=2', '--failure_timeout=10',
+                 f'--coordinator_address={address}')
+  procs = [_start(*flags, f'--process_id={i}') for i in range(2)]
   kill_after = random.Random().choice([1, 2, 3])  # logged rows: steps 2, 4, 6 (of 8)
   deadline = time.time() + 240
-  while len(writers.read_metrics(workdir)) < kill_after and job.poll() is None:
-    assert time.time() < deadline
+  while len(writers.read_metrics(workdir)) < kill_after:
+    assert time.time() < deadline and all(p.poll() is None for p in procs)
     time.sleep(0.1)
-  try:
-    os.killpg(job.pid, signal.SIGKILL)  # every process of the job at once
-  except ProcessLookupError:  # it had already finished: the rerun below changes nothing
-    pass
-  job.communicate()
+  procs[1].kill()  # SIGKILL: no goodbye, as when a host dies
+  killed = time.time()
+  out, _ = procs[0].communicate(timeout=120)
+  assert time.time() - killed < 10 + 10  # the failure timeout, and the watch's polling
+  assert procs[0].returncode == 1, out[-3000:]
+  last = out.strip().splitlines()[-1]
+  assert last.startswith('launch.py: process 0: process 1 of the job stopped answering'), last
+  procs[1].communicate()
   out = _finish(_job(workdir, data_dir, *GAN_FLAGS))
   assert _losses(workdir) == _losses(reference), (kill_after, out[-2000:])  # bit-identical
 
@@ -129,38 +141,56 @@ def test_a_sweep_of_eight_variants_on_two_processes_matches_one_device(gan_job, 
     np.testing.assert_allclose(job_row['loss_curve'], row['loss_curve'], rtol=1e-5, atol=1e-6)
 
 
-def test_a_lost_process_ends_the_job_with_one_line(gan_job, tmp_path):
+def test_a_classifier_sweep_of_eight_variants_on_two_processes_matches_one_device(
+    gan_job, tmp_path):
   data_dir, _ = gan_job
-  workdir = tmp_path / 'run'
-  address = f'127.0.0.1:{local_job.free_port()}'
-  flags = _flags(workdir, data_dir, '--config=configs/wgan_gp.py:quick',
-                 '--config.train.num_steps=100000', '--config.eval.classifier_dir=',
-                 '--num_processes=2', '--failure_timeout=10')
-  procs = [_start(*flags, f'--coordinator_address={address}', f'--process_id={i}')
-           for i in range(2)]
-  deadline = time.time() + 240
-  while not writers.read_metrics(str(workdir)):
-    assert time.time() < deadline and all(p.poll() is None for p in procs)
-    time.sleep(0.1)
+  values = '(0.01, 0.03, 0.1, 0.3)'  # x 2 seeds: a variant on each of the 8 devices
+  _finish(_job(tmp_path / 'job', data_dir, '--config=configs/sweep_mlp_lr.py:quick',
+               '--config.train.num_devices=0', f'--config.sweep.axis_values={values}'))
+  rows = writers.read_json(str(tmp_path / 'job' / 'results.json'))
+  config = config_on(sweep_mlp_lr, data_dir, train__num_devices=1)
+  config.sweep.axis_values = (0.01, 0.03, 0.1, 0.3)
+  alone = classifier_sweep.train_and_evaluate(config, str(tmp_path / 'alone'))['rows']
+  assert len(rows) == len(alone) == 8
+  for job_row, row in zip(rows, alone):
+    assert (job_row['value'], job_row['seed']) == (row['value'], row['seed'])
+    assert job_row['test_accuracy'] == pytest.approx(row['test_accuracy'], abs=1e-6)
+    assert job_row['test_loss'] == pytest.approx(row['test_loss'], rel=1e-5)
 
-  # a second job on the same workdir: refused by each of its processes alike
-  second = _job(workdir, data_dir, *GAN_FLAGS)
-  out, _ = second.communicate(timeout=240)
-  assert second.returncode == 2, out[-3000:]
+
+def test_a_one_device_run_is_process_0s_and_so_is_its_error(tiny_classifier, tmp_path):
+  _, classifier_dir = tiny_classifier
+  job = [f'--workdir={tmp_path / "job"}', '--config=configs/saliency.py:quick',
+         '--local_processes=2', '--local_devices=1']
+  _finish(_start('launch.py', *job, f'--config.eval.classifier_dir={classifier_dir}'))
+  config = saliency.get_config('quick')
+  config.eval.classifier_dir = str(classifier_dir)
+  alone = saliency_run.train_and_evaluate(config, str(tmp_path / 'alone'))
+  summary = writers.read_json(str(tmp_path / 'job' / 'summary.json'))
+  for key in ('num_images', 'ig_completeness_error', 'ig_completeness_error_median'):
+    assert summary[key] == alone[key], key  # process 0 computed it, as one process does
+  assert sorted(os.listdir(tmp_path / 'job')) == sorted(os.listdir(tmp_path / 'alone') + [
+      'config.json'])  # one writer: nothing twice, no stray files
+  # an error of process 0's run (the classifier cannot be loaded) ends both with its line
+  proc = _start('launch.py', *job, f'--config.eval.classifier_dir={tmp_path / "none"}',
+                devices=1)
+  out, _ = proc.communicate(timeout=120)
+  assert proc.returncode == 2, out[-3000:]
+  lines = [l for l in out.splitlines() if l.startswith('launch.py:')]
+  assert len(lines) == 2 and lines[0] == lines[1] and 'eval.classifier_dir' in lines[0], out
+  assert 'Traceback' not in out
+
+
+def test_every_process_refuses_a_held_workdir_a_bad_config_or_bad_cluster_flags(tmp_path):
+  from tests.conftest import make_idx_dir  # pylint: disable=g-import-not-at-top
+  (tmp_path / "held").mkdir()
+  with workdir_lib.hold(str(tmp_path / "held")):  # as a live run holds it
+    job = _job(tmp_path / 'held', make_idx_dir(tmp_path), *GAN_FLAGS)
+    out, _ = job.communicate(timeout=240)
+  assert job.returncode == 2, out[-3000:]
   refusals = [l for l in out.splitlines() if l.startswith('launch.py:')]
   assert len(refusals) == 2 and all('is in use by a live run' in l for l in refusals), out
 
-  procs[1].kill()
-  killed = time.time()
-  out, _ = procs[0].communicate(timeout=120)
-  assert time.time() - killed < 10 + 10  # the failure timeout, and the watch's polling
-  assert procs[0].returncode == 1
-  last = out.strip().splitlines()[-1]
-  assert last.startswith('launch.py: process 0: process 1 of the job stopped answering'), last
-  procs[1].communicate()
-
-
-def test_every_process_refuses_a_bad_config_or_cluster_alone(tmp_path):
   for flags, needle in [
       (('--config.train.bogus=1', '--num_processes=2', '--process_id=1',
         '--coordinator_address=127.0.0.1:1'), 'config.train has no key'),

@@ -74,7 +74,7 @@ def test_eight_variants_on_eight_devices_train_one_each_as_on_one_device(idx_dir
   config = _sweep_config(idx_dir, 'optim.g_learning_rate,optim.d_learning_rate',
                          (1e-4, 2e-4, 5e-4, 1e-3), seeds=2)
   ds = build.load_data(config)
-  mesh = mesh_lib.variant_mesh(mesh_lib.data_mesh(8), 8)
+  mesh = mesh_lib.variant_mesh(mesh_lib.data_mesh(8), variants=8)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=True)
   state, _, _ = sweep.stacked_state(gan, config, config.sweep.axis, config.sweep.axis_values,
                                     2, ds.image_shape, len(ds.train_images), mesh)
