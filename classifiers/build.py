@@ -108,12 +108,6 @@ def steps_per_call(config, steps_per_epoch: int) -> int:
   return min(k, steps_per_epoch)
 
 
-def call_sizes(k: int, steps_per_epoch: int):
-  """Steps of the call starting at `step`: k, or fewer where the epoch ends (so that every
-  epoch ends on a call boundary; each size compiles once)."""
-  return lambda step: min(k, steps_per_epoch - step % steps_per_epoch)
-
-
 def initial_state(setup: step_lib.Setup, seed: int, num_examples: int):
   init = functools.partial(step_lib.create_state, setup, num_examples=num_examples)
   return jax.jit(init, out_shardings=mesh_lib.replicated(setup.mesh))(jax.random.key(seed))

@@ -180,7 +180,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
             **{f'{key}/{i}': val[i] for key, val in per_variant.items()
                for i in range(len(val))}}
 
-  earlier = sweep_lib.earlier_seconds(groupdir, first_step)
+  earlier = loop.earlier_seconds(groupdir, first_step)
   writer = writers.MetricWriter(groupdir, resume_step=first_step,
                                 enabled=distributed.is_main())
   try:
@@ -189,7 +189,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
         first_step=first_step, num_steps=config.train.num_epochs * steps_per_epoch,
         chunk=steps_per_epoch, log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
-        writer=writer, checkpointer=ckpt, steps_per_call=build.call_sizes(k, steps_per_epoch),
+        writer=writer, checkpointer=ckpt, steps_per_call=loop.call_sizes(k, steps_per_epoch),
         evaluate=evaluate, stop_on_non_finite=False, seconds_before=earlier)
   finally:
     ckpt.close()

@@ -42,6 +42,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   def evaluate(step, state):
     return {'epoch': step / steps_per_epoch, **tester.metrics(state.params)}
 
+  earlier = loop.earlier_seconds(workdir, first_step)
   is_main = distributed.is_main()
   writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
   num_steps = config.train.num_epochs * steps_per_epoch
@@ -52,8 +53,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
         log_every=steps_per_epoch,
         checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
         writer=writer, checkpointer=ckpt, console_keys=CONSOLE_KEYS,
-        steps_per_call=build.call_sizes(k, steps_per_epoch),
-        evaluate=evaluate)
+        steps_per_call=loop.call_sizes(k, steps_per_epoch),
+        evaluate=evaluate, seconds_before=earlier)
   finally:
     ckpt.close()
     writer.close()
@@ -61,7 +62,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   final, predicted = tester.metrics(state.params, with_predictions=True)
   summary = {
       'steps': step, 'epochs': step / steps_per_epoch, 'resumed_from_step': first_step,
-      'train_seconds': seconds, 'params': models_lib.count_params(state.params),
+      'train_seconds': seconds, 'total_train_seconds': seconds + earlier, 'params': models_lib.count_params(state.params),
       'dataset': ds.name, 'classes': list(ds.class_names), 'num_devices': int(mesh.devices.size),
       'train_loss': last.get('train_loss'), 'train_accuracy': last.get('train_accuracy'),
       **final}

@@ -9,12 +9,15 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import signal
 import time
 from collections.abc import Callable
 
 import jax
 import numpy as np
+
+from common import writers
 
 
 class NonFiniteError(FloatingPointError):
@@ -31,6 +34,26 @@ class Every:
 def chunk_size(num_steps: int, *intervals: int) -> int:
   """Steps per compiled call: divides every interval, so every event lands between calls."""
   return math.gcd(num_steps, *intervals)
+
+
+def call_sizes(k: int, steps_per_epoch: int):
+  """Steps of the call starting at `step`: k, or fewer where the epoch ends (so that every
+  epoch ends on a call boundary; each size compiles once)."""
+  return lambda step: min(k, steps_per_epoch - step % steps_per_epoch)
+
+
+def earlier_seconds(workdir: str, first_step: int) -> float:
+  """Training time the invocations before this one spent reaching `first_step` (where a
+  resumed run starts): the total logged at that step, else that of a summary.json written
+  there (a run stopped between log steps); 0 for a fresh run, or when neither is there."""
+  if not first_step:
+    return 0.0
+  logged = [r['total_train_seconds'] for r in writers.read_metrics(workdir)
+            if r['step'] == first_step and 'total_train_seconds' in r]
+  if logged:
+    return logged[-1]
+  before = writers.read_json(os.path.join(workdir, 'summary.json'), {})
+  return before.get('total_train_seconds', 0.0) if before.get('steps') == first_step else 0.0
 
 
 def largest_divisor(n: int, at_most: int) -> int:

@@ -140,13 +140,6 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
   return rows
 
 
-def earlier_seconds(groupdir: str, first_step: int) -> float:
-  """Training time a group spent before this invocation resumed it at `first_step`."""
-  logged = [r for r in writers.read_metrics(groupdir)
-            if r['step'] == first_step and 'total_train_seconds' in r]
-  return logged[-1]['total_train_seconds'] if first_step and logged else 0.0
-
-
 def write_tables(workdir: str, table: list[dict], header: list[str], cells) -> None:
   """results.csv (every column of `table`) and results.md (`header`, then `cells(row)` for
   each row, both after the value and seeds columns)."""

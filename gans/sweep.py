@@ -173,7 +173,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
                                if finite(params) else math.nan)
       return row
 
-  earlier = sweep_lib.earlier_seconds(groupdir, first_step)
+  earlier = loop.earlier_seconds(groupdir, first_step)
   is_main = distributed.is_main()
   writer = writers.MetricWriter(groupdir, resume_step=first_step, enabled=is_main)
   try:

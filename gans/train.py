@@ -61,7 +61,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                                    feature_network=feature_network)
     best = checkpoint.BestKeeper(workdir, 'fid', is_main)
     fid_fn = scoring.fid_tracker(config, gan, evaluator, best)
-  earlier = _earlier_seconds(workdir, first_step)
+  earlier = loop.earlier_seconds(workdir, first_step)
   try:
     state, step, last, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
@@ -94,15 +94,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if is_main:
     writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary
-
-
-def _earlier_seconds(workdir: str, first_step: int) -> float:
-  """Training time of the invocations before a resume, from their summary.json (when it
-  ended where this one starts; otherwise unknown and counted as 0)."""
-  before = writers.read_json(os.path.join(workdir, 'summary.json'), {})
-  if not first_step or before.get('steps') != first_step:
-    return 0.0
-  return before.get('total_train_seconds', before.get('train_seconds', 0.0))
 
 
 def _count(params) -> int:

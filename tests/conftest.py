@@ -5,8 +5,9 @@ jax.monitoring's compile events), so the tests compile with XLA's optimizations 
 (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster and run slower; tiny data
 makes that the better trade) and cache compiled programs on disk for the session (the
 end-to-end tests and the launch.py subprocesses compile the same steps several times). The
-tests that run launch.py as a newcomer does (tests/test_front_door.py) drop these settings,
-so the compiled path users get is tested too.
+tests that run launch.py as a newcomer does (tests/test_front_door.py) drop the cache and
+the fake devices; the main job's among them drops all three, so the compiled path users get
+is tested too.
 """
 import os
 import tempfile

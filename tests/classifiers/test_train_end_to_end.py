@@ -29,6 +29,10 @@ def test_mlp_run_writes_its_files_and_resume_reproduces_it(idx_dir, tmp_path):
   resumed = train.train_and_evaluate(config_on(mlp, idx_dir, train__num_epochs=3), split)
 
   assert resumed['resumed_from_step'] == 2 * 16 and resumed['epochs'] == 3
+  # the whole run's training time: this invocation's and the one before it
+  first_half = writers.read_metrics(split)[1]['total_train_seconds']
+  assert resumed['total_train_seconds'] == pytest.approx(first_half + resumed['train_seconds'])
+  assert summary['total_train_seconds'] == summary['train_seconds']
   assert _rows(split) == _rows(full)  # one row per epoch, bit-identical after the resume
   assert [r['epoch'] for r in _rows(full)] == [1, 2, 3]
   with open(os.path.join(full, 'summary.json')) as f:

@@ -73,7 +73,6 @@ def test_chunk_divides_every_interval():
 
 
 def test_calls_of_several_sizes_end_on_boundaries_and_weight_the_means():
-  from classifiers.build import call_sizes  # pylint: disable=g-import-not-at-top
   sizes = []
 
   def step_fn(s, d, n):  # n steps; the loss is the step number they start from
@@ -82,7 +81,7 @@ def test_calls_of_several_sizes_end_on_boundaries_and_weight_the_means():
 
   evaluated = []
   (state, step, _, _), rec = _run(step_fn, num_steps=14, chunk=7, log_every=7,
-                                  checkpoint_every=7, steps_per_call=call_sizes(3, 7),
+                                  checkpoint_every=7, steps_per_call=loop.call_sizes(3, 7),
                                   evaluate=lambda st, s: evaluated.append(st) or {'acc': 1.0})
   assert sizes == [3, 3, 1, 3, 3, 1] and step == 14 and float(state) == 14
   assert [r[0] for r in rec.rows] == [7, 14] and evaluated == [7, 14]

@@ -77,6 +77,24 @@ def test_losses_and_gradients_are_finite(loss):
   assert float(optax.global_norm(d_grads)) > 0 and float(optax.global_norm(g_grads)) > 0
   if loss in losses.PROBABILISTIC:
     assert 0 < float(aux[0]['d_real']) < 1  # D(x) is logged as a probability
+  # the losses from their textbook forms (float64) on D's logits: a flipped sign fails here
+  critic = lambda x, k: np.float64(gan_lib.apply(gan.discriminator, state.d_params, {}, x, y,
+                                                 train=True, rng=k)[0])
+  l_fake = critic(gan_lib.apply(gan.generator, state.g_params, {}, z, y, train=True)[0],
+                  jax.random.key(4))
+  d_of = lambda l: 1 / (1 + np.exp(-l))
+  expected_g = {'minimax': np.mean(np.log(1 - d_of(l_fake))),
+                'non_saturating': -np.mean(np.log(d_of(l_fake))),
+                'least_squares': np.mean((l_fake - 1) ** 2) / 2,
+                'wasserstein': -np.mean(l_fake)}[loss]
+  np.testing.assert_allclose(float(g_loss), expected_g, rtol=1e-5, atol=1e-6)
+  l_real, l_fake = critic(real, None), critic(fake, None)  # (no dropout in this critic)
+  expected_d = {'minimax': -np.mean(np.log(d_of(l_real))) - np.mean(np.log(1 - d_of(l_fake))),
+                'least_squares': (np.mean((l_real - 1) ** 2) + np.mean(l_fake ** 2)) / 2,
+                'wasserstein': np.mean(l_fake) - np.mean(l_real)}
+  expected_d['non_saturating'] = expected_d['minimax']
+  d_loss = aux[0]['d_loss'] - (10.0 * aux[0]['gradient_penalty'] if gan.gp_weight else 0.0)
+  np.testing.assert_allclose(float(d_loss), expected_d[loss], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.skipif(jax.device_count() < 8, reason='needs 8 (fake) devices: see conftest')

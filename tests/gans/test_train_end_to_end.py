@@ -205,19 +205,6 @@ def _tree_bytes(root):
   return out
 
 
-def test_rerun_with_another_model_is_refused_and_changes_nothing(idx_dir, tmp_path):
-  workdir = str(tmp_path / 'run')
-  out, _ = _launch(workdir, idx_dir).communicate(timeout=300)
-  before = _tree_bytes(workdir)
-  assert 'metrics.jsonl' in before and any(k.startswith('checkpoints/8/') for k in before)
-  proc = _launch(workdir, idx_dir, '--config.model.generator_width=16')
-  out, _ = proc.communicate(timeout=300)
-  assert proc.returncode == 2, out
-  assert 'model.generator_width' in out and 'new --workdir' in out
-  assert 'Traceback' not in out and 'Event loop is closed' not in out, out
-  assert _tree_bytes(workdir) == before
-
-
 def _launch(workdir, data_dir, *flags):
   env = dict(os.environ, XLA_FLAGS='', PYTHONUNBUFFERED='1')
   return subprocess.Popen(
@@ -239,7 +226,8 @@ def _wait_for(predicate, proc, timeout=180):
     time.sleep(0.2)
 
 
-def test_a_held_workdir_is_refused_sigterm_saves_and_sigkill_resumes(idx_dir, tmp_path):
+def test_a_workdir_held_refused_to_another_model_saved_on_sigterm_resumed_after_sigkill(
+    idx_dir, tmp_path):
   workdir = str(tmp_path / 'run')
   ckpts = os.path.join(workdir, 'checkpoints')
   flags = ('--config.train.num_steps=400', '--config.train.checkpoint_every=20',
@@ -258,6 +246,14 @@ def test_a_held_workdir_is_refused_sigterm_saves_and_sigkill_resumes(idx_dir, tm
   assert stopped >= 10 and json.load(open(os.path.join(workdir, 'summary.json')))[
       'steps'] == stopped
   assert os.path.exists(os.path.join(workdir, 'config.json'))
+
+  before = _tree_bytes(workdir)  # a rerun with another model changes nothing
+  refused = _launch(workdir, idx_dir, *flags, '--config.model.generator_width=16')
+  out, _ = refused.communicate(timeout=300)
+  assert refused.returncode == 2, out
+  assert 'model.generator_width' in out and 'new --workdir' in out
+  assert 'Traceback' not in out and 'Event loop is closed' not in out, out
+  assert _tree_bytes(workdir) == before
 
   proc = _launch(workdir, idx_dir, *flags)
   _wait_for(lambda: max(_saved_steps(ckpts)) >= stopped + 20, proc)

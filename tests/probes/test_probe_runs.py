@@ -54,7 +54,8 @@ def test_attack_run(classifier_dir, tmp_path):
 def test_saliency_run(classifier_dir, tmp_path):
   summary = saliency_run.train_and_evaluate(_config(saliency, classifier_dir), str(tmp_path))
   assert summary['num_images'] == 8
-  assert 0.0 <= summary['ig_completeness_error'] < 1.0
+  # IG's attributions add up to f(x) - f(0) up to the quick config's 8-step rule
+  assert summary['ig_completeness_error'] < 0.2, summary['ig_completeness_error']
   _exists(tmp_path, 'summary.json', 'figures/saliency_methods.png',
           *(f'figures/saliency_{m}.png' for m in saliency_run.METHODS))
 

@@ -69,19 +69,27 @@ def test_integrated_gradients_of_a_linear_model_are_exact():
   np.testing.assert_allclose(delta, 0.0, atol=1e-5)
 
 
-def test_smoothgrad_is_the_gradient_without_noise_and_averages_with_it(net):
+def test_smoothgrad_is_the_gradient_without_noise_and_adds_the_noise_variance(net):
   key = jax.random.key(0)
   noiseless = saliency.smoothgrad(net.apply_fn, net.params, net.images, net.labels, key,
                                   num_samples=3, noise_level=0.0)
   plain = saliency.gradient(net.apply_fn, net.params, net.images, net.labels)
   np.testing.assert_allclose(noiseless, plain, rtol=1e-5, atol=1e-7)
-  noisy = saliency.smoothgrad(net.apply_fn, net.params, net.images, net.labels, key,
-                              num_samples=4, noise_level=0.2)
-  keys = jax.random.split(key, 4)
-  by_hand = np.mean([saliency.gradient(
-      net.apply_fn, net.params, net.images + 0.2 * jax.random.normal(k, net.images.shape),
-      net.labels) for k in keys], axis=0)
-  np.testing.assert_allclose(noisy, by_hand, rtol=1e-4, atol=1e-6)
+  # a linear model's gradient is the same everywhere: SmoothGrad at any noise is the gradient
+  w = jax.random.normal(jax.random.key(1), (1, 5, 5, 2))
+  linear = lambda p, x: jnp.stack([jnp.sum(p * x, axis=(1, 2, 3)), jnp.sum(x, (1, 2, 3))], 1)
+  x = jax.random.uniform(jax.random.key(2), (3, 5, 5, 2))
+  labels = jnp.zeros(3, jnp.int32)
+  np.testing.assert_allclose(
+      saliency.smoothgrad(linear, w, x, labels, key, num_samples=4, noise_level=0.5),
+      jnp.broadcast_to(w, x.shape), rtol=1e-5)
+  # f = sum(x^3) / 3: E[(x + e)^2] = x^2 + sigma^2, sigma = noise_level * value_range
+  cubic = lambda p, x: jnp.stack([jnp.sum(x ** 3, axis=(1, 2, 3)) / 3] * 2, 1)
+  smooth = saliency.smoothgrad(cubic, w, x, labels, key, num_samples=512, noise_level=0.1,
+                               value_range=2.0)
+  sigma2 = (0.1 * 2.0) ** 2
+  # mean over 150 pixels of 512 samples each: std 1.2 % of sigma^2
+  assert np.mean(smooth - x ** 2) == pytest.approx(sigma2, rel=0.05)
 
 
 def test_grad_cam_matches_captum_layer_grad_cam(net):

@@ -1,8 +1,9 @@
+"""The GAN config's checks (gans/build.validate): one line naming the key and what is allowed."""
 import pytest
 
 from common import checks
 from configs import wgan_gp as wgan_gp_config
-from gans import train
+from gans import build
 
 
 @pytest.mark.parametrize('key,value,expected', [
@@ -17,11 +18,11 @@ def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
   section, name = key.split('.')
   config[section][name] = value
   with pytest.raises(checks.ConfigError, match=expected):
-    train.validate(config)
+    build.validate(config)
 
 
 def test_default_and_variant_configs_are_valid():
   for arg in (None, 'quick', 'paper'):
-    train.validate(wgan_gp_config.get_config(arg))
+    build.validate(wgan_gp_config.get_config(arg))
   with pytest.raises(ValueError, match="unknown argument 'fast'"):
     wgan_gp_config.get_config('fast')
