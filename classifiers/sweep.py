@@ -132,7 +132,6 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   axis = config.sweep.axis
 
   def prepare(group_config):

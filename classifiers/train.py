@@ -19,7 +19,6 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  build.validate(config)
   ds, mesh = mesh_lib.training_data(config, build.load_data)
   num_examples = len(ds.train_images)
   setup = build.build_setup(config, ds, mesh)

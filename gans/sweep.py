@@ -103,7 +103,6 @@ def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_sh
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   axis = config.sweep.axis
 
   def prepare(group_config):

@@ -70,7 +70,6 @@ def fgsm_table(clf, config, images, labels):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   a = config.attack
   clf = base.load_classifier(config)
   images, labels = base.test_images(clf, config.eval.num_images)

@@ -52,7 +52,6 @@ def method_fns(config, clf):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   clf = base.load_classifier(config)
   images, labels = base.test_images(clf, config.eval.num_images)
   key = jax.random.key(config.seed)

@@ -134,7 +134,6 @@ def transfer_once(config, base, target, test_features, n, seed):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   source, target = _splits(config)
   os.makedirs(workdir, exist_ok=True)
   base, pretrain_info = pretrain(config, source, workdir)

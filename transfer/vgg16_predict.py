@@ -34,7 +34,6 @@ def read_images(paths, config, meta):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   params, meta = convert.load_weights(config)
   weights_dir, top_k = config.model.weights_dir, config.eval.top_k
   checks.require(meta['include_top'], 'model.weights_dir', weights_dir,

@@ -84,7 +84,6 @@ def load_data(config, meta):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  validate(config)
   params, meta = convert.load_weights(config)
   train_x, train_y, test_x, test_y, classes = load_data(config, meta)
   logging.info('%d train / %d test images, %d classes: %s', len(train_y), len(test_y),

@@ -135,8 +135,10 @@ def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
     ('model__num_outputs', 1, 'model.num_outputs'),
 ])
 def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
+  config = config_on(mlp, idx_dir, **{key: value})
   with pytest.raises(checks.ConfigError, match=words.replace('.', r'\.')):
-    train.train_and_evaluate(config_on(mlp, idx_dir, **{key: value}), str(tmp_path))
+    train.validate(config)  # as launch.py does, before anything starts
+    train.train_and_evaluate(config, str(tmp_path))
   assert not os.path.exists(tmp_path / 'checkpoints')
 
 

@@ -87,7 +87,7 @@ def test_bad_config_names_the_key(classifier_dir, tmp_path, module, runner, key,
     node = node[part]
   node[last] = value
   with pytest.raises(checks.ConfigError, match=key.replace('.', r'\.')):
-    runner.train_and_evaluate(config, str(tmp_path))
+    runner.validate(config)  # as launch.py does, before anything starts
 
 
 def test_missing_classifier_through_launch_says_how_to_train_one(tmp_path):
