@@ -75,8 +75,9 @@ class _QuietLibraries(logging_std.Filter):
   def filter(self, record):
     if '/orbax/' not in record.pathname:
       return True
-    return record.levelno >= logging_std.WARNING and 'read_only' not in record.getMessage() \
-        and 'read only' not in record.getMessage()
+    message = record.getMessage()
+    return record.levelno >= logging_std.WARNING and not message.startswith((
+        'CheckpointManagerOptions.read_only=True', 'Given directory is read only'))
 
 
 def _fail(message: str):

@@ -45,5 +45,6 @@ class Evaluator:
     result = {k: val.tolist() if np.ndim(val) else float(val) for k, val in result.items()}
     if not with_predictions:
       return result
-    predicted = np.concatenate(jax.device_get([mesh_lib.local_copy(p) for p in predicted]), axis=-1)[..., :self.num_examples]
+    predicted = jax.device_get([mesh_lib.local_copy(p) for p in predicted])
+    predicted = np.concatenate(predicted, axis=-1)[..., :self.num_examples]
     return result, predicted

@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import checkpoint, checks, distributed, loop, mesh as mesh_lib, sweep as sweep_lib, writers
+from common import (checkpoint, checks, distributed, loop, mesh as mesh_lib, sweep as sweep_lib,
+                    writers)
 from classifiers import build, evaluation, models, step as step_lib
 
 VMAPPABLE = ('optim.learning_rate', 'seed', 'model.init_constant')
@@ -135,7 +136,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    return mesh_lib.training_data(group_config, build.load_data)
+    return mesh_lib.training_data(group_config, build.load_data, sweep=True)
 
   def train_group(group_config, prepared, values, groupdir):
     return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
@@ -150,9 +151,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # the batch may be the axis
-  num_values = len(values) if vmapped_values(axis, values) else 1
-  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: num_seeds, VALUE_AXIS: num_values})
+  # stacked [seed, value]: a seed sweep's values are seeds too
+  rows, columns = ((len(values) * num_seeds, 1) if axis == 'seed' else
+                   (num_seeds, len(values) if vmapped_values(axis, values) else 1))
+  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: rows, VALUE_AXIS: columns})
+  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # (the batch may be the axis)
   setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
   steps_per_epoch = num_examples // config.train.batch_size

@@ -61,7 +61,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   final, predicted = tester.metrics(state.params, with_predictions=True)
   summary = {
       'steps': step, 'epochs': step / steps_per_epoch, 'resumed_from_step': first_step,
-      'train_seconds': seconds, 'total_train_seconds': seconds + earlier, 'params': models_lib.count_params(state.params),
+      'train_seconds': seconds, 'total_train_seconds': seconds + earlier,
+      'params': models_lib.count_params(state.params),
       'dataset': ds.name, 'classes': list(ds.class_names), 'num_devices': int(mesh.devices.size),
       'train_loss': last.get('train_loss'), 'train_accuracy': last.get('train_accuracy'),
       **final}

@@ -35,9 +35,8 @@ def variant_mesh(mesh, **counts: int) -> jax.sharding.Mesh:
                            axis_types=(jax.sharding.AxisType.Auto,) * (len(counts) + 1))
 
 
-def variant_sharded(mesh, *axes: str) -> NamedSharding:
-  """Leading dimensions stacked over `axes` of a variant mesh (default: 'variants')."""
-  return NamedSharding(mesh, P(*(axes or (VARIANT_AXIS,))))
+def variant_sharded(mesh) -> NamedSharding:
+  return NamedSharding(mesh, P(VARIANT_AXIS))
 
 
 def replicated(mesh) -> NamedSharding:
@@ -76,15 +75,19 @@ def shard_batch(x, mesh):
 
 
 def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') -> None:
-  n = mesh.devices.size
+  """The batch splits evenly over the mesh's 'data' axis (a sweep's variant axes hold
+  whole batches)."""
+  n = mesh.shape[DATA_AXIS]
   if batch_size % n:
     raise checks.ConfigError(f'config.{key} = {batch_size} must be a multiple of the number of '
-                             f'devices ({n}) so that each device gets an equal share.')
+                             f'devices that share a batch ({n}) so that each gets an equal '
+                             'share.')
 
 
-def training_data(config, load_data):
+def training_data(config, load_data, sweep: bool = False):
   """`load_data(config)` and the data mesh of config.train.num_devices, checked against
-  config.train.batch_size: an equal share per device, no more than the training examples."""
+  config.train.batch_size: an equal share per device (a `sweep` checks its own, once its
+  variants have their devices: mesh.variant_mesh), no more than the training examples."""
   ds = load_data(config)
   train = config.train
   checks.require(jax.process_count() == 1 or train.num_devices in (0, jax.device_count()),
@@ -92,7 +95,8 @@ def training_data(config, load_data):
                  f'0 (all {jax.device_count()} devices): a job of {jax.process_count()} '
                  'processes trains on the devices of every process')
   mesh = data_mesh(train.num_devices or None)
-  check_batch_divides(train.batch_size, mesh)
+  if not sweep:
+    check_batch_divides(train.batch_size, mesh)
   checks.require(train.batch_size <= len(ds.train_images), 'train.batch_size', train.batch_size,
                  f'at most the {len(ds.train_images)} training examples')
   return ds, mesh

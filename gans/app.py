@@ -60,6 +60,15 @@ def load_classifier(config, classifier_dir: str, num_classes: int):
   return classifier, ''
 
 
+def _confidence(confidence: float, threshold: float, below: bool) -> str:
+  """The confidence to two decimals, or to as many more as show it under the threshold when
+  it fell short (0.9996 under a threshold of 1 reads 0.9996, not 1.00)."""
+  digits = 2
+  while below and digits < 6 and round(confidence, digits) >= threshold:
+    digits += 1
+  return f'{confidence:.{digits}f}'
+
+
 class Site:
   """What the page asks for, as JSON-ready dicts (the Flask routes only forward)."""
 
@@ -82,9 +91,11 @@ class Site:
       title = ('not checked: no classifier' if s.cls is None else
                f'{names[s.cls]} (asked for; not checked: no classifier)')
     else:
-      title = f'classifier: {names[s.label]} {s.confidence:.2f}'
+      threshold = self.sampler.threshold
+      short = not s.checked and s.label == s.cls
+      title = f'classifier: {names[s.label]} {_confidence(s.confidence, threshold, short)}'
       if not s.checked:
-        title += (f' (below {self.sampler.threshold:.2f})' if s.label == s.cls else
+        title += (f' (below the threshold {threshold:g})' if short else
                   f' (asked for {names[s.cls]})')
     return {'src': png_data_url(s.image), 'title': title, 'checked': s.checked,
             'cls': s.cls, 'label': s.label, 'confidence': s.confidence}
@@ -215,6 +226,8 @@ def _fail(message: str):
 
 
 def _listen(host: str, port: int) -> socket.socket:
+  if not 0 <= port <= 65535:
+    _fail(f'--port={port}: expected a port number 1-65535, or 0 for a free one.')
   sock = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
   sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
   try:

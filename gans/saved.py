@@ -36,7 +36,15 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
   if not os.path.exists(config_path):
     raise FileNotFoundError(f'No GAN run in {workdir!r}: {config_path} does not exist.')
   with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+    try:
+      resolved = json.load(f)
+    except json.JSONDecodeError as e:
+      raise ValueError(f'{config_path} is not valid JSON ({e}); it is the run\'s config, '
+                       'as launch.py wrote it.') from None
+  if not isinstance(resolved, dict) or not isinstance(resolved.get('model'), dict):
+    raise ValueError(f'{config_path} holds no run config (a JSON object with a "model" '
+                     'section, as launch.py writes it).')
+  config = ml_collections.ConfigDict(resolved)
   if config.get('trainer') != 'gan' or 'arch' not in config.model:
     raise ValueError(f'{config_path} is not a run of gans/train.py (trainer '
                      f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')

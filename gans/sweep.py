@@ -106,7 +106,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    ds, mesh = mesh_lib.training_data(group_config, build.load_data)
+    ds, mesh = mesh_lib.training_data(group_config, build.load_data, sweep=True)
     return ds, mesh, _evaluator(group_config, ds)
 
   def train_group(group_config, prepared, values, groupdir):
@@ -140,6 +140,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
   mesh = mesh_lib.variant_mesh(mesh, variants=len(values) * num_seeds)
+  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # (the batch may be the axis)
   state, variant_values, variant_seeds = stacked_state(
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
   # one variant, whole on every device (and process) of the mesh: what scoring reads

@@ -66,8 +66,9 @@ function renderStatus() {
   const open = puzzle.givens.map((g, i) => (g ? -1 : i)).filter((i) => i >= 0);
   const wrong = open.filter((i) => entries[i] && entries[i] !== puzzle.solution[i]).length;
   const done = open.every((i) => entries[i] === puzzle.solution[i]);
-  const checked = puzzle.unchecked
-    ? ` ${puzzle.unchecked} given image(s) could not be checked (dashed).` : '';
+  const why = state.info.classifier ? 'fell below the classifier\'s threshold'
+    : 'could not be checked (no classifier)';
+  const checked = puzzle.unchecked ? ` ${puzzle.unchecked} given image(s) ${why} (dashed).` : '';
   $('puzzle-status').textContent = done ? 'Solved!'
     : `${open.filter((i) => !entries[i]).length} cells to fill, ${wrong} mistake(s).${checked}`;
 }

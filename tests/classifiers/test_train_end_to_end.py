@@ -97,7 +97,8 @@ def test_vmapped_sweep_matches_separate_runs_and_resumes(idx_dir, tmp_path):
 
 
 def test_eight_variants_on_eight_devices_train_one_each_as_on_one_device(idx_dir, tmp_path):
-  config = config_on(sweep_mlp_lr, idx_dir, train__num_devices=8)
+  # report 000's batch of 4 on 8 devices: each variant's batch whole on its own device
+  config = config_on(sweep_mlp_lr, idx_dir, train__num_devices=8, train__batch_size=4)
   config.sweep.axis_values = (0.01, 0.03, 0.1, 0.3)  # x 2 seeds
   ds = build.load_data(config)
   mesh = mesh_lib.variant_mesh(mesh_lib.data_mesh(8), seeds=2, values=4)
@@ -137,7 +138,7 @@ def test_sequential_sweep_over_a_shape_changing_axis(idx_dir, tmp_path):
 def test_bad_config_values_name_the_key(idx_dir, tmp_path, key, value, words):
   config = config_on(mlp, idx_dir, **{key: value})
   with pytest.raises(checks.ConfigError, match=words.replace('.', r'\.')):
-    train.validate(config)  # as launch.py does, before anything starts
+    train.validate(config)  # launch.py's check; the last two keys fail as the data loads
     train.train_and_evaluate(config, str(tmp_path))
   assert not os.path.exists(tmp_path / 'checkpoints')
 

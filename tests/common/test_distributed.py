@@ -94,14 +94,21 @@ def test_a_process_lost_at_a_random_step_ends_the_job_in_one_line_and_the_rerun_
   flags = _flags(workdir, data_dir, *GAN_FLAGS, '--num_processes=2', '--failure_timeout=10',
                  f'--coordinator_address={address}')
   procs = [_start(*flags, f'--process_id={i}') for i in range(2)]
-  kill_after = random.Random().choice([1, 2, 3])  # logged rows: steps 2, 4, 6 (of 8)
-  deadline = time.time() + 240
-  while len(writers.read_metrics(workdir)) < kill_after:
-    assert time.time() < deadline and all(p.poll() is None for p in procs)
-    time.sleep(0.1)
-  procs[1].kill()  # SIGKILL: no goodbye, as when a host dies
-  killed = time.time()
-  out, _ = procs[0].communicate(timeout=120)
+  # after the row of step 2 or 4 of 8 (or just before step 4's checkpoint): at least four
+  # steps and the last checkpoint are still to come, which the job cannot finish alone
+  kill_after = random.Random().choice([1, 2])
+  try:
+    deadline = time.time() + 240
+    while len(writers.read_metrics(workdir)) < kill_after:
+      assert time.time() < deadline and all(p.poll() is None for p in procs)
+      time.sleep(0.1)
+    procs[1].kill()  # SIGKILL: no goodbye, as when a host dies
+    killed = time.time()
+    out, _ = procs[0].communicate(timeout=120)
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
   assert time.time() - killed < 10 + 10  # the failure timeout, and the watch's polling
   assert procs[0].returncode == 1, out[-3000:]
   last = out.strip().splitlines()[-1]
@@ -170,7 +177,7 @@ def test_a_one_device_run_is_process_0s_and_so_is_its_error(tiny_classifier, tmp
   for key in ('num_images', 'ig_completeness_error', 'ig_completeness_error_median'):
     assert summary[key] == alone[key], key  # process 0 computed it, as one process does
   assert sorted(os.listdir(tmp_path / 'job')) == sorted(os.listdir(tmp_path / 'alone') + [
-      'config.json'])  # one writer: nothing twice, no stray files
+      'config.json'])  # what one process writes, and no stray files
   # an error of process 0's run (the classifier cannot be loaded) ends both with its line
   proc = _start('launch.py', *job, f'--config.eval.classifier_dir={tmp_path / "none"}',
                 devices=1)

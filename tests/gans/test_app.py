@@ -148,6 +148,18 @@ def test_a_dataset_without_a_shipped_classifier_means_unchecked_images(gan_run):
     app.load_classifier(config, 'nowhere', 10)
 
 
+def test_a_sample_below_the_threshold_shows_it_in_digits_that_say_so(site):
+  image = jax.numpy.zeros((28, 28, 1))
+  threshold, site.sampler.threshold = site.sampler.threshold, 1.0
+  try:
+    short = site.tile(labelled_samples.Sample(image, 3, 3, 0.9996, False))['title']
+    wrong = site.tile(labelled_samples.Sample(image, 3, 4, 0.95, False))['title']
+  finally:
+    site.sampler.threshold = threshold
+  assert short == 'classifier: Dress 0.9996 (below the threshold 1)'
+  assert wrong == 'classifier: Coat 0.95 (asked for Dress)'
+
+
 def _app_fails(*args):
   result = subprocess.run([sys.executable, '-m', 'gans.app', *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -166,6 +178,15 @@ def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
   fresh.mkdir()
   shutil.copy(os.path.join(workdir, 'config.json'), fresh)  # started, no checkpoint yet
   assert 'No readable checkpoint' in _app_fails(f'--workdir={fresh}', '--port=0')
+  for text, needle in (('[1, 2]', 'holds no run config'), ('{"trainer": "gan"}',
+                                                          'holds no run config'),
+                       ('{"trainer": ', 'is not valid JSON')):
+    (fresh / 'config.json').write_text(text)  # a config.json made or cut by hand
+    message = _app_fails(f'--workdir={fresh}', '--port=0')
+    assert str(fresh / 'config.json') in message and needle in message, message
+  for port in (99999, -1):
+    assert f'--port={port}: expected a port number' in _app_fails(f'--workdir={workdir}',
+                                                                  f'--port={port}')
   with socket.socket() as busy:
     busy.bind(('127.0.0.1', 0))
     busy.listen(1)
