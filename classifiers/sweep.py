@@ -162,9 +162,7 @@ def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[di
   k = build.steps_per_call(config, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(
       setup, config, axis, values, list(range(num_seeds)), num_examples)
-  ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
-  state = ckpt.restore_or_keep(state)
-  first_step = int(state.step)
+  ckpt, state, first_step = checkpoint.resume(groupdir, state, config.train.keep_checkpoints)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
 
   def steps(state, images, labels, num_steps):

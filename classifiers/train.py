@@ -29,9 +29,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                mesh.devices.size)
 
   state = build.initial_state(setup, config.seed, num_examples)
-  ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
-  state = ckpt.restore_or_keep(state)
-  first_step = int(state.step)
+  ckpt, state, first_step = checkpoint.resume(workdir, state, config.train.keep_checkpoints)
   train_data = mesh_lib.put_replicated((ds.train_images, ds.train_labels), mesh)
   compiled = jax.jit(functools.partial(step_lib.train_steps, setup=setup),
                      static_argnames='num_steps', donate_argnums=0)

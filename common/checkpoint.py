@@ -97,6 +97,14 @@ class Checkpointer:
     self._manager.close()
 
 
+def resume(workdir: str, state, max_to_keep: int):
+  """A run's Checkpointer, the state it starts from (its newest checkpoint shaped like
+  `state`, else `state` itself) and that state's step."""
+  ckpt = Checkpointer(workdir, max_to_keep)
+  state = ckpt.restore_or_keep(state)
+  return ckpt, state, int(state.step)
+
+
 def read_latest(workdir: str):
   """Another run's newest readable checkpoint, as saved (nested dicts of arrays on this
   process's first device), and its step, or (None, None): the weights a probe or a score

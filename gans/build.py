@@ -9,7 +9,7 @@ import optax
 
 from classifiers import saved, shipped
 from common import checks, data, loop
-from gans import gan as gan_lib, inception, losses, models
+from gans import evaluation, gan as gan_lib, inception, losses, models
 
 
 DECAYS = ('constant', 'linear')
@@ -226,3 +226,14 @@ def load_classifier(config, ds):
   logging.info('Evaluation classifier: %s (step %d), %d features.', clf.source, clf.step,
                shape[-1])
   return clf
+
+
+def build_evaluator(config, ds):
+  """What scores a generator (FID, KID, class accuracy against the test images) with the
+  classifier and feature network config.eval names; None for an unscored run."""
+  classifier = load_classifier(config, ds)
+  if classifier is None:
+    return None
+  return evaluation.Evaluator(classifier, ds.test_images, kid_subsets=config.eval.kid_subsets,
+                              kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
+                              feature_network=load_feature_network(config.eval.inception_dir))

@@ -25,11 +25,10 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image
 
 from common import (checkpoint, distributed, images, loop, mesh as mesh_lib, sweep as sweep_lib,
                     writers)
-from gans import build, evaluation, gan as gan_lib, scoring
+from gans import build, evaluation, figures, gan as gan_lib, scoring
 
 VMAPPABLE = ('seed', *build.HYPERPARAMS)
 # Every field is stacked on axis 0 but the step counter, which all variants share.
@@ -107,7 +106,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   def prepare(group_config):
     ds, mesh = mesh_lib.training_data(group_config, build.load_data, sweep=True)
-    return ds, mesh, _evaluator(group_config, ds)
+    return ds, mesh, build.build_evaluator(group_config, ds)
 
   def train_group(group_config, prepared, values, groupdir):
     return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
@@ -119,21 +118,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
     if any('fid_mean' in r for r in table):
       sweep_lib.plot(table, axis, [('fid', 'G'), ('fid_ema', 'EMA')], 'final FID',
                      os.path.join(workdir, 'plots', 'sweep.png'))
-      plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
+      figures.plot_fid_curves(rows, axis, os.path.join(workdir, 'plots', 'fid_curves.png'))
     if all(r.get('loss_curve') for r in rows):
-      plot_losses(rows, os.path.join(workdir, 'plots', 'losses.png'))
-    plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
+      figures.plot_losses(rows, os.path.join(workdir, 'plots', 'losses.png'))
+    figures.plot_samples(rows, workdir, os.path.join(workdir, 'figures', 'samples.png'))
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
-
-
-def _evaluator(config, ds):
-  classifier = build.load_classifier(config, ds)
-  if classifier is None:
-    return None
-  return evaluation.Evaluator(classifier, ds.test_images, kid_subsets=config.eval.kid_subsets,
-                              kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
-                              feature_network=build.load_feature_network(
-                                  config.eval.inception_dir))
 
 
 def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
@@ -145,14 +134,12 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
   # one variant, whole on every device (and process) of the mesh: what scoring reads
   gather = jax.jit(variant, static_argnums=1, out_shardings=mesh_lib.replicated(mesh))
-  ckpt = checkpoint.Checkpointer(groupdir, config.train.keep_checkpoints)
-  state = ckpt.restore_or_keep(state)
-  first_step = int(state.step)
+  ckpt, state, first_step = checkpoint.resume(groupdir, state, config.train.keep_checkpoints)
   train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
                 mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
+  call = build.call_size(config)
   step_fn = gan_lib.compile_step(state, train_data, step_fn=vmapped_step, gan=gan, mesh=mesh,
-                                 batch_size=config.train.batch_size,
-                                 steps_per_call=build.call_size(config))
+                                 batch_size=config.train.batch_size, steps_per_call=call)
   n = len(variant_values)
   evaluate = None
   if evaluator is not None:
@@ -181,7 +168,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
         num_steps=config.train.num_steps, chunk=build.chunk_size(config),
         log_every=config.train.log_every, checkpoint_every=config.train.checkpoint_every,
-        writer=writer, checkpointer=ckpt, steps_per_call=build.call_size(config),
+        writer=writer, checkpointer=ckpt, steps_per_call=call,
         evaluate=evaluate, stop_on_non_finite=False, seconds_before=earlier)
   finally:
     ckpt.close()
@@ -212,25 +199,6 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
                   if key != 'class_accuracy' or gan.num_classes})
     out.append(row)
   return out
-
-
-def _variant_title(row: dict) -> str:
-  return f'{sweep_lib.value_label(row["value"])}\nseed {row["seed"]}'
-
-
-def plot_samples(rows: list[dict], workdir: str, path: str) -> None:
-  """Each variant's samples (the same fixed noise for all): a column per value, a row per
-  seed."""
-  values = list(dict.fromkeys(sweep_lib.value_key(r['value']) for r in rows))
-  seeds = sorted({r['seed'] for r in rows})
-  fig = images.new_figure((2.2 * len(values), 2.4 * len(seeds)))
-  for row in rows:
-    ax = fig.add_subplot(len(seeds), len(values), seeds.index(row['seed']) * len(values)
-                         + values.index(sweep_lib.value_key(row['value'])) + 1)
-    ax.imshow(np.asarray(Image.open(os.path.join(workdir, row['samples'])).convert('RGB')))
-    ax.set_title(f'{_variant_title(row)}, FID {row.get("fid", math.nan):.1f}', fontsize=7)
-    ax.axis('off')
-  images.save_figure(fig, path, 'samples per variant')
 
 
 def aggregate(rows: list[dict], values) -> list[dict]:
@@ -268,44 +236,3 @@ def write_tables(workdir: str, axis: str, table: list[dict]) -> None:
   sweep_lib.write_tables(
       workdir, table, [axis, 'seeds'] + [name for _, name in columns] +
       ['diverged', 'seconds (variants trained together)'], cells)
-
-
-def plot_losses(rows: list[dict], path: str) -> None:
-  """D's and G's losses against the step, one panel per variant (report 001's curves)."""
-  ncols = min(len(rows), 4)
-  nrows = math.ceil(len(rows) / ncols)
-  fig = images.new_figure((3.2 * ncols, 2.4 * nrows))
-  for i, r in enumerate(rows):
-    ax = fig.add_subplot(nrows, ncols, i + 1)
-    steps, d_loss, g_loss = zip(*r['loss_curve'])
-    ax.plot(steps, d_loss, label='D')
-    ax.plot(steps, g_loss, label='G')
-    ax.set_title(_variant_title(r), fontsize=7)
-    ax.tick_params(labelsize=6)
-    ax.grid(alpha=0.3)
-    if i == 0:
-      ax.legend(fontsize=6)
-  images.save_figure(fig, path, 'losses (mean of each logged chunk)')
-
-
-def plot_fid_curves(rows: list[dict], axis: str, path: str) -> None:
-  """FID against steps: a colour per value, a line style per seed."""
-  fig = images.new_figure((5.5, 3.6))
-  ax = fig.add_subplot(1, 1, 1)
-  values = list(dict.fromkeys(sweep_lib.value_key(r['value']) for r in rows))
-  seeds = sorted({r['seed'] for r in rows})
-  for r in rows:
-    if r['fid_curve']:
-      steps, fids = zip(*r['fid_curve'])
-      seed = seeds.index(r['seed'])
-      ax.plot(steps, fids, marker='.', color=f'C{values.index(sweep_lib.value_key(r["value"])) % 10}',
-              linestyle=('-', '--', ':', '-.')[seed % 4],
-              label=sweep_lib.value_label(r['value']) if seed == 0 else None)
-  ax.set_xlabel('step')
-  ax.set_ylabel('FID')
-  ax.set_yscale('log')
-  ax.grid(alpha=0.3)
-  ax.legend(fontsize=7, title=sweep_lib.axis_label(axis, [r['value'] for r in rows])
-            + ' (line style: seed)',
-            title_fontsize=7)
-  images.save_figure(fig, path, 'FID during training')

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from common import checkpoint, distributed, loop, mesh as mesh_lib, writers
-from gans import build, evaluation, figures, gan as gan_lib, scoring
+from gans import build, figures, gan as gan_lib, scoring
 
 CONSOLE_KEYS = ('d_loss', 'g_loss', 'd_real', 'd_fake')
 validate = build.validate  # launch.py checks a config before anything starts
@@ -26,8 +26,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   ds, mesh = mesh_lib.training_data(config, build.load_data)
   num_examples = len(ds.train_images)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
-  classifier = build.load_classifier(config, ds)
-  feature_network = build.load_feature_network(config.eval.inception_dir)
+  evaluator = build.build_evaluator(config, ds)
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 
@@ -35,16 +34,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
       gan_lib.create_state, gan, image_shape=ds.image_shape, num_examples=num_examples,
       batch_size=config.train.batch_size)
   state = jax.jit(init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(config.seed))
-  ckpt = checkpoint.Checkpointer(workdir, config.train.keep_checkpoints)
-  state = ckpt.restore_or_keep(state)
-  first_step = int(state.step)
+  ckpt, state, first_step = checkpoint.resume(workdir, state, config.train.keep_checkpoints)
   train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
                 mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
 
+  call = build.call_size(config)
   t0 = time.perf_counter()
   step_fn = gan_lib.compile_step(state, train_data, gan=gan, mesh=mesh,
-                                 batch_size=config.train.batch_size,
-                                 steps_per_call=build.call_size(config))
+                                 batch_size=config.train.batch_size, steps_per_call=call)
   compile_seconds = time.perf_counter() - t0
   logging.info('Compiled the train step in %.1f s.', compile_seconds)
 
@@ -52,22 +49,19 @@ def train_and_evaluate(config, workdir: str) -> dict:
   writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
   hooks = (loop.Every(config.eval.sample_every,
                       figures.sample_writer(config, gan, ds, workdir, writer, is_main)),)
-  evaluator = best = fid_fn = None
-  if classifier is not None:
-    evaluator = evaluation.Evaluator(classifier, ds.test_images,
-                                   kid_subsets=config.eval.kid_subsets,
-                                   kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
-                                   feature_network=feature_network)
+  best = fid_fn = None
+  if evaluator is not None:
     best = checkpoint.BestKeeper(workdir, 'fid', is_main)
     fid_fn = scoring.fid_tracker(config, gan, evaluator, best)
   earlier = loop.earlier_seconds(workdir, first_step)
   try:
     state, step, last, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
-        num_steps=config.train.num_steps, chunk=build.chunk_size(config), log_every=config.train.log_every,
+        num_steps=config.train.num_steps, chunk=build.chunk_size(config),
+        log_every=config.train.log_every,
         checkpoint_every=config.train.checkpoint_every, writer=writer, checkpointer=ckpt,
         hooks=hooks, console_keys=CONSOLE_KEYS,
-        steps_per_call=build.call_size(config), evaluate=fid_fn, seconds_before=earlier)
+        steps_per_call=call, evaluate=fid_fn, seconds_before=earlier)
   finally:
     ckpt.close()
     if best is not None:
