@@ -81,7 +81,9 @@ class _QuietLibraries(logging_std.Filter):
 
 
 def _fail(message: str):
-  print(f'launch.py: {message}', file=sys.stderr)
+  # one write: the processes of a job share a console, and a line must not split
+  sys.stderr.write(f'launch.py: {message}\n')
+  sys.stderr.flush()
   sys.exit(2)
 
 

@@ -136,7 +136,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    return mesh_lib.training_data(group_config, build.load_data, sweep=True)
+    ds = build.load_data(group_config)
+    train = group_config.train
+    return ds, mesh_lib.training_mesh(train.num_devices, train.batch_size,
+                                      len(ds.train_images), sweep=True)
 
   def train_group(group_config, prepared, values, groupdir):
     return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)

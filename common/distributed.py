@@ -130,8 +130,9 @@ def _watch(failure_timeout: int) -> threading.Event:
 
 
 def _exit_with(who: str) -> None:
-  print(f'launch.py: process {jax.process_index()}: {who}; rerun the same command on every '
-        'process to resume from the last checkpoint.', file=sys.stderr, flush=True)
+  sys.stderr.write(f'launch.py: process {jax.process_index()}: {who}; rerun the same command '
+                   'on every process to resume from the last checkpoint.\n')  # one write
+  sys.stderr.flush()
   os._exit(1)  # pylint: disable=protected-access  (no shutdown barrier: the others are gone)
 
 

@@ -84,19 +84,18 @@ def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') ->
                              'share.')
 
 
-def training_data(config, load_data, sweep: bool = False):
-  """`load_data(config)` and the data mesh of config.train.num_devices, checked against
-  config.train.batch_size: an equal share per device (a `sweep` checks its own, once its
-  variants have their devices: mesh.variant_mesh), no more than the training examples."""
-  ds = load_data(config)
-  train = config.train
-  checks.require(jax.process_count() == 1 or train.num_devices in (0, jax.device_count()),
-                 'train.num_devices', train.num_devices,
+def training_mesh(num_devices: int, batch_size: int, num_examples: int,
+                  sweep: bool = False) -> jax.sharding.Mesh:
+  """The data mesh of `num_devices` (0: every device of the job), checked against the
+  batch: an equal share per device (a `sweep` checks its own, once its variants have their
+  devices: variant_mesh), no more than the `num_examples` training examples."""
+  checks.require(jax.process_count() == 1 or num_devices in (0, jax.device_count()),
+                 'train.num_devices', num_devices,
                  f'0 (all {jax.device_count()} devices): a job of {jax.process_count()} '
                  'processes trains on the devices of every process')
-  mesh = data_mesh(train.num_devices or None)
+  mesh = data_mesh(num_devices or None)
   if not sweep:
-    check_batch_divides(train.batch_size, mesh)
-  checks.require(train.batch_size <= len(ds.train_images), 'train.batch_size', train.batch_size,
-                 f'at most the {len(ds.train_images)} training examples')
-  return ds, mesh
+    check_batch_divides(batch_size, mesh)
+  checks.require(batch_size <= num_examples, 'train.batch_size', batch_size,
+                 f'at most the {num_examples} training examples')
+  return mesh

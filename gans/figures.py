@@ -14,11 +14,13 @@ from gans import evaluation
 SAMPLE_STREAM = 7  # fold_in tag of the grids' fixed noise, apart from the training keys
 
 
-def sample_writer(config, gan, ds, workdir, writer, is_main):
-  """A hook writing samples/step_N.png from fixed noise (one row per class for conditional
-  models), the latent interpolation strip and the loss curves."""
-  n = config.eval.num_samples
-  key = jax.random.fold_in(jax.random.key(config.seed), SAMPLE_STREAM)
+def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
+                  title: str, fid_title: str):
+  """A hook writing samples/step_N.png from `num_samples` fixed latents (one row per class
+  for conditional models), the latent interpolation strip, and the loss and FID curves
+  (`title`, `fid_title`)."""
+  n = num_samples
+  key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
   z = gan.sample_latent(key, n)
   if gan.num_classes:  # row r shows class r; columns share their noise
     cols = max(1, n // gan.num_classes)
@@ -43,12 +45,10 @@ def sample_writer(config, gan, ds, workdir, writer, is_main):
     rows = writers.read_metrics(workdir)
     images.plot_metrics(rows, [('d_loss', 'g_loss'), ('d_real', 'd_fake'),
                                'wasserstein_distance', 'gradient_penalty'],
-                        os.path.join(workdir, 'plots', 'losses.png'),
-                        title=f'{config.model.arch} GAN ({config.loss.name}) on {ds.name}')
+                        os.path.join(workdir, 'plots', 'losses.png'), title=title)
     images.plot_metrics([r for r in rows if 'fid' in r],
                         [('fid', 'fid_ema'), 'class_accuracy', 'inception_score'],
-                        os.path.join(workdir, 'plots', 'fid.png'),
-                        title=f'FID ({config.eval.fid_samples} samples) on {ds.name}')
+                        os.path.join(workdir, 'plots', 'fid.png'), title=fid_title)
   return hook
 
 

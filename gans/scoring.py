@@ -23,9 +23,9 @@ def score_generator(gan, evaluator, g_params, g_batch_stats, z, labels, kid: boo
   return evaluator.score(samples, labels if gan.num_classes else None, kid=kid)
 
 
-def final_scores(config, gan, evaluator, state, best) -> dict:
-  """G, its EMA and the best-FID state on eval.final_samples against the test set."""
-  z, labels = eval_inputs(gan, config.seed, FINAL_STREAM, config.eval.final_samples)
+def final_scores(gan, evaluator, state, best, *, seed: int, num_samples: int) -> dict:
+  """G, its EMA and the best-FID state on `num_samples` samples against the test set."""
+  z, labels = eval_inputs(gan, seed, FINAL_STREAM, num_samples)
   out = score_generator(gan, evaluator, state.g_params, state.g_batch_stats, z, labels, True)
   if gan.ema_decay:
     ema = score_generator(gan, evaluator, state.ema_params, state.g_batch_stats, z, labels,
@@ -42,14 +42,16 @@ def final_scores(config, gan, evaluator, state, best) -> dict:
   return out
 
 
-def fid_tracker(config, gan, evaluator, best):
-  """`evaluate(step, state)` for the loop: every eval.fid_every steps (and at the end), FID,
-  class accuracy and Inception-style score of G, and FID of its EMA, on fixed noise; a new
-  best FID saves the state to best/. Its scores join that step's logged row."""
-  z, labels = eval_inputs(gan, config.seed, EVAL_STREAM, config.eval.fid_samples)
+def fid_tracker(gan, evaluator, best, *, seed: int, num_samples: int, every: int,
+                num_steps: int):
+  """`evaluate(step, state)` for the loop: every `every` steps (and at the last step), FID,
+  class accuracy and Inception-style score of G, and FID of its EMA, on `num_samples` fixed
+  latents; a new best FID saves the state to best/. Its scores join that step's logged
+  row."""
+  z, labels = eval_inputs(gan, seed, EVAL_STREAM, num_samples)
 
   def evaluate_fn(step, state):
-    if step % config.eval.fid_every and step < config.train.num_steps:
+    if step % every and step < num_steps:
       return {}
     scores = score_generator(gan, evaluator, state.g_params, state.g_batch_stats, z, labels,
                              kid=False)
@@ -58,7 +60,7 @@ def fid_tracker(config, gan, evaluator, best):
     if gan.ema_decay:
       row['fid_ema'] = score_generator(gan, evaluator, state.ema_params, state.g_batch_stats,
                                        z, labels, kid=False)['fid']
-    if best.offer(step, scores['fid'], state, num_samples=config.eval.fid_samples):
+    if best.offer(step, scores['fid'], state, num_samples=num_samples):
       logging.info('Step %d: FID %.3f, the best so far (kept in %s).', step, scores['fid'],
                    best.directory)
     else:

@@ -105,7 +105,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    ds, mesh = mesh_lib.training_data(group_config, build.load_data, sweep=True)
+    ds = build.load_data(group_config)
+    train = group_config.train
+    mesh = mesh_lib.training_mesh(train.num_devices, train.batch_size,
+                                  len(ds.train_images), sweep=True)
     return ds, mesh, build.build_evaluator(group_config, ds)
 
   def train_group(group_config, prepared, values, groupdir):
@@ -194,7 +197,8 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
                           if f'd_loss/{i}' in r]}
     if evaluator is not None:
       scores = ({} if row['diverged'] else
-                scoring.final_scores(config, gan, evaluator, one, None))
+                scoring.final_scores(gan, evaluator, one, None, seed=config.seed,
+                                     num_samples=config.eval.final_samples))
       row.update({key: float(scores.get(key, math.nan)) for key in SCORES
                   if key != 'class_accuracy' or gan.num_classes})
     out.append(row)

@@ -23,7 +23,9 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  ds, mesh = mesh_lib.training_data(config, build.load_data)
+  ds = build.load_data(config)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
+                                len(ds.train_images))
   num_examples = len(ds.train_images)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   evaluator = build.build_evaluator(config, ds)
@@ -48,11 +50,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
   is_main = distributed.is_main()
   writer = writers.MetricWriter(workdir, resume_step=first_step, enabled=is_main)
   hooks = (loop.Every(config.eval.sample_every,
-                      figures.sample_writer(config, gan, ds, workdir, writer, is_main)),)
+                      figures.sample_writer(
+                          gan, workdir, writer, is_main, seed=config.seed,
+                          num_samples=config.eval.num_samples,
+                          title=f'{config.model.arch} GAN ({config.loss.name}) on {ds.name}',
+                          fid_title=f'FID ({config.eval.fid_samples} samples) on {ds.name}')),)
   best = fid_fn = None
   if evaluator is not None:
     best = checkpoint.BestKeeper(workdir, 'fid', is_main)
-    fid_fn = scoring.fid_tracker(config, gan, evaluator, best)
+    fid_fn = scoring.fid_tracker(gan, evaluator, best, seed=config.seed,
+                                 num_samples=config.eval.fid_samples,
+                                 every=config.eval.fid_every, num_steps=config.train.num_steps)
   earlier = loop.earlier_seconds(workdir, first_step)
   try:
     state, step, last, seconds = loop.run(
@@ -80,7 +88,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       'discriminator_params': _count(state.d_params)}
   if evaluator is not None and step >= config.train.num_steps:
     t0 = time.perf_counter()
-    summary.update(scoring.final_scores(config, gan, evaluator, state, best))
+    summary.update(scoring.final_scores(gan, evaluator, state, best, seed=config.seed,
+                                        num_samples=config.eval.final_samples))
     summary['eval_seconds'] = time.perf_counter() - t0
     logging.info('Final scores: %s', {k: summary[k] for k in summary
                                       if k.startswith(('fid', 'kid', 'class_acc'))})
