@@ -6,11 +6,25 @@ const $ = (id) => document.getElementById(id);
 const newSeed = () => Math.floor(Math.random() * 1e9);
 
 async function getJSON(url) {
-  const response = await fetch(url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {  // no answer at all: the server stopped, or the network is down
+    throw new Error('the server cannot be reached; is `python -m gans.app` still running?');
+  }
   const body = await response.json();
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
 }
+
+// A button's work, its failure shown in the status line it reports to.
+const reporting = (statusId, work) => async () => {
+  try {
+    await work();
+  } catch (error) {
+    $(statusId).textContent = `Error: ${error.message}`;
+  }
+};
 
 function image(tile, alt) {
   const img = document.createElement('img');
@@ -206,10 +220,10 @@ async function start() {
   $('use-ema').disabled = !info.has_ema;
   if (info.latest_grid) $('latest-caption').textContent = `The run's latest sample grid (samples/${info.latest_grid})`;
   for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showPanel(tab));
-  $('new-puzzle').addEventListener('click', newPuzzle);
+  $('new-puzzle').addEventListener('click', reporting('puzzle-status', newPuzzle));
   $('solve').addEventListener('click', solve);
-  $('new-samples').addEventListener('click', loadGallery);
-  $('use-ema').addEventListener('change', loadGallery);
+  $('new-samples').addEventListener('click', reporting('gallery-status', loadGallery));
+  $('use-ema').addEventListener('change', reporting('gallery-status', loadGallery));
   $('latest-grid').addEventListener('error', () => { $('latest-caption').textContent = 'No sample grid written yet.'; });
   await newPuzzle();
   await Promise.all([loadGallery(), plotFid()]);

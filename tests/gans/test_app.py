@@ -1,5 +1,6 @@
 """gans/app.py and gans/labelled_samples.py on a tiny conditional DCGAN run: what the page is
 sent, that no request compiles, bad input, and the page itself in headless Chromium."""
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -193,6 +194,20 @@ def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
     port = busy.getsockname()[1]
     message = _app_fails(f'--workdir={workdir}', f'--port={port}')
   assert f'cannot serve on 127.0.0.1:{port}' in message and '--port=0' in message
+
+
+def test_a_stopped_server_is_an_error_on_the_page_not_a_wait(gan_run):
+  with contextlib.ExitStack() as stack:
+    server = stack.enter_context(contextlib.ExitStack())  # closed first, the page open
+    page = stack.enter_context(app_browser.page_at(
+        server.enter_context(app_browser.serving(gan_run[0]))))
+    server.close()  # terminates the app's process
+    for button, status in (('#new-puzzle', '#puzzle-status'),
+                           ('#new-samples', '#gallery-status')):
+      page.evaluate(f'document.querySelector({button!r}).click()')  # (the gallery is hidden)
+      page.wait_for_function(f'document.querySelector({status!r}).textContent'
+                             '.startsWith("Error")', timeout=30_000)
+      assert 'the server cannot be reached' in page.text_content(status)
 
 
 def test_the_page_plays_in_chromium(gan_run, tmp_path):
