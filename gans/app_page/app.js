@@ -1,7 +1,8 @@
 // The page of gans/app.py: a Sudoku whose givens are generated images, and the run's gallery.
 'use strict';
 
-const state = { info: null, puzzle: null, entries: new Array(81).fill(0), selected: -1 };
+const state = { info: null, puzzle: null, entries: new Array(81).fill(0), selected: -1,
+  revealed: false };  // revealed: "Solve" showed the answer; the board is read-only
 const $ = (id) => document.getElementById(id);
 const newSeed = () => Math.floor(Math.random() * 1e9);
 
@@ -69,6 +70,7 @@ function renderBoard() {
           td.classList.add(entries[i] === puzzle.solution[i] ? 'right' : 'wrong');
         }
         if (i === state.selected) td.classList.add('selected');
+        if (state.revealed) td.classList.add('solved');
       }
     }
   }
@@ -83,6 +85,10 @@ function renderStatus() {
   const why = state.info.classifier ? 'fell below the classifier\'s threshold'
     : 'could not be checked (no classifier)';
   const checked = puzzle.unchecked ? ` ${puzzle.unchecked} given image(s) ${why} (dashed).` : '';
+  if (state.revealed) {
+    $('puzzle-status').textContent = 'The solution is shown; "New puzzle" starts another.';
+    return;
+  }
   $('puzzle-status').textContent = done ? 'Solved!'
     : `${open.filter((i) => !entries[i]).length} cells to fill, ${wrong} mistake(s).${checked}`;
 }
@@ -94,7 +100,7 @@ function select(i) {
 
 function fill(value) {
   const i = state.selected;
-  if (i < 0 || state.puzzle.givens[i]) return;
+  if (i < 0 || state.puzzle.givens[i] || state.revealed) return;
   state.entries[i] = value;
   renderBoard();
 }
@@ -119,6 +125,7 @@ async function newPuzzle() {
   state.puzzle = await getJSON(`/api/sudoku?seed=${newSeed()}&difficulty=${difficulty}`);
   state.entries = new Array(81).fill(0);
   state.selected = -1;
+  state.revealed = false;
   renderBoard();
   renderLegend();
 }
@@ -126,8 +133,8 @@ async function newPuzzle() {
 function solve() {
   const { puzzle } = state;
   puzzle.givens.forEach((g, i) => { if (!g) state.entries[i] = puzzle.solution[i]; });
+  state.revealed = true;
   renderBoard();
-  for (const td of $('board').querySelectorAll('td:not(.given)')) td.classList.add('solved');
 }
 
 document.addEventListener('keydown', (event) => {
