@@ -55,6 +55,7 @@ function renderBoard() {
       const given = puzzle.givens[i];
       if (given) {
         td.classList.add('given');
+        td.addEventListener('click', () => select(i));  // typing there then changes nothing
         td.dataset.value = given;
         const tile = puzzle.cells[i];
         if (tile) {
@@ -228,6 +229,8 @@ async function start() {
   if (info.latest_grid) $('latest-caption').textContent = `The run's latest sample grid (samples/${info.latest_grid})`;
   for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showPanel(tab));
   $('new-puzzle').addEventListener('click', reporting('puzzle-status', newPuzzle));
+  // the menu always names the board's difficulty: changing it starts a puzzle of it
+  $('difficulty').addEventListener('change', reporting('puzzle-status', newPuzzle));
   $('solve').addEventListener('click', solve);
   $('new-samples').addEventListener('click', reporting('gallery-status', loadGallery));
   $('use-ema').addEventListener('change', reporting('gallery-status', loadGallery));

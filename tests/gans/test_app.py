@@ -218,6 +218,17 @@ def test_the_page_plays_in_chromium(gan_run, tmp_path):
     title = page.get_attribute('#board td.given img', 'title')
     assert title.startswith('classifier: ')  # label and confidence on hover
     cells, answer = app_browser.open_cells(page), app_browser.solution(page)
+    # an open cell selected, then a given clicked: typing fills neither
+    given = page.evaluate('state.puzzle.givens.findIndex(g => g > 0)')
+    page.click(f'#board td[data-index="{cells[0]}"]')
+    page.click(f'#board td[data-index="{given}"]')
+    page.keyboard.press('5')
+    assert page.evaluate(f'state.entries[{cells[0]}]') == 0
+    # the menu changes the board at once: the page's puzzle is then a hard one
+    page.select_option('#difficulty', 'hard')
+    page.wait_for_function('state.puzzle.difficulty === "hard"')
+    assert page.evaluate('state.puzzle.givens.filter(g => g > 0).length') < givens  # easy 40
+    cells, answer = app_browser.open_cells(page), app_browser.solution(page)
     app_browser.fill_by_legend(page, cells[0], answer[cells[0]])
     app_browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
     assert 'right' in page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
