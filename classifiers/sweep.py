@@ -51,19 +51,6 @@ def vmapped_steps(setup, num_steps: int):
                   spmd_axis_name=SEED_AXIS if spread else None)
 
 
-def placement(state, mesh):
-  """Where a stacked state lives on a variant mesh: each field over the mesh axes it is
-  stacked on (parameters over seeds and values, the data order over seeds, the step
-  everywhere)."""
-  def field(name):
-    axes = [axis for axis, stacked in ((SEED_AXIS, getattr(SEED_AXES, name)),
-                                      (VALUE_AXIS, getattr(VALUE_AXES, name)))
-            if stacked is not None]
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*axes))
-    return jax.tree.map(lambda _: sharding, getattr(state, name))
-  return state.replace(**{f.name: field(f.name) for f in dataclasses.fields(state)})
-
-
 def flat_params(state):
   """Parameters [seed, value, ...] as [variant, ...] (variant = seed * num_values + value)."""
   return jax.tree.map(lambda p: p.reshape((-1, *p.shape[2:])), state.params)
@@ -93,7 +80,7 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 
   Only the learning rate and the constant initial weight vary within a seed; a sweep over
   any other axis calls this once per value (the value already in `setup`). On a variant
-  mesh the state is made where `placement` puts it.
+  mesh the state is made where mesh.stacked_shardings puts it.
   """
   varies = vmapped_values(axis, values)
   if axis == 'seed':  # the values are the seeds
@@ -119,7 +106,8 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
         jnp.asarray(inner, jnp.float32))
 
   make = jax.vmap(per_seed, out_axes=SEED_AXES)
-  shardings = (placement(jax.eval_shape(make, keys), setup.mesh)
+  shardings = (mesh_lib.stacked_shardings(jax.eval_shape(make, keys), setup.mesh,
+                                          {SEED_AXIS: SEED_AXES, VALUE_AXIS: VALUE_AXES})
                if SEED_AXIS in setup.mesh.axis_names else None)
   state = jax.jit(make, out_shardings=shardings)(keys)
   if axis == 'seed':

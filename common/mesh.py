@@ -1,4 +1,5 @@
 """Data parallelism: one global-view jit over a ('data',) mesh; batch sharded, state replicated."""
+import dataclasses
 import math
 
 import jax
@@ -35,8 +36,17 @@ def variant_mesh(mesh, **counts: int) -> jax.sharding.Mesh:
                            axis_types=(jax.sharding.AxisType.Auto,) * (len(counts) + 1))
 
 
-def variant_sharded(mesh) -> NamedSharding:
-  return NamedSharding(mesh, P(VARIANT_AXIS))
+def stacked_shardings(state, mesh, stacked_on: dict):
+  """Where a sweep's stacked state (a dataclass of fields) lives on a variant mesh: each
+  field over the mesh axes it is stacked on, in order. `stacked_on` maps a mesh axis to the
+  vmap axes of the state's fields (None: not stacked there), e.g. {'variants': STATE_AXES};
+  a field stacked on none (the shared step) is on every device."""
+  def field(name):
+    axes = [axis for axis, in_axes in stacked_on.items()
+            if getattr(in_axes, name) is not None]
+    sharding = NamedSharding(mesh, P(*axes))
+    return jax.tree.map(lambda _: sharding, getattr(state, name))
+  return state.replace(**{f.name: field(f.name) for f in dataclasses.fields(state)})
 
 
 def replicated(mesh) -> NamedSharding:

@@ -64,18 +64,11 @@ def finite(tree) -> bool:
   return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
 
 
-def placement(state, mesh):
-  """Where a stacked state lives on a variant mesh: each variant's leaves on its devices of
-  the 'variants' axis, the shared step everywhere."""
-  return jax.tree.map(lambda _: mesh_lib.variant_sharded(mesh), state.replace(step=None)
-                      ).replace(step=mesh_lib.replicated(mesh))
-
-
 def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_shape,
                   num_examples: int, mesh=None):
   """States stacked over variants (seed-major: variant = seed * len(values) + value), and
   each variant's value and seed. A sweep over the seed takes its values as base seeds. With a
-  variant `mesh`, the state is made where `placement` puts it."""
+  variant `mesh`, the state is made where mesh.stacked_shardings puts it."""
   keys = sweep_lib.axis_keys(axis)
   if keys == ['seed']:
     seeds = [int(value) + s for value in values for s in range(num_seeds)]
@@ -96,7 +89,8 @@ def stacked_state(gan, config, axis: str, values: list, num_seeds: int, image_sh
 
   rngs = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
   make = jax.vmap(one, out_axes=STATE_AXES)
-  shardings = None if mesh is None else placement(jax.eval_shape(make, rngs, numeric), mesh)
+  shardings = None if mesh is None else mesh_lib.stacked_shardings(
+      jax.eval_shape(make, rngs, numeric), mesh, {mesh_lib.VARIANT_AXIS: STATE_AXES})
   state = jax.jit(make, out_shardings=shardings)(rngs, numeric)
   return state, variant_values, seeds
 
