@@ -69,15 +69,10 @@ def default_workdir(config_arg: str) -> str:
 
 
 class _QuietLibraries(logging_std.Filter):
-  """Keeps Orbax's per-save INFO chatter out of the console, and its warnings that a
-  weights folder opened for reading is read-only; its other warnings still show."""
+  """Keeps Orbax's per-save INFO chatter out of the console; its warnings still show."""
 
   def filter(self, record):
-    if '/orbax/' not in record.pathname:
-      return True
-    message = record.getMessage()
-    return record.levelno >= logging_std.WARNING and not message.startswith((
-        'CheckpointManagerOptions.read_only=True', 'Given directory is read only'))
+    return '/orbax/' not in record.pathname or record.levelno >= logging_std.WARNING
 
 
 def _fail(message: str):

@@ -14,7 +14,7 @@ from absl import app, flags
 import numpy as np
 
 from classifiers import build, saved, shipped
-from common import batching, data
+from common import batching, data, shipped_file
 
 
 def accuracy(clf: saved.Classifier, batch_size: int = 1000) -> float:
@@ -35,7 +35,7 @@ def ship(workdir: str) -> tuple[str, str, float]:
   with open(os.path.join(workdir, 'config.json')) as f:
     config_json = json.dumps(json.load(f), sort_keys=True)
   digest = shipped.write(file, config_json, clf.params, clf.step)
-  rounded = dataclasses.replace(clf, params=shipped.rounded(clf.params))
+  rounded = dataclasses.replace(clf, params=shipped_file.rounded(clf.params))
   return file, digest, accuracy(rounded)
 
 

@@ -15,16 +15,12 @@ Retrain and ship it again (then paste the printed sha256 and accuracy below):
   python -m classifiers.ship --workdir=runs/eval_classifier
 """
 import dataclasses
-import hashlib
 import json
 import os
 
-import flax.serialization
-import jax
-import numpy as np
+from common import shipped_file
 
 NAME = 'shipped'  # the value of eval.classifier_dir that selects these networks
-STORAGE_DTYPE = np.float16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,39 +45,17 @@ def path(dataset: str) -> str:
   return os.path.join(os.path.dirname(os.path.abspath(__file__)), SHIPPED[dataset].file)
 
 
-def sha256(file: str) -> str:
-  with open(file, 'rb') as f:
-    return hashlib.sha256(f.read()).hexdigest()
-
-
 def read(dataset: str) -> tuple[dict, dict, int]:
   """(the run's resolved config, float32 parameters, step) of the network shipped for
   `dataset`, after checking the file against its recorded sha256."""
   if not available(dataset):
     raise FileNotFoundError(f'No feature network ships for dataset {dataset!r} (only for '
                             f'{", ".join(SHIPPED)}).')
-  file, expected = path(dataset), SHIPPED[dataset].sha256
-  if not os.path.isfile(file):
-    raise FileNotFoundError(f'{file} is missing: restore it with `git checkout -- {file}`.')
-  found = sha256(file)
-  if found != expected:
-    raise ValueError(f'{file} has sha256 {found}, not the recorded {expected}: the file is '
-                     f'corrupt or was changed; restore it with `git checkout -- {file}`.')
-  with open(file, 'rb') as f:
-    saved = flax.serialization.msgpack_restore(f.read())
-  params = jax.tree.map(lambda x: jax.device_put(np.asarray(x, np.float32)), saved['params'])
-  return json.loads(saved['config']), params, int(saved['step'])
+  saved = shipped_file.read(path(dataset), SHIPPED[dataset].sha256, ('params',))
+  return json.loads(saved['config']), saved['params'], int(saved['step'])
 
 
 def write(file: str, config_json: str, params, step: int) -> str:
   """Stores a classifier's parameters in 16 bits with its config; returns the sha256."""
-  tree = {'config': config_json, 'step': step,
-          'params': jax.tree.map(lambda x: np.asarray(x, STORAGE_DTYPE), params)}
-  with open(file, 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(tree))
-  return sha256(file)
-
-
-def rounded(params):
-  """The parameters as the shipped file holds them (what its accuracy is measured on)."""
-  return jax.tree.map(lambda x: np.asarray(np.asarray(x, STORAGE_DTYPE), np.float32), params)
+  return shipped_file.write(file, {'config': config_json, 'step': step, 'params': params},
+                            ('params',))

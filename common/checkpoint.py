@@ -13,6 +13,18 @@ import orbax.checkpoint as ocp
 from common import checks, writers
 
 
+class _ReadOnlyNotices(logging.Filter):
+  """Drops Orbax's warnings that a folder opened for reading (read_latest) is read-only: for
+  every command that reads another run's weights, that is expected."""
+
+  def filter(self, record):
+    return not record.getMessage().startswith(('CheckpointManagerOptions.read_only=True',
+                                                'Given directory is read only'))
+
+
+logging.getLogger('absl').addFilter(_ReadOnlyNotices())
+
+
 class MismatchError(checks.ConfigError):
   """The workdir's checkpoints hold a state of another shape than the config builds."""
 

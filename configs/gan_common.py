@@ -33,6 +33,9 @@ def base() -> ml_collections.ConfigDict:
   config.loss.clip = 0.0                 # the original WGAN's weight clipping; 0: off
   config.loss.real_label = (1.0, 1.0)    # discriminator targets drawn in [low, high]:
   config.loss.fake_label = (0.0, 0.0)    # (0.9, 0.9) one-sided, (0.7, 1.2) random smoothing
+  # AC-GAN (dcgan, conditional): D gets a class head instead of the label as input; weights of
+  # its cross-entropy on real images in D's loss and on generated ones in G's; (0, 0): off
+  config.loss.acgan_weights = (0.0, 0.0)
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_learning_rate = 2e-4

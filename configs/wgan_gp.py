@@ -14,12 +14,16 @@ Arguments after the colon:
           batch 50, 5 critic updates, Adam 1e-4 (0.5, 0.9), no EMA; 1,000 generator
           steps, the length benchmarks/wgan_gp_reference.py compares it with its PyTorch
           port at (the paper ran 200,000: --config.train.num_steps=200000).
+  acgan   the main job made conditional, as Gulrajani et al.'s CIFAR-10 model: G takes the
+          label, the critic gets AC-GAN's class head (cross-entropy on real images in its loss,
+          on generated ones in G's) instead of the label; noise of 64 (16-bit weights under 2
+          MB); 5,000 steps. The generator `python -m gans.app` serves (gans/shipped.py).
   quick   a few steps on small widths, for tests and a first look at the pipeline.
 """
 from configs import gan_common
 from configs import variants
 
-VARIANTS = ('paper', 'gulrajani')
+VARIANTS = ('paper', 'gulrajani', 'acgan')
 
 
 def _papers_updates(config) -> None:
@@ -64,6 +68,11 @@ def get_config(arg: str | None = None):
     _papers_updates(config)
     config.train.batch_size = 50
     config.train.num_steps = 1000
+  if variant == 'acgan':
+    config.model.conditional = True
+    config.model.latent_dim = 64
+    config.loss.acgan_weights = (1.0, 1.0)
+    config.train.num_steps = 5000
   if quick:
     gan_common.quick(config)
   return config

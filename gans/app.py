@@ -1,13 +1,16 @@
 """Report 004's application: a local page with a playable Sudoku whose givens are generated
 images, and a gallery of the run (latest grid, fresh samples, latent interpolation, FID).
 
+  python -m gans.app            # the conditional generator shipped with the code
   python -m gans.app --workdir=runs/cdcgan [--port=8000] [--threshold=0.9] [--which=best]
       [--classifier_dir=runs/eval_classifier]
 
-Serves on 127.0.0.1 only. The run's generator (gans/saved.py) and the classifier that checks
-its samples are loaded and compiled once, at start (gans/labelled_samples.py). On
-Fashion-MNIST nine classes stand for 1-9 (Shirt, the one most often confused, is left out);
-on MNIST the digits 1-9 do.
+Serves on 127.0.0.1 only. The generator (a run's, gans/saved.py, or the shipped one,
+gans/shipped.py) and the classifier that checks its samples are loaded and compiled once, at
+start (gans/labelled_samples.py). On Fashion-MNIST nine classes stand for 1-9 (Shirt, the
+one most often confused, is left out); on MNIST the digits 1-9 do. The legend shows, per
+number, the sample the classifier was surest of among a few batches, the same for every
+puzzle.
 """
 import base64
 import glob
@@ -21,11 +24,12 @@ import numpy as np
 from absl import app as absl_app, flags, logging
 from PIL import Image
 
-from common import writers
-from gans import build, figures, labelled_samples, saved, sudoku
+from gans import build, figures, labelled_samples, saved, shipped, sudoku
 
 PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'app_page')
 NUMBER_CLASSES = {'mnist': tuple(range(1, 10)), 'fashion_mnist': (0, 1, 2, 3, 4, 5, 7, 8, 9)}
+SCORES = ('fid', 'kid', 'class_accuracy', 'num_samples')  # of the run's end, shown
+LEGEND_SEED = 7
 
 
 def number_classes(dataset: str, num_classes: int) -> tuple[int, ...] | None:
@@ -33,6 +37,10 @@ def number_classes(dataset: str, num_classes: int) -> tuple[int, ...] | None:
   if dataset in NUMBER_CLASSES:
     return NUMBER_CLASSES[dataset]
   return tuple(range(9)) if num_classes >= 9 else None
+
+
+def source_of(run: saved.SavedRun) -> str:
+  return 'the generator shipped with the code' if run.source == shipped.NAME else run.source
 
 
 def png_data_url(image: np.ndarray) -> str:
@@ -72,9 +80,8 @@ def _confidence(confidence: float, threshold: float, below: bool) -> str:
 class Site:
   """What the page asks for, as JSON-ready dicts (the Flask routes only forward)."""
 
-  def __init__(self, workdir: str, sampler: labelled_samples.Sampler, note: str = ''):
-    self.workdir, self.sampler = workdir, sampler
-    run = sampler.run
+  def __init__(self, sampler: labelled_samples.Sampler, note: str = ''):
+    self.sampler, run = sampler, sampler.run
     self.numbers = number_classes(run.config.dataset.name, len(sampler.class_names))
     self.messages = [note] if note else []
     if self.numbers is None:
@@ -84,6 +91,7 @@ class Site:
       self.messages.append('An unconditional generator without a classifier cannot draw a '
                            'given class: the Sudoku shows digits.')
     self.images_for_numbers = self.numbers is not None and sampler.can_draw_classes
+    self._legends = {}  # ema -> the legend's tiles, made once
 
   def tile(self, s: labelled_samples.Sample) -> dict:
     names = self.sampler.class_names
@@ -104,11 +112,13 @@ class Site:
     run, sampler = self.sampler.run, self.sampler
     names = sampler.class_names
     return {
-        'workdir': self.workdir, 'dataset': run.config.dataset.name, 'arch': run.config.model.arch,
+        'source': source_of(run), 'shipped': run.source == shipped.NAME,
+        'dataset': run.config.dataset.name, 'arch': run.config.model.arch,
         'loss': run.config.loss.name, 'conditional': sampler.conditional, 'step': run.step,
         'has_ema': sampler.has_ema, 'threshold': sampler.threshold,
         'classifier': sampler.classifier.source if sampler.classifier else None,
         'class_names': list(names), 'messages': self.messages,
+        'scores': {k: run.scores[k] for k in SCORES if k in run.scores},
         'difficulties': list(sudoku.DIFFICULTIES),
         'latest_grid': os.path.basename(self.latest_grid() or '') or None,
         'numbers': ([{'number': n + 1, 'cls': c, 'name': names[c]}
@@ -120,15 +130,23 @@ class Site:
     legend = []
     if self.images_for_numbers:
       given = [i for i in range(81) if p.givens[i]]
-      wanted = [self.numbers[p.givens[i] - 1] for i in given] + list(self.numbers)
-      samples = self.sampler.of_classes(jax.random.key(seed), wanted, ema)
-      for i, s in zip(given, samples):
+      wanted = [self.numbers[p.givens[i] - 1] for i in given]
+      for i, s in zip(given, self.sampler.of_classes(jax.random.key(seed), wanted, ema)):
         cells[i] = self.tile(s)
-      legend = [self.tile(s) for s in samples[len(given):]]
+      legend = self.legend(ema)
     unchecked = sum(1 for c in cells if c and not c['checked'])
     return {'seed': seed, 'difficulty': difficulty, 'givens': list(p.givens),
             'solution': list(p.solution), 'cells': cells, 'legend': legend,
             'unchecked': unchecked}
+
+  def legend(self, ema: bool = False) -> list[dict]:
+    """One tile per number: the sample the classifier is surest shows its class, made once
+    (a fresh sample per puzzle could show another class than the text beside it)."""
+    ema = ema and self.sampler.has_ema
+    if ema not in self._legends:
+      self._legends[ema] = [self.tile(s) for s in self.sampler.surest(
+          jax.random.key(LEGEND_SEED), self.numbers, ema)]
+    return self._legends[ema]
 
   def samples(self, seed: int, ema: bool = False) -> dict:
     tiles = [self.tile(s) for s in self.sampler.grid(jax.random.key(seed), ema)]
@@ -140,12 +158,12 @@ class Site:
             'columns': figures.INTERPOLATION_STEPS}
 
   def fid(self) -> dict:
-    rows = [r for r in writers.read_metrics(self.workdir) if 'fid' in r]
-    return {'step': [r['step'] for r in rows], 'fid': [r['fid'] for r in rows],
-            'fid_ema': [r.get('fid_ema') for r in rows]}
+    return self.sampler.run.fid_curve()
 
   def latest_grid(self) -> str | None:
-    grids = sorted(glob.glob(os.path.join(os.path.abspath(self.workdir), 'samples',
+    if self.sampler.run.source == shipped.NAME:
+      return None
+    grids = sorted(glob.glob(os.path.join(os.path.abspath(self.sampler.run.source), 'samples',
                                           'step_*.png')))
     return grids[-1] if grids else None
 
@@ -210,7 +228,8 @@ def _define_flags():
   """Command-line flags, defined only when run as a program (modules stay importable
   together)."""
   global _WORKDIR, _HOST, _PORT, _WHICH, _THRESHOLD, _CLASSIFIER
-  _WORKDIR = flags.DEFINE_string('workdir', None, 'A GAN run folder (launch.py --workdir).')
+  _WORKDIR = flags.DEFINE_string('workdir', '', 'A GAN run folder (launch.py --workdir); '
+                                 "'': the Fashion-MNIST generator shipped with the code.")
   _HOST = flags.DEFINE_string('host', '127.0.0.1', 'Address to serve on (local by default).')
   _PORT = flags.DEFINE_integer('port', 8000, 'Port; 0 picks a free one.')
   _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
@@ -250,15 +269,15 @@ def main(argv):
                                lambda environ, respond: site_app['app'](environ, respond),
                                fd=sock.fileno())
   try:
-    run = saved.load(_WORKDIR.value, _WHICH.value)
-    classifier, note = load_classifier(run.config, _CLASSIFIER.value, run.dataset.num_classes)
+    run = saved.load(_WORKDIR.value, _WHICH.value) if _WORKDIR.value else saved.load_shipped()
+    classifier, note = load_classifier(run.config, _CLASSIFIER.value, len(run.class_names))
     sampler = labelled_samples.Sampler(run, classifier, _THRESHOLD.value)
   except (OSError, ValueError) as e:
     _fail(str(e))
   if note:
     print(f'gans.app: {note}', file=sys.stderr)
-  site_app['app'] = create_app(Site(_WORKDIR.value, sampler, note))
-  print(f'Serving {_WORKDIR.value} ({run.config.model.arch}, step {run.step}) on '
+  site_app['app'] = create_app(Site(sampler, note))
+  print(f'Serving {source_of(run)} ({run.config.model.arch}, step {run.step}) on '
         f'http://{_HOST.value}:{sock.getsockname()[1]}/  (Ctrl-C stops it)', flush=True)
   try:
     server.serve_forever()
@@ -270,5 +289,4 @@ def main(argv):
 
 if __name__ == '__main__':
   _define_flags()
-  flags.mark_flags_as_required(['workdir'])
   absl_app.run(main)

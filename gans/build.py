@@ -41,6 +41,12 @@ def validate(config) -> None:
     value = config.loss[key.split('.')[1]]
     checks.require(len(value) == 2 and value[0] <= value[1], key, value,
                    'a pair (low, high) with low <= high')
+  acgan = config.loss.acgan_weights
+  checks.require(len(acgan) == 2 and min(acgan) >= 0, 'loss.acgan_weights', acgan,
+                 'a pair (d_weight, g_weight) of weights >= 0')
+  checks.require(not max(acgan) or (config.model.conditional and config.model.arch == 'dcgan'),
+                 'loss.acgan_weights', acgan, '(0, 0) unless model.conditional = True and '
+                 'model.arch = dcgan (the class head is on the DCGAN critic)')
   checks.require(not config.eval.inception_dir or config.eval.classifier_dir,
                  'eval.inception_dir', config.eval.inception_dir,
                  "'' while eval.classifier_dir is '' (scoring needs the classifier too: class "
@@ -104,7 +110,10 @@ def build_gan(config, image_shape, num_classes: int, *,
   if arch == 'dcgan':
     generator = models.Generator(tuple(image_shape), m.generator_width, out,
                                  m.generator_batchnorm, num_classes=classes)
-    discriminator = models.Critic(m.critic_width, m.critic_batchnorm, num_classes=classes)
+    acgan = max(config.loss.acgan_weights) > 0  # D classifies instead of taking the label
+    discriminator = models.Critic(m.critic_width, m.critic_batchnorm,
+                                  num_classes=0 if acgan else classes,
+                                  aux_classes=classes if acgan else 0)
   elif arch == 'gulrajani':
     generator = models.GulrajaniGenerator(tuple(image_shape), m.generator_width, out,
                                           num_classes=classes)
@@ -143,6 +152,7 @@ def build_gan(config, image_shape, num_classes: int, *,
       minimax_after=loss.minimax_after_steps, n_critic=loss.n_critic,
       n_generator=loss.n_generator, gp_weight=loss.gp_weight, clip=loss.clip,
       real_target=tuple(loss.real_label), fake_target=tuple(loss.fake_label),
+      acgan_weights=tuple(float(w) for w in loss.acgan_weights),
       ema_decay=m.ema_decay, pixel_range=config.dataset.pixel_range)
 
 

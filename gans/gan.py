@@ -51,6 +51,9 @@ class GAN:
   clip: float = struct.field(pytree_node=False, default=0.0)       # WGAN weight clipping
   real_target: tuple = struct.field(pytree_node=False, default=(1.0, 1.0))  # [low, high]
   fake_target: tuple = struct.field(pytree_node=False, default=(0.0, 0.0))
+  # AC-GAN (Odena et al.): the weights of the discriminator's class head's cross-entropy on
+  # real images in D's loss and on generated ones in G's loss; (0, 0): no class head
+  acgan_weights: tuple = struct.field(pytree_node=False, default=(0.0, 0.0))
   ema_decay: float = struct.field(pytree_node=False, default=0.0)  # 0: no EMA
   pixel_range: str = struct.field(pytree_node=False, default='minus_one_one')
 
@@ -108,12 +111,18 @@ def _mean_output(gan: GAN, logits):
   return jnp.mean(jax.nn.sigmoid(logits) if gan.loss in losses.PROBABILISTIC else logits)
 
 
+def _split(gan: GAN, d_out):
+  """(scores, class logits or None) of a discriminator's output."""
+  return d_out if gan.acgan_weights != (0.0, 0.0) else (d_out, None)
+
+
 def discriminator_loss_fn(d_params, d_batch_stats, gan: GAN, real, real_labels, fake,
                           fake_labels, key):
   k_real, k_fake, k_drop, k_alpha = jax.random.split(key, 4)
   critic = lambda p, s, x, y, k: apply(gan.discriminator, p, s, x, y, train=True, rng=k)
   d_real, stats = critic(d_params, d_batch_stats, real, real_labels, k_drop)
   d_fake, stats = critic(d_params, stats, fake, fake_labels, jax.random.fold_in(k_drop, 1))
+  (d_real, real_classes), (d_fake, _) = _split(gan, d_real), _split(gan, d_fake)
   n = real.shape[0]
   loss = losses.discriminator_loss(
       gan.loss, d_real, d_fake, losses.label_targets(k_real, n, *gan.real_target),
@@ -121,10 +130,14 @@ def discriminator_loss_fn(d_params, d_batch_stats, gan: GAN, real, real_labels, 
   metrics = {'d_real': _mean_output(gan, d_real), 'd_fake': _mean_output(gan, d_fake)}
   if gan.loss == 'wasserstein':
     metrics['wasserstein_distance'] = -loss
+  if real_classes is not None:
+    metrics['d_class_loss'] = losses.class_loss(real_classes, real_labels)
+    metrics['d_class_accuracy'] = jnp.mean(jnp.argmax(real_classes, -1) == real_labels)
+    loss = loss + gan.acgan_weights[0] * metrics['d_class_loss']
   if gan.gp_weight:
     alpha = jax.random.uniform(k_alpha, (n,))
     gp, metrics['grad_norm'] = losses.gradient_penalty(
-        lambda x: critic(d_params, d_batch_stats, x, real_labels, k_drop)[0],
+        lambda x: _split(gan, critic(d_params, d_batch_stats, x, real_labels, k_drop)[0])[0],
         losses.interpolate(real, fake, alpha))
     metrics['gradient_penalty'] = gp
     loss = loss + gan.gp_weight * gp
@@ -137,11 +150,14 @@ def generator_loss_fn(g_params, g_batch_stats, d_params, d_batch_stats, gan: GAN
   fake, g_stats = apply(gan.generator, g_params, g_batch_stats, z, labels, train=True)
   d_fake, _ = apply(gan.discriminator, d_params, d_batch_stats, fake, labels, train=True,
                     rng=key)  # the discriminator's statistics are updated on its own steps
+  d_fake, fake_classes = _split(gan, d_fake)
   if gan.minimax_after:  # report 003: non-saturating first, then the minimax loss
     loss = jnp.where(step >= gan.minimax_after, losses.generator_loss('minimax', d_fake),
                      losses.generator_loss('non_saturating', d_fake))
   else:
     loss = losses.generator_loss(gan.loss, d_fake)
+  if fake_classes is not None:
+    loss = loss + gan.acgan_weights[1] * losses.class_loss(fake_classes, labels)
   return loss, g_stats
 
 

@@ -13,9 +13,11 @@ smoothed labels of report 004, drawn in [0.7, 1.2], work as in Keras):
 
 The discriminator's two terms are summed, as PyTorch's DCGAN example logs Loss_D
 (2 log 2 = 1.386 at D = 1/2 everywhere). Label targets replace 1 and 0 when smoothed.
+AC-GAN adds `class_loss` of the discriminator's class head to either side, weighted.
 """
 import jax
 import jax.numpy as jnp
+import optax
 
 LOSSES = ('minimax', 'non_saturating', 'least_squares', 'wasserstein')
 PROBABILISTIC = ('minimax', 'non_saturating')  # D outputs are logits of a probability
@@ -84,6 +86,11 @@ def gradient_penalty(critic_fn, x_hat):
   grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(x_hat)
   norms = jnp.sqrt(jnp.sum(jnp.square(grads), axis=tuple(range(1, grads.ndim))) + 1e-12)
   return jnp.mean(jnp.square(norms - 1.0)), jnp.mean(norms)
+
+
+def class_loss(class_logits, labels):
+  """AC-GAN's auxiliary term: the mean cross-entropy of the discriminator's class logits."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
 
 def clip_weights(params, limit: float):

@@ -115,3 +115,11 @@ def inception_score(logits, splits: int = 10):
 def class_accuracy(logits, labels):
   """How often the classifier agrees with the labels the samples were conditioned on."""
   return jnp.mean(jnp.argmax(logits, -1) == labels)
+
+
+def class_accuracy_per_class(logits, labels):
+  """class_accuracy over the samples conditioned on each class in turn (nan for a class
+  that no sample was asked for)."""
+  right = jnp.argmax(logits, -1) == labels
+  asked = jax.nn.one_hot(labels, logits.shape[-1])
+  return jnp.sum(asked * right[:, None], 0) / jnp.sum(asked, 0)

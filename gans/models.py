@@ -1,7 +1,8 @@
 """Generators and discriminators of the GAN family, for 28x28 and 32x32 images.
 
 Every generator is called as `G(z, labels, train=...)` and every discriminator as
-`D(x, labels, train=...)` returning one logit (or critic score) per example; `labels` is
+`D(x, labels, train=...)` returning one logit (or critic score) per example (and class
+logits, for `Critic` with an AC-GAN head); `labels` is
 used when `num_classes` > 0 (conditional GANs: one-hot labels appended to the noise, and to
 the discriminator's input as flat features or as constant image planes) and ignored
 otherwise. `train` switches BatchNorm to batch statistics and turns dropout on.
@@ -95,11 +96,14 @@ class Critic(nn.Module):
 
   No batch norm by default: WGAN-GP's penalty is per example, so examples must not
   interact. `batchnorm` adds it after every conv but the first (the standard DCGAN).
+  `aux_classes` > 0 adds AC-GAN's classifier head (Odena et al.), Dense(aux_classes) on the
+  same features: the call then returns (scores, class logits).
   """
   width: int = 64
   batchnorm: bool = False
   bn_momentum: float = 0.9
   num_classes: int = 0
+  aux_classes: int = 0
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -110,7 +114,11 @@ class Critic(nn.Module):
       if self.batchnorm and i > 0:
         x = _batch_norm(train, self.bn_momentum)(x)
       x = nn.leaky_relu(x, 0.2)
-    return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+    features = x.reshape(x.shape[0], -1)
+    scores = nn.Dense(1)(features)[:, 0]
+    if self.aux_classes:
+      return scores, nn.Dense(self.aux_classes, name='classes')(features)
+    return scores
 
 
 class KerasDCGANGenerator(nn.Module):

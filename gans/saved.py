@@ -1,6 +1,8 @@
-"""A finished (or running) GAN run read back from its workdir: config, networks, weights.
+"""A finished (or running) GAN run read back from its workdir, or the generator shipped with
+the code: config, networks, weights, and the scores it was given.
 
   run = saved.load('runs/cdcgan', which='best')   # 'last' (default) or 'best'
+  run = saved.load_shipped()                       # gans/shipped.py's Fashion-MNIST generator
   images = run.generate(z, labels)                 # in [0, 1]; `ema=True` for the EMA
 """
 import dataclasses
@@ -9,8 +11,8 @@ import os
 
 import ml_collections
 
-from common import checkpoint, data
-from gans import build, evaluation
+from common import checkpoint, data, writers
+from gans import build, evaluation, shipped
 
 WHICH = ('last', 'best')
 
@@ -19,13 +21,35 @@ WHICH = ('last', 'best')
 class SavedRun:
   config: ml_collections.ConfigDict
   gan: object
-  dataset: data.ImageDataset
+  class_names: tuple[str, ...]
   state: dict          # the saved train state as nested dicts
   step: int
+  scores: dict         # the final scores (summary.json); {} before the run has ended
+  source: str          # the workdir, or shipped.NAME
+  recorded_fid_curve: dict | None = None  # the shipped generator's (a workdir's is read live)
 
   def generate(self, z, labels, ema: bool = False):
     params = self.state['ema_params'] if ema else self.state['g_params']
     return evaluation.generate(self.gan, params, self.state.get('g_batch_stats', {}), z, labels)
+
+  def fid_curve(self) -> dict:
+    """{'step', 'fid', 'fid_ema'} lists of the FIDs logged during training, so far."""
+    if self.recorded_fid_curve is not None:
+      return self.recorded_fid_curve
+    rows = [r for r in writers.read_metrics(self.source) if 'fid' in r]
+    return {'step': [r['step'] for r in rows], 'fid': [r['fid'] for r in rows],
+            'fid_ema': [r.get('fid_ema') for r in rows]}
+
+
+def _config_of(resolved, where: str) -> ml_collections.ConfigDict:
+  if not isinstance(resolved, dict) or not isinstance(resolved.get('model'), dict):
+    raise ValueError(f'{where} holds no run config (a JSON object with a "model" '
+                     'section, as launch.py writes it).')
+  config = ml_collections.ConfigDict(resolved)
+  if config.get('trainer') != 'gan' or 'arch' not in config.model:
+    raise ValueError(f'{where} is not a run of gans/train.py (trainer '
+                     f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
+  return config
 
 
 def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
@@ -41,13 +65,7 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
     except json.JSONDecodeError as e:
       raise ValueError(f'{config_path} is not valid JSON ({e}); it is the run\'s config, '
                        'as launch.py wrote it.') from None
-  if not isinstance(resolved, dict) or not isinstance(resolved.get('model'), dict):
-    raise ValueError(f'{config_path} holds no run config (a JSON object with a "model" '
-                     'section, as launch.py writes it).')
-  config = ml_collections.ConfigDict(resolved)
-  if config.get('trainer') != 'gan' or 'arch' not in config.model:
-    raise ValueError(f'{config_path} is not a run of gans/train.py (trainer '
-                     f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
+  config = _config_of(resolved, config_path)
   ds = build.load_data(config)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   folder = os.path.join(workdir, 'best') if which == 'best' else workdir
@@ -56,4 +74,17 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
     raise FileNotFoundError(f'No readable checkpoint in {folder}/checkpoints.')
   if ema and not state.get('ema_params'):
     raise ValueError(f'{workdir} has no generator EMA (model.ema_decay was 0).')
-  return SavedRun(config, gan, ds, state, step)
+  summary_path = os.path.join(workdir, 'summary.json')
+  scores = writers.read_json(summary_path) if os.path.exists(summary_path) else {}
+  return SavedRun(config, gan, ds.class_names, state, step, scores, workdir)
+
+
+def load_shipped(dataset: str = 'fashion_mnist') -> SavedRun:
+  """The generator shipped for `dataset` (gans/shipped.py): no data or run needed."""
+  tree = shipped.read(dataset)
+  config = _config_of(json.loads(tree['config']), shipped.path(dataset))
+  names = data.class_names(config.dataset.name)
+  gan = build.build_gan(config, tuple(tree['image_shape']), len(names))
+  state = {'g_params': tree['params'], 'g_batch_stats': tree['batch_stats']}
+  return SavedRun(config, gan, names, state, int(tree['step']), tree['scores'], shipped.NAME,
+                  tree['fid_curve'])

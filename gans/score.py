@@ -14,7 +14,7 @@ from gans import build, evaluation, saved, scoring
 def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
           inception_dir: str = '') -> dict:
   c = run.config
-  evaluator = evaluation.Evaluator(classifier, run.dataset.test_images,
+  evaluator = evaluation.Evaluator(classifier, build.load_data(c).test_images,
                                  kid_subsets=c.eval.kid_subsets,
                                  kid_subset_size=c.eval.kid_subset_size, seed=c.seed,
                                  feature_network=build.load_feature_network(inception_dir))

@@ -25,6 +25,17 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
+def changed_copy(file: str, folder, offset: int) -> str:
+  """A copy of `file` in `folder` with one bit flipped at `offset` (a corrupt shipped file)."""
+  copy = os.path.join(folder, os.path.basename(file))
+  with open(file, 'rb') as f:
+    data = bytearray(f.read())
+  data[offset] ^= 1
+  with open(copy, 'wb') as f:
+    f.write(data)
+  return copy
+
+
 def write_idx(path, array: np.ndarray) -> None:
   """Writes `array` (uint8) as a gzipped IDX file, the MNIST format."""
   header = bytes([0, 0, 0x08, array.ndim]) + b''.join(

@@ -53,6 +53,7 @@ function renderBoard() {
       const td = row.insertCell();
       td.dataset.index = i;
       const given = puzzle.givens[i];
+      if (i === state.selected) td.classList.add('selected');  // givens too: arrows cross them
       if (given) {
         td.classList.add('given');
         td.addEventListener('click', () => select(i));  // typing there then changes nothing
@@ -70,7 +71,6 @@ function renderBoard() {
           td.textContent = entries[i];
           td.classList.add(entries[i] === puzzle.solution[i] ? 'right' : 'wrong');
         }
-        if (i === state.selected) td.classList.add('selected');
         if (state.revealed) td.classList.add('solved');
       }
     }
@@ -120,10 +120,13 @@ function renderLegend() {
   }
 }
 
-async function newPuzzle() {
+async function newPuzzle(seed = newSeed()) {
   $('puzzle-status').textContent = 'Generating…';
   const difficulty = $('difficulty').value;
-  state.puzzle = await getJSON(`/api/sudoku?seed=${newSeed()}&difficulty=${difficulty}`);
+  state.puzzle = await getJSON(`/api/sudoku?seed=${seed}&difficulty=${difficulty}`);
+  const link = $('puzzle-link');  // the page's address with the seed: the same puzzle again
+  link.href = `?seed=${seed}&difficulty=${difficulty}`;
+  link.textContent = `puzzle seed ${seed}`;
   state.entries = new Array(81).fill(0);
   state.selected = -1;
   state.revealed = false;
@@ -175,7 +178,8 @@ async function plotFid() {
     svg.innerHTML = `<text x="20" y="130">No FID logged yet (or the run is unscored).</text>`;
     return;
   }
-  const values = fid.concat(fidEma.filter((v) => v !== null));
+  const final = state.info.scores.fid;  // of the run's end, on more samples
+  const values = fid.concat(fidEma.filter((v) => v !== null), final === undefined ? [] : [final]);
   const lo = Math.min(...values), hi = Math.max(...values);
   const x = (s) => L + (W - L - R) * (step.length > 1 ? (s - step[0]) / (step[step.length - 1] - step[0]) : 0.5);
   const y = (v) => T + (H - T - B) * (hi > lo ? (hi - v) / (hi - lo) : 0.5);
@@ -188,10 +192,23 @@ async function plotFid() {
   };
   add('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#444' });
   add('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#444' });
-  add('text', { x: 4, y: T + 10, 'font-size': 11 }, hi.toFixed(1));
-  add('text', { x: 4, y: H - B, 'font-size': 11 }, lo.toFixed(1));
-  add('text', { x: L, y: H - 8, 'font-size': 11 }, `step ${step[0]}`);
-  add('text', { x: W - R - 80, y: H - 8, 'font-size': 11 }, `step ${step[step.length - 1]}`);
+  const TICKS = 5;
+  for (let k = 0; k < TICKS; k++) {  // FID ticks, and step ticks under the curve
+    const v = lo + (hi - lo) * k / (TICKS - 1);
+    add('line', { x1: L - 4, y1: y(v), x2: L, y2: y(v), stroke: '#444' });
+    add('text', { class: 'fid-tick', x: 4, y: y(v) + 4, 'font-size': 11 }, v.toFixed(1));
+    const s = Math.round(step[0] + (step[step.length - 1] - step[0]) * k / (TICKS - 1));
+    const anchor = k === 0 ? 'start' : (k === TICKS - 1 ? 'end' : 'middle');
+    add('text', { class: 'step-tick', x: x(s), y: H - 12, 'font-size': 11, 'text-anchor': anchor }, String(s));
+  }
+  add('text', { x: (W - R) / 2, y: H - 1, 'font-size': 11 }, 'step');
+  if (final !== undefined) {
+    const n = state.info.scores.num_samples;
+    const cx = x(Math.min(state.info.step, step[step.length - 1]));
+    add('circle', { id: 'final-fid', cx, cy: y(final), r: 5, fill: '#15803d' });
+    add('text', { x: L + 8, y: y(final) + (y(final) > T + 30 ? -8 : 16), fill: '#15803d',
+      'font-size': 12 }, `final FID ${final.toFixed(1)} (${n.toLocaleString('en')} samples)`);
+  }
   const line = (vals, color, label, dy) => {
     const pts = vals.map((v, i) => (v === null ? null : `${x(step[i])},${y(v)}`)).filter(Boolean);
     if (!pts.length) return;
@@ -217,25 +234,35 @@ async function start() {
   const checker = info.classifier
     ? `images checked by the classifier (${info.classifier}) at confidence ≥ ${info.threshold}`
     : 'images not checked (no classifier)';
-  $('run-info').textContent = `${info.workdir}: ${info.arch} GAN (${info.loss}) on `
+  $('run-info').textContent = `${info.source}: ${info.arch} GAN (${info.loss}) on `
     + `${info.dataset}, step ${info.step}${info.conditional ? ', conditional' : ''}${ema}; ${checker}.`;
+  const sc = info.scores;
+  $('run-scores').textContent = sc.fid === undefined ? 'No final scores yet: the run has not ended.'
+    : `Final scores of ${sc.num_samples.toLocaleString('en')} samples against the test set: `
+      + `FID ${sc.fid.toFixed(1)}, KID ${sc.kid.toFixed(2)}`
+      + (sc.class_accuracy === undefined ? '' : `, class accuracy ${sc.class_accuracy.toFixed(3)}`)
+      + '.';
   $('messages').replaceChildren(...info.messages.map((m) => {
     const li = document.createElement('li');
     li.textContent = m;
     return li;
   }));
-  $('difficulty').replaceChildren(...info.difficulties.map((d) => new Option(d, d, d === 'easy', d === 'easy')));
+  const asked = new URLSearchParams(window.location.search);  // ?seed=N&difficulty=D replays
+  const difficulty = info.difficulties.includes(asked.get('difficulty')) ? asked.get('difficulty') : 'easy';
+  $('difficulty').replaceChildren(...info.difficulties.map((d) => new Option(d, d, d === difficulty, d === difficulty)));
   $('use-ema').disabled = !info.has_ema;
+  $('latest-grid').closest('figure').hidden = info.shipped;  // no run folder, no grids
   if (info.latest_grid) $('latest-caption').textContent = `The run's latest sample grid (samples/${info.latest_grid})`;
   for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => showPanel(tab));
-  $('new-puzzle').addEventListener('click', reporting('puzzle-status', newPuzzle));
+  $('new-puzzle').addEventListener('click', reporting('puzzle-status', () => newPuzzle()));
   // the menu always names the board's difficulty: changing it starts a puzzle of it
-  $('difficulty').addEventListener('change', reporting('puzzle-status', newPuzzle));
+  $('difficulty').addEventListener('change', reporting('puzzle-status', () => newPuzzle()));
   $('solve').addEventListener('click', solve);
   $('new-samples').addEventListener('click', reporting('gallery-status', loadGallery));
   $('use-ema').addEventListener('change', reporting('gallery-status', loadGallery));
   $('latest-grid').addEventListener('error', () => { $('latest-caption').textContent = 'No sample grid written yet.'; });
-  await newPuzzle();
+  const seed = /^\d+$/.test(asked.get('seed') || '') ? Number(asked.get('seed')) : newSeed();
+  await newPuzzle(seed);
   await Promise.all([loadGallery(), plotFid()]);
   document.body.dataset.ready = '1';
 }

@@ -3,20 +3,20 @@ sha256, it is small, and its 16-bit weights reach the recorded test accuracy (>=
 the real test set."""
 import dataclasses
 import os
-import shutil
 
 import jax
 import numpy as np
 import pytest
 
 from classifiers import saved, ship, shipped
-from common import writers
+from common import shipped_file, writers
+from tests.conftest import changed_copy
 
 
 def test_the_shipped_file_is_small_and_checked():
   entry = shipped.SHIPPED['fashion_mnist']
   assert os.path.getsize(shipped.path('fashion_mnist')) <= 2 * 1024 * 1024
-  assert shipped.sha256(shipped.path('fashion_mnist')) == entry.sha256
+  assert shipped_file.sha256(shipped.path('fashion_mnist')) == entry.sha256
 
 
 def test_the_shipped_network_reaches_its_recorded_accuracy():
@@ -29,14 +29,8 @@ def test_the_shipped_network_reaches_its_recorded_accuracy():
 
 
 def test_a_changed_file_is_refused(tmp_path, monkeypatch):
-  copy = tmp_path / 'fashion_mnist_classifier.msgpack'
-  shutil.copy(shipped.path('fashion_mnist'), copy)
-  with open(copy, 'r+b') as f:
-    f.seek(1000)
-    byte = f.read(1)
-    f.seek(1000)
-    f.write(bytes([byte[0] ^ 1]))
-  monkeypatch.setattr(shipped, 'path', lambda dataset: str(copy))
+  copy = changed_copy(shipped.path('fashion_mnist'), tmp_path, 1000)
+  monkeypatch.setattr(shipped, 'path', lambda dataset: copy)
   with pytest.raises(ValueError, match='corrupt or was changed'):
     saved.load(shipped.NAME)
 
@@ -61,4 +55,4 @@ def test_ship_round_trips_a_classifier_run(tiny_classifier, tmp_path, monkeypatc
   assert file == target and loaded.step == run.step
   assert abs(accuracy - trained) <= 2 / 64  # 16-bit rounding flips at most a test image or two
   assert loaded.config.model.to_dict() == run.config.model.to_dict()
-  jax.tree.map(np.testing.assert_array_equal, shipped.rounded(run.params), loaded.params)
+  jax.tree.map(np.testing.assert_array_equal, shipped_file.rounded(run.params), loaded.params)

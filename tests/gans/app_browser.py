@@ -1,6 +1,7 @@
 """Drives `python -m gans.app` in headless Chromium (Debian's, through Playwright): the
 browser test uses it, and so does the README's screenshot of a real run:
 
+  .venv/bin/python -m tests.gans.app_browser --output=docs/app   # the shipped generator
   .venv/bin/python -m tests.gans.app_browser --workdir=runs/cdcgan --output=docs/app
 """
 import argparse
@@ -29,14 +30,17 @@ def chromium() -> str:
 
 
 @contextlib.contextmanager
-def serving(workdir: str, *args: str):
-  """Starts the app on a free port; yields its URL; stops it."""
-  workdir = os.path.abspath(workdir)
-  if workdir.startswith(ROOT + os.sep):
-    workdir = os.path.relpath(workdir, ROOT)  # as a user in the checkout would type it
+def serving(workdir: str | None, *args: str):
+  """Starts the app on a free port (with the shipped generator when `workdir` is None);
+  yields its URL; stops it."""
+  if workdir is not None:
+    workdir = os.path.abspath(workdir)
+    if workdir.startswith(ROOT + os.sep):
+      workdir = os.path.relpath(workdir, ROOT)  # as a user in the checkout would type it
+    args = (f'--workdir={workdir}', *args)
   process = subprocess.Popen(
-      [sys.executable, '-m', 'gans.app', f'--workdir={workdir}', '--port=0',
-       *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      [sys.executable, '-m', 'gans.app', '--port=0', *args], cwd=ROOT,
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   lines = queue.Queue()
   threading.Thread(target=lambda: [lines.put(l) for l in process.stdout], daemon=True).start()
   seen = []
@@ -58,12 +62,12 @@ def serving(workdir: str, *args: str):
 
 
 @contextlib.contextmanager
-def page_at(url: str):
+def page_at(url: str, width: int = 1250, height: int = 820):
   from playwright.sync_api import sync_playwright  # pylint: disable=g-import-not-at-top
   with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
     try:
-      page = browser.new_page(viewport={'width': 1250, 'height': 820})
+      page = browser.new_page(viewport={'width': width, 'height': height})
       page.goto(url)
       page.wait_for_selector('body[data-ready="1"]', timeout=120_000)
       yield page
@@ -92,7 +96,8 @@ def fill_by_legend(page, cell: int, digit: int) -> None:
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument('--workdir', required=True)
+  parser.add_argument('--workdir', default=None, help='a GAN run; default: the shipped '
+                      'generator')
   parser.add_argument('--output', required=True, help='writes OUTPUT_sudoku.png and '
                       'OUTPUT_gallery.png')
   args = parser.parse_args()

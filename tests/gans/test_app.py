@@ -13,9 +13,7 @@ import pytest
 from jax import monitoring
 
 from common import writers
-from configs import cdcgan
-from gans import app, labelled_samples, saved, sudoku, train
-from tests.conftest import config_on
+from gans import app, labelled_samples, saved, sudoku
 from tests.gans import app_browser
 
 ROOT = app_browser.ROOT
@@ -23,23 +21,12 @@ LOWERING = '/jax/core/compile/jaxpr_to_mlir_module_duration'  # every compile, c
 
 
 @pytest.fixture(scope='module')
-def gan_run(tiny_classifier, tmp_path_factory):
-  """(workdir, classifier workdir) of an 8-step cDCGAN scored by the tiny classifier."""
-  data_dir, classifier_dir = tiny_classifier
-  workdir = str(tmp_path_factory.mktemp('cdcgan'))
-  config = config_on(cdcgan, data_dir, eval__classifier_dir=classifier_dir)
-  writers.write_config(config, workdir)
-  train.train_and_evaluate(config, workdir)
-  return workdir, classifier_dir
-
-
-@pytest.fixture(scope='module')
 def site(gan_run):
   workdir, classifier_dir = gan_run
   run = saved.load(workdir)
-  classifier, note = app.load_classifier(run.config, '', run.dataset.num_classes)
+  classifier, note = app.load_classifier(run.config, '', len(run.class_names))
   assert classifier.source == classifier_dir and not note
-  return app.Site(workdir, labelled_samples.Sampler(run, classifier, threshold=0.5))
+  return app.Site(labelled_samples.Sampler(run, classifier, threshold=0.5))
 
 
 def _get(client, url, status=200):
@@ -68,6 +55,14 @@ def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
       assert cell['checked'] == (cell['label'] == cell['cls'] and cell['confidence'] >= 0.5)
   assert puzzle['unchecked'] == sum(1 for c in puzzle['cells'] if c and not c['checked'])
   assert _get(client, '/api/sudoku?seed=5&difficulty=hard') == puzzle  # seeded
+  # the legend: one fixed set, per number the sample of its class the classifier is surest of
+  assert _get(client, '/api/sudoku?seed=6&difficulty=easy')['legend'] == puzzle['legend']
+  assert [t['cls'] for t in puzzle['legend']] == list(app.NUMBER_CLASSES['fashion_mnist'])
+  for tile in puzzle['legend']:
+    assert tile['checked'] == (tile['label'] == tile['cls'] and tile['confidence'] >= 0.5)
+  assert info['scores'] == {k: writers.read_json(os.path.join(site.sampler.run.source,
+                                                              'summary.json'))[k]
+                            for k in app.SCORES}
 
 
 def test_gallery_samples_change_with_the_seed_and_the_ema(site):
@@ -82,7 +77,7 @@ def test_gallery_samples_change_with_the_seed_and_the_ema(site):
   strip = _get(client, '/api/interpolation?seed=1')
   assert len(strip['tiles']) == 60 and strip['columns'] == 10
   fid = _get(client, '/api/fid')
-  logged = [r for r in writers.read_metrics(site.workdir) if 'fid' in r]
+  logged = [r for r in writers.read_metrics(site.sampler.run.source) if 'fid' in r]
   assert fid == {'step': [4, 8], 'fid': [r['fid'] for r in logged],
                  'fid_ema': [r['fid_ema'] for r in logged]}
   response = client.get('/run/latest_grid.png')
@@ -115,7 +110,7 @@ def test_bad_queries_get_a_message(site):
 
 def test_without_a_classifier_the_images_are_unchecked(gan_run):
   run = saved.load(gan_run[0])
-  site = app.Site(gan_run[0], labelled_samples.Sampler(run, None), 'no classifier')
+  site = app.Site(labelled_samples.Sampler(run, None), 'no classifier')
   puzzle = site.puzzle(3, 'easy')
   tiles = [c for c in puzzle['cells'] if c]
   assert len(tiles) == sum(1 for g in puzzle['givens'] if g)
@@ -123,7 +118,7 @@ def test_without_a_classifier_the_images_are_unchecked(gan_run):
              for t in tiles)
   assert site.info()['messages'] == ['no classifier']
   unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
-  plain = app.Site(gan_run[0], labelled_samples.Sampler(unconditional, None))
+  plain = app.Site(labelled_samples.Sampler(unconditional, None))
   assert plain.puzzle(3, 'easy')['cells'] == [None] * 81  # digits only, said so:
   assert 'cannot draw a given class' in plain.info()['messages'][0]
   assert len(plain.samples(0)['tiles']) == 100
@@ -132,7 +127,7 @@ def test_without_a_classifier_the_images_are_unchecked(gan_run):
 def test_an_unconditional_generator_is_drawn_from_until_the_classifier_agrees(gan_run):
   run = saved.load(gan_run[0])
   unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
-  classifier, _ = app.load_classifier(run.config, gan_run[1], run.dataset.num_classes)
+  classifier, _ = app.load_classifier(run.config, gan_run[1], len(run.class_names))
   sampler = labelled_samples.Sampler(unconditional, classifier, threshold=0.0)
   samples = sampler.of_classes(jax.random.key(0), [1, 1, 2])
   assert [s.cls for s in samples] == [1, 1, 2]
@@ -210,41 +205,89 @@ def test_a_stopped_server_is_an_error_on_the_page_not_a_wait(gan_run):
       assert 'the server cannot be reached' in page.text_content(status)
 
 
-def test_the_page_plays_in_chromium(gan_run, tmp_path):
-  with app_browser.serving(gan_run[0]) as url, app_browser.page_at(url) as page:
-    assert page.locator('#board td').count() == 81
-    givens = page.evaluate('state.puzzle.givens.filter(g => g > 0).length')
-    assert page.locator('#board td.given img').count() == givens > 0
-    title = page.get_attribute('#board td.given img', 'title')
-    assert title.startswith('classifier: ')  # label and confidence on hover
-    cells, answer = app_browser.open_cells(page), app_browser.solution(page)
-    # an open cell selected, then a given clicked: typing fills neither
-    given = page.evaluate('state.puzzle.givens.findIndex(g => g > 0)')
-    page.click(f'#board td[data-index="{cells[0]}"]')
-    page.click(f'#board td[data-index="{given}"]')
-    page.keyboard.press('5')
-    assert page.evaluate(f'state.entries[{cells[0]}]') == 0
-    # the menu changes the board at once: the page's puzzle is then a hard one
-    page.select_option('#difficulty', 'hard')
-    page.wait_for_function('state.puzzle.difficulty === "hard"')
-    assert page.evaluate('state.puzzle.givens.filter(g => g > 0).length') < givens  # easy 40
-    cells, answer = app_browser.open_cells(page), app_browser.solution(page)
-    app_browser.fill_by_legend(page, cells[0], answer[cells[0]])
-    app_browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
-    assert 'right' in page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
-    assert 'wrong' in page.get_attribute(f'#board td[data-index="{cells[1]}"]', 'class')
-    assert '1 mistake(s)' in page.text_content('#puzzle-status')
-    page.click('#solve')  # shows the answer: not "Solved!", and the board is read-only
-    assert page.text_content('#puzzle-status').startswith('The solution is shown')
-    app_browser.fill_by_typing(page, cells[0], answer[cells[0]] % 9 + 1)
-    classes = page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
-    assert 'right' in classes and 'solved' in classes
-    page.click('#tab-gallery')
-    before = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
-    page.click('#new-samples')
-    page.wait_for_function(f'document.querySelector("#samples img").src != {before[0]!r}')
-    after = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
-    assert len(after) == 100 and after != before
-    assert page.locator('#fid-plot polyline').count() == 2
-    page.screenshot(path=str(tmp_path / 'page.png'), full_page=True)
+def test_the_page_plays_in_chromium(tmp_path):
+  """The page as a newcomer meets it: `python -m gans.app` with no run, the shipped generator."""
+  with app_browser.serving(None) as url:
+    with app_browser.page_at(url) as page:
+      _plays(page, tmp_path)
+    with app_browser.page_at(f'{url}?seed=123&difficulty=hard', width=390, height=844) as page:
+      _fits_a_phone_and_replays_a_seed(page)
+
+
+def _plays(page, tmp_path):
+  assert page.locator('#board td').count() == 81
+  info = page.evaluate('state.info')
+  assert info['source'] == 'the generator shipped with the code'
+  final = info['scores']['fid']
+  assert f'FID {final:.1f}' in page.text_content('#run-scores')  # the run's final scores
+  givens = page.evaluate('state.puzzle.givens.filter(g => g > 0).length')
+  assert page.locator('#board td.given img').count() == givens > 0
+  title = page.get_attribute('#board td.given img', 'title')
+  assert title.startswith('classifier: ')  # label and confidence on hover
+  # the legend: each number's image is one the classifier names as that number's class
+  legend = page.evaluate('state.puzzle.legend')
+  assert all(t['checked'] and t['label'] == t['cls'] for t in legend), legend
+  seed = page.evaluate('state.puzzle.seed')
+  assert page.text_content('#puzzle-link') == f'puzzle seed {seed}'
+  cells, answer = app_browser.open_cells(page), app_browser.solution(page)
+  # an open cell selected, then a given clicked: typing fills neither
+  given = page.evaluate('state.puzzle.givens.findIndex(g => g > 0)')
+  page.click(f'#board td[data-index="{cells[0]}"]')
+  page.click(f'#board td[data-index="{given}"]')
+  page.keyboard.press('5')
+  assert page.evaluate(f'state.entries[{cells[0]}]') == 0
+  # the menu changes the board at once: the page's puzzle is then a hard one
+  page.select_option('#difficulty', 'hard')
+  page.wait_for_function('state.puzzle.difficulty === "hard"')
+  assert page.evaluate('state.puzzle.givens.filter(g => g > 0).length') < givens  # easy 40
+  cells, answer = app_browser.open_cells(page), app_browser.solution(page)
+  app_browser.fill_by_legend(page, cells[0], answer[cells[0]])
+  app_browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
+  assert 'right' in page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
+  assert 'wrong' in page.get_attribute(f'#board td[data-index="{cells[1]}"]', 'class')
+  assert '1 mistake(s)' in page.text_content('#puzzle-status')
+  # the selection shows on a wrong cell, and where the arrow keys land on a given
+  assert _selection_shows(page, cells[1])
+  beside = page.evaluate('state.puzzle.givens.findIndex((g, i) => g > 0 && i % 9 > 0 '
+                         '&& state.puzzle.givens[i - 1] === 0)')
+  page.click(f'#board td[data-index="{beside - 1}"]')
+  page.keyboard.press('ArrowRight')
+  assert _selection_shows(page, beside)
+  page.click('#solve')  # shows the answer: not "Solved!", and the board is read-only
+  assert page.text_content('#puzzle-status').startswith('The solution is shown')
+  app_browser.fill_by_typing(page, cells[0], answer[cells[0]] % 9 + 1)
+  classes = page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
+  assert 'right' in classes and 'solved' in classes
+  page.click('#tab-gallery')
+  before = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
+  page.click('#new-samples')
+  page.wait_for_function(f'document.querySelector("#samples img").src != {before[0]!r}')
+  after = page.eval_on_selector_all('#samples img', 'imgs => imgs.map(i => i.src)')
+  assert len(after) == 100 and after != before
+  # the FID curve: labelled along both axes, and the final FID marked with its value
+  assert page.locator('#fid-plot polyline').count() == 2
+  assert page.locator('#fid-plot text.fid-tick').count() == 5
+  assert page.locator('#fid-plot text.step-tick').count() == 5
+  assert page.locator('#fid-plot #final-fid').count() == 1
+  assert f'final FID {final:.1f}' in page.text_content('#fid-plot')
+  page.screenshot(path=str(tmp_path / 'page.png'), full_page=True)
   assert (tmp_path / 'page.png').stat().st_size > 10_000
+
+
+def _selection_shows(page, cell: int) -> bool:
+  """The cell is the selected one, and its ring is drawn."""
+  style = page.evaluate(f'getComputedStyle(document.querySelector(\'#board td[data-index="{cell}"]\'))'
+                        '.outlineStyle')
+  return page.evaluate('state.selected') == cell and style == 'solid'
+
+
+def _fits_a_phone_and_replays_a_seed(page):
+  assert page.evaluate('[state.puzzle.seed, state.puzzle.difficulty]') == [123, 'hard']
+  assert page.input_value('#difficulty') == 'hard'
+  assert 'seed=123' in page.get_attribute('#puzzle-link', 'href')
+  width = page.evaluate('window.innerWidth')
+  for tab in ('#tab-sudoku', '#tab-gallery'):  # nothing cut off at the right
+    page.click(tab)
+    assert page.evaluate('document.documentElement.scrollWidth') <= width, tab
+  page.click('#tab-sudoku')
+  assert page.evaluate('document.querySelector("#board").getBoundingClientRect().right') <= width

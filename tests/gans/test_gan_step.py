@@ -171,3 +171,32 @@ def test_conditional_models_use_the_label(generator, discriminator):
   scores = discriminator.apply({'params': state.d_params}, images[:1].repeat(2, 0),
                                jnp.array([0, 1]))
   assert float(jnp.abs(scores[0] - scores[1])) > 0
+
+
+def test_acgan_adds_the_class_heads_cross_entropy_to_both_losses():
+  gan = _gan(generator=models.Generator(SHAPE, 4, num_classes=10),
+             discriminator=models.Critic(4, aux_classes=10), num_classes=10,
+             acgan_weights=(1.0, 0.1))
+  state, _, _ = _setup(gan)
+  real = jax.random.uniform(jax.random.key(1), (BATCH, *SHAPE), minval=-1, maxval=1)
+  z = jax.random.normal(jax.random.key(2), (BATCH, LATENT))
+  y = jnp.arange(BATCH, dtype=jnp.int32) % 10
+  fake = gan.generate(state.g_params, {}, z, y)
+  d_loss, (metrics, _) = gan_lib.discriminator_loss_fn(state.d_params, {}, gan, real, y, fake,
+                                                       y, jax.random.key(3))
+  g_loss, _ = gan_lib.generator_loss_fn(state.g_params, {}, state.d_params, {}, gan, z, y,
+                                        jax.random.key(4), 0)
+  # by hand in float64: the Wasserstein terms on the scores, cross-entropy on the class head
+  heads = lambda x: [np.float64(a) for a in gan.discriminator.apply({'params': state.d_params}, x)]
+  (s_real, c_real), (s_fake, c_fake) = heads(real), heads(fake)
+  cross_entropy = lambda c: -np.mean((c - np.log(np.exp(c).sum(1, keepdims=True)))[
+      np.arange(BATCH), np.asarray(y)])
+  np.testing.assert_allclose(float(d_loss - 10.0 * metrics['gradient_penalty']),
+                             s_fake.mean() - s_real.mean() + 1.0 * cross_entropy(c_real),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(g_loss), -s_fake.mean() + 0.1 * cross_entropy(c_fake),
+                             rtol=1e-5)
+  assert float(metrics['d_class_accuracy']) == np.mean(c_real.argmax(1) == np.asarray(y))
+  _, _, metrics = _run(gan, steps=2)  # and it trains, with the head's numbers logged
+  chex.assert_tree_all_finite(metrics)
+  assert 'd_class_loss' in metrics

@@ -103,3 +103,7 @@ def test_inception_score_extremes_and_numpy():
 def test_class_accuracy_by_hand():
   logits = jnp.array([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 0.1]])
   assert float(metrics.class_accuracy(logits, jnp.array([0, 1, 1, 1]))) == 0.75
+  per_class = metrics.class_accuracy_per_class(logits[:, :2], jnp.array([0, 1, 1, 1]))
+  np.testing.assert_allclose(per_class, [1.0, 2 / 3], rtol=1e-6)
+  three = jnp.pad(logits, ((0, 0), (0, 1)), constant_values=-9.0)  # class 2 never asked for
+  assert np.isnan(metrics.class_accuracy_per_class(three, jnp.array([0, 1, 1, 1]))[2])

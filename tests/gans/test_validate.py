@@ -12,6 +12,8 @@ from gans import build
     ('loss.n_critic', 0, 'config.loss.n_critic = 0 .* positive integer'),
     ('optim.b2', 1.5, r'config.optim.b2 = 1.5 .* \[0.0, 1.0\)'),
     ('dataset.pixel_range', 'zero_255', "one of 'zero_one', 'minus_one_one'"),
+    ('loss.acgan_weights', (1.0, 0.1), r'\(0, 0\) unless model.conditional = True'),
+    ('loss.acgan_weights', (1.0,), r'a pair \(d_weight, g_weight\)'),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
   config = wgan_gp_config.get_config('quick')
