@@ -25,8 +25,8 @@ TRAINERS = {
     'class_viz': 'probes.class_viz_run',
     'vgg16_predict': 'transfer.vgg16_predict',
     'transfer_fmnist': 'transfer.transfer_fmnist',
-    'vgg16_head': 'transfer.vgg16_transfer',
-    'vgg16_svm': 'transfer.vgg16_transfer',
+    'vgg16_head': 'transfer.vgg16_head',
+    'vgg16_svm': 'transfer.vgg16_svm',
 }
 # Trainers whose work runs on one device (a few hundred images through one network): in a
 # multi-process job process 0 runs them and writes, the others wait.

@@ -14,10 +14,11 @@ Arguments after the colon:
           batch 50, 5 critic updates, Adam 1e-4 (0.5, 0.9), no EMA; 1,000 generator
           steps, the length benchmarks/wgan_gp_reference.py compares it with its PyTorch
           port at (the paper ran 200,000: --config.train.num_steps=200000).
-  acgan   the main job made conditional, as Gulrajani et al.'s CIFAR-10 model: G takes the
-          label, the critic gets AC-GAN's class head (cross-entropy on real images in its loss,
-          on generated ones in G's) instead of the label; noise of 64 (16-bit weights under 2
-          MB); 5,000 steps. The generator `python -m gans.app` serves (gans/shipped.py).
+  acgan   the main job made conditional as Gulrajani et al.'s conditional CIFAR-10 model: G
+          takes the label, the critic gets AC-GAN's class head (cross-entropy on real images
+          in its loss, on generated ones in G's, both weighted 1; their code weights G's 0.1)
+          instead of the label; noise of 64 (16-bit weights under 2 MB); 5,000 steps. The
+          generator `python -m gans.app` serves (gans/shipped.py).
   quick   a few steps on small widths, for tests and a first look at the pipeline.
 """
 from configs import gan_common

@@ -42,8 +42,9 @@ def validate(config) -> None:
     checks.require(len(value) == 2 and value[0] <= value[1], key, value,
                    'a pair (low, high) with low <= high')
   acgan = config.loss.acgan_weights
-  checks.require(len(acgan) == 2 and min(acgan) >= 0, 'loss.acgan_weights', acgan,
-                 'a pair (d_weight, g_weight) of weights >= 0')
+  checks.require(len(acgan) == 2 and min(acgan) >= 0 and (acgan[0] > 0 or acgan[1] == 0),
+                 'loss.acgan_weights', acgan, 'a pair (d_weight, g_weight) of weights >= 0, '
+                 'd_weight > 0 when g_weight is (else G follows a class head D never trains)')
   checks.require(not max(acgan) or (config.model.conditional and config.model.arch == 'dcgan'),
                  'loss.acgan_weights', acgan, '(0, 0) unless model.conditional = True and '
                  'model.arch = dcgan (the class head is on the DCGAN critic)')

@@ -113,7 +113,7 @@ def _mean_output(gan: GAN, logits):
 
 def _split(gan: GAN, d_out):
   """(scores, class logits or None) of a discriminator's output."""
-  return d_out if gan.acgan_weights != (0.0, 0.0) else (d_out, None)
+  return d_out if getattr(gan.discriminator, 'aux_classes', 0) else (d_out, None)
 
 
 def discriminator_loss_fn(d_params, d_batch_stats, gan: GAN, real, real_labels, fake,

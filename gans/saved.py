@@ -49,6 +49,11 @@ def _config_of(resolved, where: str) -> ml_collections.ConfigDict:
   if config.get('trainer') != 'gan' or 'arch' not in config.model:
     raise ValueError(f'{where} is not a run of gans/train.py (trainer '
                      f'{config.get("trainer")!r}); rerun it with a configs/ GAN config.')
+  try:
+    build.validate(config)
+  except (AttributeError, KeyError) as e:  # a key this code reads is not in the file
+    raise ValueError(f'{where} was written by an older version of the code ({e}); rerun '
+                     'the run with this one.') from None
   return config
 
 
@@ -75,7 +80,10 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
   if ema and not state.get('ema_params'):
     raise ValueError(f'{workdir} has no generator EMA (model.ema_decay was 0).')
   summary_path = os.path.join(workdir, 'summary.json')
-  scores = writers.read_json(summary_path) if os.path.exists(summary_path) else {}
+  summary = writers.read_json(summary_path) if os.path.exists(summary_path) else {}
+  # the end's scores (KID is scored only there), of the step they were scored at; a run
+  # stopped early or unscored has none
+  scores = {**summary, 'step': summary['steps']} if 'kid' in summary else {}
   return SavedRun(config, gan, ds.class_names, state, step, scores, workdir)
 
 

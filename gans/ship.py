@@ -15,6 +15,8 @@ import math
 import os
 
 from absl import app, flags, logging
+import jax
+import numpy as np
 
 from classifiers import shipped as shipped_classifiers
 from common import shipped_file
@@ -36,13 +38,19 @@ def ship(workdir: str, which: str = 'last', num_samples: int = 10000,
   ema = bool(run.state.get('ema_params'))
   params = shipped_file.rounded(run.state['ema_params' if ema else 'g_params'])
   batch_stats = shipped_file.rounded(run.state.get('g_batch_stats', {}))
+  if not all(np.isfinite(x).all() for x in jax.tree.leaves((params, batch_stats))):
+    raise ValueError(f'{workdir}: the generator has weights past 16 bits (inf or nan once '
+                     'rounded); it cannot ship.')
   rounded = dataclasses.replace(run, state={'g_params': params, 'g_batch_stats': batch_stats})
   classifier = build.classifier_for(run.config, shipped_classifiers.NAME)
   scores = score.score(rounded, classifier, num_samples)
   scores = {'weights': 'ema' if ema else 'generator',
             **{k: v for k, v in scores.items() if k not in ('ema', 'features')}}
   with open(os.path.join(workdir, 'config.json')) as f:
-    config_json = json.dumps(json.load(f), sort_keys=True)
+    config = json.load(f)
+  # a fresh clone has the shipped classifier and no local data folder
+  config['eval']['classifier_dir'], config['dataset']['dir'] = shipped_classifiers.NAME, ''
+  config_json = json.dumps(config, sort_keys=True)
   file = file or shipped.path(dataset)
   digest = shipped.write(file, {
       'config': config_json, 'image_shape': list(run.gan.generator.image_shape),

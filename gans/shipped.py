@@ -34,7 +34,10 @@ SHIPPED = {
 
 
 def path(dataset: str) -> str:
-  return os.path.join(os.path.dirname(os.path.abspath(__file__)), f'{dataset}_generator.msgpack')
+  """The recorded file of `dataset`'s generator (where gans.ship writes a new one)."""
+  entry = SHIPPED.get(dataset)
+  name = entry.file if entry else f'{dataset}_generator.msgpack'
+  return os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
 
 
 def read(dataset: str = 'fashion_mnist') -> dict:

@@ -36,12 +36,14 @@ def imports(path: str) -> set[str]:
 
 
 def library_modules() -> dict[str, set[str]]:
+  """Every module of the packages, subpackages (gans.app) included."""
   graph = {}
   for package in PACKAGES:
-    for name in sorted(os.listdir(os.path.join(ROOT, package))):
-      if name.endswith('.py'):
-        module = f'{package}.{name[:-3]}'.removesuffix('.__init__')
-        graph[module] = imports(os.path.join(ROOT, package, name))
+    for folder, _, names in sorted(os.walk(os.path.join(ROOT, package))):
+      prefix = os.path.relpath(folder, ROOT).replace(os.sep, '.')
+      for name in sorted(n for n in names if n.endswith('.py')):
+        module = f'{prefix}.{name[:-3]}'.removesuffix('.__init__')
+        graph[module] = imports(os.path.join(folder, name))
   return graph
 
 

@@ -45,3 +45,18 @@ def test_batchnorm_in_the_generator_only():
   config.model.critic_batchnorm, config.optim.decay = False, 'cosine'
   with pytest.raises(checks.ConfigError, match='optim.decay'):
     build.validate(config)
+
+
+def test_acgan_gives_the_critic_a_class_head_instead_of_the_label():
+  config = wgan_gp.get_config('acgan,quick')
+  gan = build.build_gan(config, (28, 28, 1), 10)
+  assert gan.num_classes == 10 and gan.acgan_weights == (1.0, 1.0)
+  assert gan.generator.num_classes == 10  # G takes the label
+  assert (gan.discriminator.num_classes, gan.discriminator.aux_classes) == (0, 10)
+  scores, classes = gan.discriminator.apply(
+      gan.discriminator.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1))),
+      jnp.zeros((2, 28, 28, 1)))
+  assert scores.shape == (2,) and classes.shape == (2, 10)
+  config.loss.acgan_weights = (0.0, 1.0)
+  with pytest.raises(checks.ConfigError, match='d_weight > 0 when g_weight is'):
+    build.validate(config)

@@ -98,14 +98,32 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(idx_dir, tmp_p
   assert resumed['resumed_from_step'] == 4
 
 
-@pytest.mark.parametrize('module,arg', [
-    (gan_mlp, 'quick'), (gan_mlp, 'maxout,quick'), (gan_mlp, 'smooth,quick'),
-    (cgan_mlp, 'quick'), (dcgan, 'quick'), (dcgan, 'standard,quick'), (lsgan, 'quick'),
-    (cdcgan, 'quick'), (wgan_gp_config, 'gulrajani,quick')])
-def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, arg):
+def _dense(n_in, n_out):
+  return n_in * n_out + n_out
+
+
+# Generator parameter counts of the quick variants (28x28x1; MLP widths 32, 64; conv width
+# 8), by hand from the papers' layer lists: a wrong width, layer or label input fails them.
+_MLP = _dense(32, 64) + _dense(64, 784)
+_DCGAN = 2 * 1568 + _dense(4 * 4 * 32, 16) + 2 * 16 + _dense(4 * 4 * 16, 1)  # BN, 2 conv-T
+
+
+@pytest.mark.parametrize('module,arg,generator_params', [
+    (gan_mlp, 'quick', _dense(100, 32) + _MLP),
+    (gan_mlp, 'maxout,quick', _dense(100, 32) + _MLP),
+    (gan_mlp, 'smooth,quick', _dense(128, 32) + 2 * 32 + 2 * 64 + _MLP),  # noise 128, BN
+    (cgan_mlp, 'quick', _dense(110, 32) + _MLP),                          # + one-hot label
+    (dcgan, 'quick', _dense(100, 8 * 7 * 7) + 2 * _dense(4 * 4 * 8, 8) + _dense(7 * 7 * 8, 1)),
+    (dcgan, 'standard,quick', _dense(100, 1568) + _DCGAN),                # 7x7x32 first
+    (lsgan, 'quick', _dense(100, 1568) + _DCGAN),
+    (cdcgan, 'quick', _dense(110, 1568) + _DCGAN),
+    (wgan_gp_config, 'gulrajani,quick',  # 4x4x32, then 5x5 conv-T to 16, 8, 1
+     _dense(128, 512) + _dense(25 * 32, 16) + _dense(25 * 16, 8) + _dense(25 * 8, 1))])
+def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, arg,
+                                                   generator_params):
   workdir = str(tmp_path)
   summary = train.train_and_evaluate(_config(idx_dir, 4, module, arg), workdir)
-  assert summary['steps'] == 4 and summary['generator_params'] > 0
+  assert summary['steps'] == 4 and summary['generator_params'] == generator_params
   # the whole run's rate, not the last logged chunk's
   assert summary['steps_per_second'] == pytest.approx(4 / summary['train_seconds'])
   for key in ('d_loss', 'g_loss', 'd_real', 'd_fake'):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from common.checks import ConfigError
 from configs import vgg16_predict as predict_config
-from transfer import convert, vgg16, vgg16_predict, vgg16_transfer
+from transfer import convert, vgg16, vgg16_head, vgg16_predict, vgg16_svm
 
 
 def test_imagenet_class_names_ship_with_the_code():
@@ -108,7 +108,7 @@ def test_vgg16_head_learns_the_folder(notop_dir, folder, tmp_path, trainable_blo
                             train={'steps': 15, 'batch_size': 8},
                             optim={'learning_rate': 3e-3},
                             model={'trainable_blocks': trainable_blocks})
-  summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path))
+  summary = vgg16_head.train_and_evaluate(config, str(tmp_path))
   assert summary['classes'] == ['blue', 'red']
   assert summary['num_train'] + summary['num_test'] == 25
   assert summary['num_test'] == 10                # 40% of each class held out
@@ -122,34 +122,34 @@ def test_vgg16_head_learns_the_folder(notop_dir, folder, tmp_path, trainable_blo
 def test_vgg16_svm_table_and_feature_cache(notop_dir, folder, tmp_path):
   config = _transfer_config('vgg16_svm', notop_dir, folder,
                             svm={'layers': ('relu2', 'pool5'), 'c': (0.1, 1.0)})
-  summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path))
+  summary = vgg16_svm.train_and_evaluate(config, str(tmp_path))
   assert [(r['layer'], r['C']) for r in summary['table']] == [
       ('relu2', 0.1), ('relu2', 1.0), ('pool5', 0.1), ('pool5', 1.0)]
   assert summary['table'][0]['dims'] == 64 and summary['table'][2]['dims'] == 512
   assert all(b['test_accuracy'] >= 0.9 for b in summary['best'])
   cached = tmp_path / 'features' / 'relu2_train.npz'
   stamp = os.path.getmtime(cached)
-  again = vgg16_transfer.train_and_evaluate(config, str(tmp_path))   # features from the cache
+  again = vgg16_svm.train_and_evaluate(config, str(tmp_path))   # features from the cache
   strip = lambda rows: [{k: x for k, x in r.items() if k != 'seconds'} for r in rows]
   assert os.path.getmtime(cached) == stamp and strip(again['table']) == strip(summary['table'])
   config.svm.layers = ('fc1',)
   with pytest.raises(ConfigError, match="'fc1' is in the top.*no top"):
-    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'fc'))
+    vgg16_svm.train_and_evaluate(config, str(tmp_path / 'fc'))
 
 
 def test_vgg16_transfer_bad_config_names_the_key(notop_dir, folder, tmp_path):
   config = _transfer_config('vgg16_head', notop_dir, folder, model={'feature_layer': 'fc1'})
   with pytest.raises(ConfigError, match="config.model.feature_layer = 'fc1'"):
-    vgg16_transfer.validate(config)
+    vgg16_head.validate(config)
   config = _transfer_config('vgg16_head', notop_dir, str(tmp_path / 'none'))
   with pytest.raises(ConfigError, match='config.dataset.train_dir'):
-    vgg16_transfer.validate(config)
+    vgg16_head.validate(config)
   os.makedirs(tmp_path / 'test' / 'cat')
   Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / 'test' / 'cat' / 'a.png')
   config = _transfer_config('vgg16_svm', notop_dir, folder)
   config.dataset.test_dir = str(tmp_path / 'test')
   with pytest.raises(ConfigError, match=r'config.dataset.test_dir = .*\(blue, red\); it has cat'):
-    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
+    vgg16_svm.train_and_evaluate(config, str(tmp_path / 'run'))
 
 
 def test_vgg16_svm_through_launch(notop_dir, folder, tmp_path):
@@ -172,12 +172,12 @@ def test_vgg16_svm_reads_tfds_cats_vs_dogs(notop_dir, tmp_path):
                                                              'c': (1.0,)})
   config.dataset.tfds_name, config.dataset.max_examples = 'cats_vs_dogs', 10
   with tfds.testing.mock_data(num_examples=14):  # random images of random sizes
-    summary = vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run'))
+    summary = vgg16_svm.train_and_evaluate(config, str(tmp_path / 'run'))
   assert summary['classes'] == ['cat', 'dog']
   assert summary['num_train'] + summary['num_test'] == 10
   config.dataset.tfds_dir = str(tmp_path / 'empty')  # nothing prepared: a clear error, at once
   with pytest.raises(ConfigError, match=r"config.dataset.tfds_name = 'cats_vs_dogs'.*not prepared"):
-    vgg16_transfer.train_and_evaluate(config, str(tmp_path / 'run2'))
+    vgg16_svm.train_and_evaluate(config, str(tmp_path / 'run2'))
   config.dataset.train_dir = str(tmp_path)
   with pytest.raises(ConfigError, match='config.dataset.tfds_name'):
-    vgg16_transfer.validate(config)
+    vgg16_svm.validate(config)

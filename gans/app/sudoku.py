@@ -1,4 +1,4 @@
-"""Sudoku puzzles with a unique solution, seeded (report 004's application, `gans/app.py`).
+"""Sudoku puzzles with a unique solution, seeded (report 004's application, `python -m gans.app`).
 
 The standard generator: a random full grid by randomized backtracking, then cells emptied in
 symmetric pairs, in random order, each pair kept empty only while the puzzle still has one

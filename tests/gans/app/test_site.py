@@ -1,4 +1,4 @@
-"""gans/app.py and gans/labelled_samples.py on a tiny conditional DCGAN run: what the page is
+"""gans/app (site.py, labelled_samples.py, the page) on a tiny conditional DCGAN run: what the page is
 sent, that no request compiles, bad input, and the page itself in headless Chromium."""
 import contextlib
 import dataclasses
@@ -13,10 +13,11 @@ import pytest
 from jax import monitoring
 
 from common import writers
-from gans import app, labelled_samples, saved, sudoku
-from tests.gans import app_browser
+from gans import saved
+from gans.app import labelled_samples, site as app_site, sudoku
+from tests.gans.app import browser
 
-ROOT = app_browser.ROOT
+ROOT = browser.ROOT
 LOWERING = '/jax/core/compile/jaxpr_to_mlir_module_duration'  # every compile, cached or not
 
 
@@ -24,9 +25,9 @@ LOWERING = '/jax/core/compile/jaxpr_to_mlir_module_duration'  # every compile, c
 def site(gan_run):
   workdir, classifier_dir = gan_run
   run = saved.load(workdir)
-  classifier, note = app.load_classifier(run.config, '', len(run.class_names))
+  classifier, note = app_site.load_classifier(run.config, '', len(run.class_names))
   assert classifier.source == classifier_dir and not note
-  return app.Site(labelled_samples.Sampler(run, classifier, threshold=0.5))
+  return app_site.Site(labelled_samples.Sampler(run, classifier, threshold=0.5))
 
 
 def _get(client, url, status=200):
@@ -36,7 +37,7 @@ def _get(client, url, status=200):
 
 
 def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
-  client = app.create_app(site).test_client()
+  client = app_site.create_app(site).test_client()
   info = _get(client, '/api/info')
   assert info['conditional'] and info['has_ema'] and info['step'] == 8
   assert [n['name'] for n in info['numbers']] == [
@@ -51,22 +52,23 @@ def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
     assert (cell is None) == (number == 0)
     if cell:
       assert cell['src'].startswith('data:image/png;base64,')
-      assert cell['cls'] == app.NUMBER_CLASSES['fashion_mnist'][number - 1]
+      assert cell['cls'] == app_site.NUMBER_CLASSES['fashion_mnist'][number - 1]
       assert cell['checked'] == (cell['label'] == cell['cls'] and cell['confidence'] >= 0.5)
   assert puzzle['unchecked'] == sum(1 for c in puzzle['cells'] if c and not c['checked'])
   assert _get(client, '/api/sudoku?seed=5&difficulty=hard') == puzzle  # seeded
   # the legend: one fixed set, per number the sample of its class the classifier is surest of
   assert _get(client, '/api/sudoku?seed=6&difficulty=easy')['legend'] == puzzle['legend']
-  assert [t['cls'] for t in puzzle['legend']] == list(app.NUMBER_CLASSES['fashion_mnist'])
+  assert [t['cls'] for t in puzzle['legend']] == list(app_site.NUMBER_CLASSES['fashion_mnist'])
   for tile in puzzle['legend']:
     assert tile['checked'] == (tile['label'] == tile['cls'] and tile['confidence'] >= 0.5)
-  assert info['scores'] == {k: writers.read_json(os.path.join(site.sampler.run.source,
-                                                              'summary.json'))[k]
-                            for k in app.SCORES}
+  summary = writers.read_json(os.path.join(site.sampler.run.source, 'summary.json'))
+  assert info['scores'] == {'fid': summary['fid'], 'kid': summary['kid'],
+                            'class_accuracy': summary['class_accuracy'],
+                            'num_samples': summary['num_samples'], 'step': 8}
 
 
 def test_gallery_samples_change_with_the_seed_and_the_ema(site):
-  client = app.create_app(site).test_client()
+  client = app_site.create_app(site).test_client()
   first = _get(client, '/api/samples?seed=1')
   assert len(first['tiles']) == 100 and first['columns'] == 10
   assert [t['cls'] for t in first['tiles']] == [c for c in range(10) for _ in range(10)]
@@ -85,7 +87,7 @@ def test_gallery_samples_change_with_the_seed_and_the_ema(site):
 
 
 def test_no_request_compiles(site):
-  client = app.create_app(site).test_client()
+  client = app_site.create_app(site).test_client()
   lowered = []
   listen = lambda event, duration, **kw: lowered.append(event) if event == LOWERING else None
   monitoring.register_event_duration_secs_listener(listen)
@@ -102,7 +104,7 @@ def test_no_request_compiles(site):
 
 
 def test_bad_queries_get_a_message(site):
-  client = app.create_app(site).test_client()
+  client = app_site.create_app(site).test_client()
   assert 'difficulty' in _get(client, '/api/sudoku?difficulty=extreme', 400)['error']
   assert 'seed' in _get(client, '/api/samples?seed=abc', 400)['error']
   assert 'seed' in _get(client, '/api/samples?seed=-1', 400)['error']
@@ -110,7 +112,7 @@ def test_bad_queries_get_a_message(site):
 
 def test_without_a_classifier_the_images_are_unchecked(gan_run):
   run = saved.load(gan_run[0])
-  site = app.Site(labelled_samples.Sampler(run, None), 'no classifier')
+  site = app_site.Site(labelled_samples.Sampler(run, None), 'no classifier')
   puzzle = site.puzzle(3, 'easy')
   tiles = [c for c in puzzle['cells'] if c]
   assert len(tiles) == sum(1 for g in puzzle['givens'] if g)
@@ -118,7 +120,7 @@ def test_without_a_classifier_the_images_are_unchecked(gan_run):
              for t in tiles)
   assert site.info()['messages'] == ['no classifier']
   unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
-  plain = app.Site(labelled_samples.Sampler(unconditional, None))
+  plain = app_site.Site(labelled_samples.Sampler(unconditional, None))
   assert plain.puzzle(3, 'easy')['cells'] == [None] * 81  # digits only, said so:
   assert 'cannot draw a given class' in plain.info()['messages'][0]
   assert len(plain.samples(0)['tiles']) == 100
@@ -127,7 +129,7 @@ def test_without_a_classifier_the_images_are_unchecked(gan_run):
 def test_an_unconditional_generator_is_drawn_from_until_the_classifier_agrees(gan_run):
   run = saved.load(gan_run[0])
   unconditional = dataclasses.replace(run, gan=dataclasses.replace(run.gan, num_classes=0))
-  classifier, _ = app.load_classifier(run.config, gan_run[1], len(run.class_names))
+  classifier, _ = app_site.load_classifier(run.config, gan_run[1], len(run.class_names))
   sampler = labelled_samples.Sampler(unconditional, classifier, threshold=0.0)
   samples = sampler.of_classes(jax.random.key(0), [1, 1, 2])
   assert [s.cls for s in samples] == [1, 1, 2]
@@ -138,10 +140,10 @@ def test_an_unconditional_generator_is_drawn_from_until_the_classifier_agrees(ga
 def test_a_dataset_without_a_shipped_classifier_means_unchecked_images(gan_run):
   config = saved.load(gan_run[0]).config
   config.dataset.name, config.eval.classifier_dir = 'mnist', ''
-  classifier, note = app.load_classifier(config, '', 10)
+  classifier, note = app_site.load_classifier(config, '', 10)
   assert classifier is None and 'No classifier for mnist' in note
   with pytest.raises(ValueError, match='--classifier_dir=nowhere: No classifier in'):
-    app.load_classifier(config, 'nowhere', 10)
+    app_site.load_classifier(config, 'nowhere', 10)
 
 
 def test_a_sample_below_the_threshold_shows_it_in_digits_that_say_so(site):
@@ -194,8 +196,8 @@ def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
 def test_a_stopped_server_is_an_error_on_the_page_not_a_wait(gan_run):
   with contextlib.ExitStack() as stack:
     server = stack.enter_context(contextlib.ExitStack())  # closed first, the page open
-    page = stack.enter_context(app_browser.page_at(
-        server.enter_context(app_browser.serving(gan_run[0]))))
+    page = stack.enter_context(browser.page_at(
+        server.enter_context(browser.serving(gan_run[0]))))
     server.close()  # terminates the app's process
     for button, status in (('#new-puzzle', '#puzzle-status'),
                            ('#new-samples', '#gallery-status')):
@@ -207,11 +209,13 @@ def test_a_stopped_server_is_an_error_on_the_page_not_a_wait(gan_run):
 
 def test_the_page_plays_in_chromium(tmp_path):
   """The page as a newcomer meets it: `python -m gans.app` with no run, the shipped generator."""
-  with app_browser.serving(None) as url:
-    with app_browser.page_at(url) as page:
-      _plays(page, tmp_path)
-    with app_browser.page_at(f'{url}?seed=123&difficulty=hard', width=390, height=844) as page:
-      _fits_a_phone_and_replays_a_seed(page)
+  with browser.serving(None) as url, browser.page_at(url) as page:
+    _plays(page, tmp_path)
+  # a threshold of 1: givens that fell short say so, in their tooltips and the status line
+  with browser.serving(None, '--threshold=1.0') as url, browser.page_at(
+      f'{url}?seed=123&difficulty=hard', width=390, height=844) as page:
+    _fits_a_phone_and_replays_a_seed(page)
+    _says_which_images_fell_short(page)
 
 
 def _plays(page, tmp_path):
@@ -229,7 +233,7 @@ def _plays(page, tmp_path):
   assert all(t['checked'] and t['label'] == t['cls'] for t in legend), legend
   seed = page.evaluate('state.puzzle.seed')
   assert page.text_content('#puzzle-link') == f'puzzle seed {seed}'
-  cells, answer = app_browser.open_cells(page), app_browser.solution(page)
+  cells, answer = browser.open_cells(page), browser.solution(page)
   # an open cell selected, then a given clicked: typing fills neither
   given = page.evaluate('state.puzzle.givens.findIndex(g => g > 0)')
   page.click(f'#board td[data-index="{cells[0]}"]')
@@ -240,9 +244,9 @@ def _plays(page, tmp_path):
   page.select_option('#difficulty', 'hard')
   page.wait_for_function('state.puzzle.difficulty === "hard"')
   assert page.evaluate('state.puzzle.givens.filter(g => g > 0).length') < givens  # easy 40
-  cells, answer = app_browser.open_cells(page), app_browser.solution(page)
-  app_browser.fill_by_legend(page, cells[0], answer[cells[0]])
-  app_browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
+  cells, answer = browser.open_cells(page), browser.solution(page)
+  browser.fill_by_legend(page, cells[0], answer[cells[0]])
+  browser.fill_by_typing(page, cells[1], answer[cells[1]] % 9 + 1)
   assert 'right' in page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
   assert 'wrong' in page.get_attribute(f'#board td[data-index="{cells[1]}"]', 'class')
   assert '1 mistake(s)' in page.text_content('#puzzle-status')
@@ -255,7 +259,7 @@ def _plays(page, tmp_path):
   assert _selection_shows(page, beside)
   page.click('#solve')  # shows the answer: not "Solved!", and the board is read-only
   assert page.text_content('#puzzle-status').startswith('The solution is shown')
-  app_browser.fill_by_typing(page, cells[0], answer[cells[0]] % 9 + 1)
+  browser.fill_by_typing(page, cells[0], answer[cells[0]] % 9 + 1)
   classes = page.get_attribute(f'#board td[data-index="{cells[0]}"]', 'class')
   assert 'right' in classes and 'solved' in classes
   page.click('#tab-gallery')
@@ -279,6 +283,14 @@ def _selection_shows(page, cell: int) -> bool:
   style = page.evaluate(f'getComputedStyle(document.querySelector(\'#board td[data-index="{cell}"]\'))'
                         '.outlineStyle')
   return page.evaluate('state.selected') == cell and style == 'solid'
+
+
+def _says_which_images_fell_short(page):
+  cells = page.evaluate('state.puzzle.cells.filter(c => c && !c.checked)')
+  assert cells and all(c['label'] != c['cls'] or '(below the threshold 1)' in c['title']
+                       for c in cells)
+  assert f"{len(cells)} given image(s) fell below the classifier's threshold" in (
+      page.text_content('#puzzle-status'))
 
 
 def _fits_a_phone_and_replays_a_seed(page):

@@ -204,7 +204,7 @@ async function plotFid() {
   add('text', { x: (W - R) / 2, y: H - 1, 'font-size': 11 }, 'step');
   if (final !== undefined) {
     const n = state.info.scores.num_samples;
-    const cx = x(Math.min(state.info.step, step[step.length - 1]));
+    const cx = x(Math.min(state.info.scores.step, step[step.length - 1]));
     add('circle', { id: 'final-fid', cx, cy: y(final), r: 5, fill: '#15803d' });
     add('text', { x: L + 8, y: y(final) + (y(final) > T + 30 ? -8 : 16), fill: '#15803d',
       'font-size': 12 }, `final FID ${final.toFixed(1)} (${n.toLocaleString('en')} samples)`);
@@ -237,8 +237,9 @@ async function start() {
   $('run-info').textContent = `${info.source}: ${info.arch} GAN (${info.loss}) on `
     + `${info.dataset}, step ${info.step}${info.conditional ? ', conditional' : ''}${ema}; ${checker}.`;
   const sc = info.scores;
-  $('run-scores').textContent = sc.fid === undefined ? 'No final scores yet: the run has not ended.'
-    : `Final scores of ${sc.num_samples.toLocaleString('en')} samples against the test set: `
+  $('run-scores').textContent = sc.fid === undefined
+    ? 'No final scores: the run has not ended, or it is not scored.'
+    : `Final scores at step ${sc.step}, ${sc.num_samples.toLocaleString('en')} samples against the test set: `
       + `FID ${sc.fid.toFixed(1)}, KID ${sc.kid.toFixed(2)}`
       + (sc.class_accuracy === undefined ? '' : `, class accuracy ${sc.class_accuracy.toFixed(3)}`)
       + '.';
@@ -261,7 +262,8 @@ async function start() {
   $('new-samples').addEventListener('click', reporting('gallery-status', loadGallery));
   $('use-ema').addEventListener('change', reporting('gallery-status', loadGallery));
   $('latest-grid').addEventListener('error', () => { $('latest-caption').textContent = 'No sample grid written yet.'; });
-  const seed = /^\d+$/.test(asked.get('seed') || '') ? Number(asked.get('seed')) : newSeed();
+  const seed = /^\d{1,10}$/.test(asked.get('seed') || '') && Number(asked.get('seed')) < 2 ** 31
+    ? Number(asked.get('seed')) : newSeed();  // the server's range
   await newPuzzle(seed);
   await Promise.all([loadGallery(), plotFid()]);
   document.body.dataset.ready = '1';

@@ -1,5 +1,5 @@
 """Samples of a saved GAN run with the class each one shows, checked by a classifier (the
-images of `gans/app.py`'s Sudoku and gallery).
+images of the Sudoku and gallery of `python -m gans.app`).
 
 A conditional generator is asked for the class; an unconditional one is drawn from until the
 classifier names the class. A sample is *checked* when the classifier gives it the class with

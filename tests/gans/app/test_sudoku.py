@@ -1,7 +1,7 @@
 """gans/sudoku.py against rules checked here and an independent plain backtracking counter."""
 import pytest
 
-from gans import sudoku
+from gans.app import sudoku
 
 # Wikipedia's example puzzle ("Sudoku" article) and its published solution
 WIKI = ('53..7....6..195....98....6.8...6...34..8.3..17...2...6'

@@ -1,8 +1,8 @@
 """Drives `python -m gans.app` in headless Chromium (Debian's, through Playwright): the
 browser test uses it, and so does the README's screenshot of a real run:
 
-  .venv/bin/python -m tests.gans.app_browser --output=docs/app   # the shipped generator
-  .venv/bin/python -m tests.gans.app_browser --workdir=runs/cdcgan --output=docs/app
+  .venv/bin/python -m tests.gans.app.browser --output=docs/app   # the shipped generator
+  .venv/bin/python -m tests.gans.app.browser --workdir=runs/cdcgan --output=docs/app
 """
 import argparse
 import contextlib
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 # as the machine's notes advise: no background connections on a closed network
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                  '--no-first-run', '--disable-background-networking',

@@ -1,34 +1,20 @@
-"""Report 004's application: a local page with a playable Sudoku whose givens are generated
-images, and a gallery of the run (latest grid, fresh samples, latent interpolation, FID).
-
-  python -m gans.app            # the conditional generator shipped with the code
-  python -m gans.app --workdir=runs/cdcgan [--port=8000] [--threshold=0.9] [--which=best]
-      [--classifier_dir=runs/eval_classifier]
-
-Serves on 127.0.0.1 only. The generator (a run's, gans/saved.py, or the shipped one,
-gans/shipped.py) and the classifier that checks its samples are loaded and compiled once, at
-start (gans/labelled_samples.py). On Fashion-MNIST nine classes stand for 1-9 (Shirt, the
-one most often confused, is left out); on MNIST the digits 1-9 do. The legend shows, per
-number, the sample the classifier was surest of among a few batches, the same for every
-puzzle.
-"""
+"""What the page of `python -m gans.app` asks for, as JSON-ready dicts (`Site`), and the
+Flask app that serves them with the page itself (page/)."""
 import base64
 import glob
 import io
 import os
-import socket
-import sys
 
 import jax
 import numpy as np
-from absl import app as absl_app, flags, logging
 from PIL import Image
 
-from gans import build, figures, labelled_samples, saved, shipped, sudoku
+from gans import build, figures, saved, shipped
+from gans.app import labelled_samples, sudoku
 
-PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'app_page')
+PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'page')
 NUMBER_CLASSES = {'mnist': tuple(range(1, 10)), 'fashion_mnist': (0, 1, 2, 3, 4, 5, 7, 8, 9)}
-SCORES = ('fid', 'kid', 'class_accuracy', 'num_samples')  # of the run's end, shown
+SCORES = ('fid', 'kid', 'class_accuracy', 'num_samples', 'step')  # of the run's end, shown
 LEGEND_SEED = 7
 
 
@@ -222,71 +208,3 @@ def create_app(site: Site):
     return flask.send_file(path, mimetype='image/png', max_age=0)
 
   return app
-
-
-def _define_flags():
-  """Command-line flags, defined only when run as a program (modules stay importable
-  together)."""
-  global _WORKDIR, _HOST, _PORT, _WHICH, _THRESHOLD, _CLASSIFIER
-  _WORKDIR = flags.DEFINE_string('workdir', '', 'A GAN run folder (launch.py --workdir); '
-                                 "'': the Fashion-MNIST generator shipped with the code.")
-  _HOST = flags.DEFINE_string('host', '127.0.0.1', 'Address to serve on (local by default).')
-  _PORT = flags.DEFINE_integer('port', 8000, 'Port; 0 picks a free one.')
-  _WHICH = flags.DEFINE_enum('which', 'last', saved.WHICH, 'Last checkpoint or best FID.')
-  _THRESHOLD = flags.DEFINE_float('threshold', 0.9, 'A sample stands for its class when the '
-                                  'classifier agrees with at least this probability.')
-  _CLASSIFIER = flags.DEFINE_string('classifier_dir', '', "Default: the run's "
-                                    'eval.classifier_dir, else the shipped network.')
-
-
-def _fail(message: str):
-  print(f'gans.app: {message}', file=sys.stderr)
-  sys.exit(2)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-  if not 0 <= port <= 65535:
-    _fail(f'--port={port}: expected a port number 1-65535, or 0 for a free one.')
-  sock = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
-  sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-  try:
-    sock.bind((host, port))
-    sock.listen(64)
-  except OSError as e:
-    sock.close()
-    _fail(f'cannot serve on {host}:{port}: {e.strerror or e}; pass --port=N, or --port=0 '
-          'for a free one.')
-  return sock
-
-
-def main(argv):
-  del argv
-  logging.set_verbosity(logging.WARNING)
-  from werkzeug import serving  # pylint: disable=g-import-not-at-top
-  sock = _listen(_HOST.value, _PORT.value)  # first: a clash is known before the loading
-  site_app = {}
-  server = serving.make_server(_HOST.value, _PORT.value,
-                               lambda environ, respond: site_app['app'](environ, respond),
-                               fd=sock.fileno())
-  try:
-    run = saved.load(_WORKDIR.value, _WHICH.value) if _WORKDIR.value else saved.load_shipped()
-    classifier, note = load_classifier(run.config, _CLASSIFIER.value, len(run.class_names))
-    sampler = labelled_samples.Sampler(run, classifier, _THRESHOLD.value)
-  except (OSError, ValueError) as e:
-    _fail(str(e))
-  if note:
-    print(f'gans.app: {note}', file=sys.stderr)
-  site_app['app'] = create_app(Site(sampler, note))
-  print(f'Serving {source_of(run)} ({run.config.model.arch}, step {run.step}) on '
-        f'http://{_HOST.value}:{sock.getsockname()[1]}/  (Ctrl-C stops it)', flush=True)
-  try:
-    server.serve_forever()
-  except KeyboardInterrupt:
-    pass
-  finally:
-    server.server_close()
-
-
-if __name__ == '__main__':
-  _define_flags()
-  absl_app.run(main)
