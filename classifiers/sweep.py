@@ -129,10 +129,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     return ds, mesh_lib.training_mesh(train.num_devices, train.batch_size,
                                       len(ds.train_images), sweep=True)
 
-  def train_group(group_config, prepared, values, groupdir):
-    return _train_group(group_config, *prepared, axis, values, config.sweep.seeds, groupdir)
-
-  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, train_group)
+  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)
   table = aggregate(rows, config.sweep.axis_values)
   if table and distributed.is_main():  # empty when the first group was stopped; one writer
     write_tables(workdir, axis, table)

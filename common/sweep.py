@@ -114,10 +114,11 @@ def groups(config, vmappable) -> list[tuple[list, object]]:
 
 def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[dict]:
   """Every variant's row: those of workdir/results.json, then `train_group(group_config,
-  prepared, values, groupdir) -> rows` for each group not done yet, its rows saved as it ends
-  (so a rerun resumes at the first unfinished group); a group that returns None was stopped
-  before its last step, and the sweep stops there. `prepare(group_config)` (data, scorers)
-  runs once, and only when something is left to train."""
+  *prepared, axis, values, num_seeds, groupdir) -> rows` for each group not done yet, its
+  rows saved as it ends (so a rerun resumes at the first unfinished group); a group that
+  returns None was stopped before its last step, and the sweep stops there.
+  `prepare(group_config)` -> a tuple (data, mesh, scorers) runs once, and only when
+  something is left to train."""
   results_path = os.path.join(workdir, 'results.json')
   rows = writers.read_json(results_path, default=[])
   done = {value_key(r['value']) for r in rows}
@@ -129,8 +130,8 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
       prepared.append(prepare(group_config))
     logging.info('Sweep %s: training %s (x%d seeds) together.', config.sweep.axis, values,
                  config.sweep.seeds)
-    new = train_group(group_config, prepared[0], values,
-                      os.path.join(workdir, 'groups', str(gi)))
+    new = train_group(group_config, *prepared[0], config.sweep.axis, values,
+                      config.sweep.seeds, os.path.join(workdir, 'groups', str(gi)))
     if new is None:  # stopped by a signal, its checkpoint saved: the rerun continues it
       logging.warning('Sweep stopped in group %d; rerun the command to continue it.', gi)
       break

@@ -26,6 +26,7 @@ def base() -> ml_collections.ConfigDict:
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = 'non_saturating'    # minimax | non_saturating | least_squares | wasserstein
+                                         # | hinge
   config.loss.minimax_after_steps = 0    # > 0: G switches from non-saturating to minimax
   config.loss.n_critic = 1               # discriminator updates per step
   config.loss.n_generator = 1            # generator updates per step

@@ -37,10 +37,13 @@ def validate(config) -> None:
     checks.non_negative(config, key)
   for key in ('optim.b1', 'optim.b2', 'model.ema_decay'):
     checks.in_range(config, key, 0.0, 1.0)
-  for key in ('loss.real_label', 'loss.fake_label'):
+  for key, default in (('loss.real_label', (1.0, 1.0)), ('loss.fake_label', (0.0, 0.0))):
     value = config.loss[key.split('.')[1]]
     checks.require(len(value) == 2 and value[0] <= value[1], key, value,
                    'a pair (low, high) with low <= high')
+    checks.require(config.loss.name in losses.TARGETED or tuple(value) == default, key, value,
+                   f'{default} with loss.name = {config.loss.name!r}, which has no targets '
+                   f'to smooth (only {", ".join(losses.TARGETED)} have)')
   acgan = config.loss.acgan_weights
   checks.require(len(acgan) == 2 and min(acgan) >= 0 and (acgan[0] > 0 or acgan[1] == 0),
                  'loss.acgan_weights', acgan, 'a pair (d_weight, g_weight) of weights >= 0, '

@@ -10,6 +10,7 @@ smoothed labels of report 004, drawn in [0.7, 1.2], work as in Keras):
 | non_saturating  | same                                            | -E log D(G(z))         |
 | least_squares   | (E (l_real - 1)^2 + E l_fake^2) / 2  (LSGAN a=0, b=c=1) | E (l_fake - 1)^2 / 2 |
 | wasserstein     | E l_fake - E l_real                             | -E l_fake              |
+| hinge           | E relu(1 - l_real) + E relu(1 + l_fake)         | -E l_fake              |
 
 The discriminator's two terms are summed, as PyTorch's DCGAN example logs Loss_D
 (2 log 2 = 1.386 at D = 1/2 everywhere). Label targets replace 1 and 0 when smoothed.
@@ -19,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-LOSSES = ('minimax', 'non_saturating', 'least_squares', 'wasserstein')
+LOSSES = ('minimax', 'non_saturating', 'least_squares', 'wasserstein', 'hinge')
 PROBABILISTIC = ('minimax', 'non_saturating')  # D outputs are logits of a probability
+TARGETED = PROBABILISTIC + ('least_squares',)  # the losses with targets to smooth
 
 
 def bce_with_logits(logits, targets):
@@ -38,6 +40,8 @@ def discriminator_loss(kind: str, d_real, d_fake, real_target=1.0, fake_target=0
                   + jnp.mean(jnp.square(d_fake - fake_target)))
   if kind == 'wasserstein':
     return wasserstein_critic_loss(d_real, d_fake)
+  if kind == 'hinge':  # Lim & Ye; Miyato et al.'s SNGAN
+    return jnp.mean(jax.nn.relu(1.0 - d_real)) + jnp.mean(jax.nn.relu(1.0 + d_fake))
   raise ValueError(f'unknown GAN loss {kind!r}; expected one of {", ".join(LOSSES)}.')
 
 
@@ -49,7 +53,7 @@ def generator_loss(kind: str, d_fake):
     return jnp.mean(bce_with_logits(d_fake, 1.0))
   if kind == 'least_squares':
     return 0.5 * jnp.mean(jnp.square(d_fake - 1.0))
-  if kind == 'wasserstein':
+  if kind in ('wasserstein', 'hinge'):
     return wasserstein_generator_loss(d_fake)
   raise ValueError(f'unknown GAN loss {kind!r}; expected one of {", ".join(LOSSES)}.')
 

@@ -73,7 +73,7 @@ def test_probe_runs_with_its_default_model_from_an_empty_folder(tmp_path, name):
     assert accuracy == sorted(accuracy, reverse=True) and accuracy[-1] <= 0.05  # 0 measured
   elif name == 'saliency':  # IG's attributions add up to f(x) - f(0): 11 % off at 8 steps
     assert summary['ig_completeness_error'] < 0.2
-  else:  # each class's image from noise, classified as that class (9 of 10 at > 0.97)
+  elif name == 'class_viz':  # each class's image from noise, as that class (9 of 10 > 0.97)
     assert np.median(list(summary['target_probability'].values())) > 0.9
 
 
@@ -94,7 +94,7 @@ def test_every_config_and_variant_passes_its_trainers_validation(tmp_path, name,
     key = USER_INPUTS[name].split('.')[1]
     config.dataset[key] = str(tmp_path / ('photos' if key == 'train_dir' else 'photo.jpg'))
   trainer.validate(config)
-  if 'train' in config and 'num_steps' in config.train:  # a user's small-run overrides
+  if config.trainer in ('gan', 'gan_sweep'):  # a user's small-run overrides
     with config.unlocked():
       config.train.num_steps, config.train.log_every = 20, 10
     trainer.validate(config)

@@ -86,12 +86,13 @@ def test_losses_and_gradients_are_finite(loss):
   expected_g = {'minimax': np.mean(np.log(1 - d_of(l_fake))),
                 'non_saturating': -np.mean(np.log(d_of(l_fake))),
                 'least_squares': np.mean((l_fake - 1) ** 2) / 2,
-                'wasserstein': -np.mean(l_fake)}[loss]
+                'wasserstein': -np.mean(l_fake), 'hinge': -np.mean(l_fake)}[loss]
   np.testing.assert_allclose(float(g_loss), expected_g, rtol=1e-5, atol=1e-6)
   l_real, l_fake = critic(real, None), critic(fake, None)  # (no dropout in this critic)
   expected_d = {'minimax': -np.mean(np.log(d_of(l_real))) - np.mean(np.log(1 - d_of(l_fake))),
                 'least_squares': (np.mean((l_real - 1) ** 2) + np.mean(l_fake ** 2)) / 2,
-                'wasserstein': np.mean(l_fake) - np.mean(l_real)}
+                'wasserstein': np.mean(l_fake) - np.mean(l_real),
+                'hinge': np.mean(np.maximum(1 - l_real, 0)) + np.mean(np.maximum(1 + l_fake, 0))}
   expected_d['non_saturating'] = expected_d['minimax']
   d_loss = aux[0]['d_loss'] - (gan.gp_weight * aux[0]['gradient_penalty'] if gan.gp_weight else 0)
   np.testing.assert_allclose(float(d_loss), expected_d[loss], rtol=1e-5, atol=1e-6)

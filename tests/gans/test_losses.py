@@ -85,5 +85,12 @@ def test_wasserstein_by_name_and_clipping():
   assert float(losses.generator_loss('wasserstein', d_fake)) == -1.0
   clipped = losses.clip_weights({'a': jnp.array([-1.0, 0.005, 0.5])}, 0.01)
   chex.assert_trees_all_close(clipped['a'], jnp.array([-0.01, 0.005, 0.01]))
-  with pytest.raises(ValueError, match='hinge'):
-    losses.generator_loss('hinge', d_fake)
+  with pytest.raises(ValueError, match="unknown GAN loss 'relativistic'"):
+    losses.generator_loss('relativistic', d_fake)
+
+
+def test_hinge_losses_by_hand():
+  d_real, d_fake = jnp.array([0.5, 2.0]), jnp.array([-2.0, 0.5])
+  # D: mean(relu(1 - (0.5, 2))) + mean(relu(1 + (-2, 0.5))) = 0.25 + 0.75; G: -mean(-2, 0.5)
+  assert float(losses.discriminator_loss('hinge', d_real, d_fake)) == 1.0
+  assert float(losses.generator_loss('hinge', d_fake)) == 0.75

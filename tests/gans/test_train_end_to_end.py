@@ -291,7 +291,7 @@ def test_a_workdir_held_refused_to_another_model_saved_on_sigterm_resumed_after_
     ('--config.optim.g_learning_rate=-0.1', 'config.optim.g_learning_rate = -0.1'),
     ('--config.loss.n_critic=0', 'config.loss.n_critic = 0'),
     ('--config.model.critic_batchnorm=True', 'config.loss.gp_weight = 10.0'),
-    ('--config.loss.name=hinge', "config.loss.name = 'hinge'"),
+    ('--config.loss.name=relativistic', "config.loss.name = 'relativistic'"),
     ('--config.loss.minimax_after_steps=5', 'config.loss.minimax_after_steps = 5'),
     ('--config.dataset.name=svhn', "config.dataset.name = 'svhn'"),
     ('--config.train.bacth_size=8', 'bacth_size'),

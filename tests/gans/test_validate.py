@@ -14,6 +14,7 @@ from gans import build
     ('dataset.pixel_range', 'zero_255', "one of 'zero_one', 'minus_one_one'"),
     ('loss.acgan_weights', (1.0, 0.1), r'\(0, 0\) unless model.conditional = True'),
     ('loss.acgan_weights', (1.0,), r'a pair \(d_weight, g_weight\)'),
+    ('loss.real_label', (0.9, 0.9), r"\(1.0, 1.0\) with loss.name = 'wasserstein', which has no"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
   config = wgan_gp_config.get_config('quick')
@@ -24,7 +25,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(key, value, expected):
 
 
 def test_default_and_variant_configs_are_valid():
-  for arg in (None, 'quick', 'paper'):
+  for arg in (None, 'quick', 'paper', 'acgan'):
     build.validate(wgan_gp_config.get_config(arg))
   with pytest.raises(ValueError, match="unknown argument 'fast'"):
     wgan_gp_config.get_config('fast')
