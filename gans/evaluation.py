@@ -1,6 +1,6 @@
 """Scores a generator with the evaluation classifier: FID, KID, Inception-style score and,
 for conditional models, class accuracy. Used during training (gans/train.py) and on any
-checkpoint (`python -m gans.score --workdir=runs/dcgan`).
+checkpoint (`python -m gans.tools.score --workdir=runs/dcgan`).
 
 Features are the classifier's penultimate activations (256 for configs/eval_classifier.py),
 so these numbers compare runs of this code with each other; with `feature_network` (the FID
@@ -53,7 +53,7 @@ class Evaluator:
       return (model.apply({'params': params}, x, return_features=True),
               model.apply({'params': params}, x))
     self._features_logits = features_logits
-    if reference_images is not None:  # None: a classifier only (gans/export.py)
+    if reference_images is not None:  # None: a classifier only (gans/tools/export.py)
       self.reference_features, _ = self.features_and_logits(
           data.to_float(np.asarray(reference_images), 'zero_one'))
       self.reference_moments = metrics.Moments.of(self.reference_features)

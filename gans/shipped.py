@@ -1,13 +1,13 @@
 """The generator shipped with the code: a conditional GAN of Fashion-MNIST in 16 bits, what
 `python -m gans.app` serves when no --workdir is given (report 004's page from a fresh clone,
 nothing trained first). Its file holds the run's config, step, generator weights (the EMA),
-BatchNorm statistics, the scores `gans.ship` measured on those 16-bit weights, and the run's
+BatchNorm statistics, the scores `gans.tools.ship` measured on those 16-bit weights, and the run's
 FID curve. It is checked against the recorded sha256 at load.
 
 Train and ship it again (then paste the printed line below):
 
   python launch.py --config=configs/wgan_gp.py:acgan --workdir=runs/acgan
-  python -m gans.ship --workdir=runs/acgan
+  python -m gans.tools.ship --workdir=runs/acgan
 """
 import dataclasses
 import os
@@ -34,7 +34,7 @@ SHIPPED = {
 
 
 def path(dataset: str) -> str:
-  """The recorded file of `dataset`'s generator (where gans.ship writes a new one)."""
+  """The recorded file of `dataset`'s generator (where gans.tools.ship writes a new one)."""
   entry = SHIPPED.get(dataset)
   name = entry.file if entry else f'{dataset}_generator.msgpack'
   return os.path.join(os.path.dirname(os.path.abspath(__file__)), name)

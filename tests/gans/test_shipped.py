@@ -1,7 +1,7 @@
 """The Fashion-MNIST generator shipped with the code (what `python -m gans.app` serves with
 no run): its file matches the recorded sha256 and is small, its 16-bit samples score the
 recorded FID and every class is recognised by the shipped classifier at >= 0.90; and
-gans.ship writes what saved.load_shipped reads back."""
+gans.tools.ship writes what saved.load_shipped reads back."""
 import json
 import math
 import os
@@ -13,7 +13,8 @@ import pytest
 
 from classifiers import saved as saved_classifiers
 from common import shipped_file
-from gans import saved, score, ship, shipped
+from gans import saved, shipped
+from gans.tools import score, ship
 from tests.conftest import changed_copy
 
 
@@ -23,7 +24,7 @@ def test_the_shipped_generator_is_small_checked_and_scores_as_recorded():
   assert shipped_file.sha256(file) == entry.sha256
   run = saved.load_shipped()
   scores = score.score(run, saved_classifiers.load('shipped'), run.scores['num_samples'])
-  # (the tests compile with other XLA flags than gans.ship did: FID moves by ~0.02)
+  # (the tests compile with other XLA flags than gans.tools.ship did: FID moves by ~0.02)
   assert scores['fid'] == pytest.approx(entry.fid, abs=0.1)
   assert scores['fid'] == pytest.approx(run.scores['fid'], abs=0.1)
   per_class = scores['class_accuracy_per_class']

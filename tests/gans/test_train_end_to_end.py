@@ -15,7 +15,8 @@ import pytest
 from common import batches, checks, loop, writers
 from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_config
 import classifiers.saved
-from gans import build, export, gan as gan_lib, report, saved, score, train
+from gans import build, gan as gan_lib, saved, train
+from gans.tools import export, report, score
 from tests.conftest import config_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -179,7 +180,7 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   table_row = report.row(workdir)
   assert f"{resumed['fid']:.1f}" in table_row and f"{resumed['class_accuracy']:.3f}" in table_row
 
-  # any checkpoint scores again to the same numbers (gans.score), and exports (gans.export)
+  # any checkpoint scores again to the same numbers (gans.tools.score), and exports (gans.tools.export)
   classifier = classifiers.saved.load(classifier_dir)
   again = score.score(saved.load(workdir, 'best'), classifier, config.eval.final_samples)
   assert again['step'] == best['step'] == resumed['best_step']

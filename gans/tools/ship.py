@@ -1,7 +1,7 @@
 """Ships a conditional GAN run as the generator `python -m gans.app` serves when no --workdir
 is given (gans/shipped.py).
 
-  python -m gans.ship --workdir=runs/acgan [--which=last] [--num_samples=10000]
+  python -m gans.tools.ship --workdir=runs/acgan [--which=last] [--num_samples=10000]
 
 Rounds the run's generator EMA (its weights, when the run keeps no EMA) to 16 bits, scores
 the rounded generator as training does at its end (FID, KID, class accuracy per class, on
@@ -20,7 +20,8 @@ import numpy as np
 
 from classifiers import shipped as shipped_classifiers
 from common import shipped_file
-from gans import build, saved, score, shipped
+from gans import build, saved, shipped
+from gans.tools import score
 
 
 def ship(workdir: str, which: str = 'last', num_samples: int = 10000,

@@ -3,7 +3,7 @@ evaluation classifier labels with confidence >= t (for a conditional GAN, only w
 label is the one asked for), and write them as an NPZ (uint8 `images` [n, H, W, C],
 int32 `labels`) with a PNG contact sheet and a JSON of the counts.
 
-  python -m gans.export --workdir=runs/cdcgan --num_images=10000 --threshold=0.9 \
+  python -m gans.tools.export --workdir=runs/cdcgan --num_images=10000 --threshold=0.9 \
       [--which=best] [--ema] [--classifier_dir=runs/eval_classifier] [--output=DIR]
 
 Writes to <workdir>/export/ unless --output says otherwise.

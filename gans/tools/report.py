@@ -1,6 +1,6 @@
 """The README's GAN table from finished runs' summary.json files.
 
-  python -m gans.report runs/gan_mlp runs/cgan_mlp runs/dcgan ...
+  python -m gans.tools.report runs/gan_mlp runs/cgan_mlp runs/dcgan ...
 
 One Markdown row per run: generator updates, time (the training steps of all resumed
 parts plus the final scoring; in-training FIDs and pictures are left out), FID and KID of G

@@ -1,7 +1,7 @@
 """Scores any checkpoint of a GAN run with the evaluation classifier, as training does at
 its end: FID, KID, Inception-style score, class accuracy (conditional models).
 
-  python -m gans.score --workdir=runs/dcgan [--which=best] [--ema] [--num_samples=10000]
+  python -m gans.tools.score --workdir=runs/dcgan [--which=best] [--ema] [--num_samples=10000]
       [--inception_dir=weights/fid_inception]   # FID/KID on InceptionV3 pool3 features
 """
 import json
