@@ -123,13 +123,9 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
 def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
-  def prepare(group_config):
-    ds = build.load_data(group_config)
-    train = group_config.train
-    return ds, mesh_lib.training_mesh(train.num_devices, train.batch_size,
-                                      len(ds.train_images), sweep=True)
-
-  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)
+  rows = sweep_lib.train_groups(config, workdir, VMAPPABLE,
+                                lambda group_config: build.data_and_mesh(group_config, sweep=True),
+                                _train_group)
   table = aggregate(rows, config.sweep.axis_values)
   if table and distributed.is_main():  # empty when the first group was stopped; one writer
     write_tables(workdir, axis, table)

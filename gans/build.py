@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import optax
 
 from classifiers import saved, shipped
-from common import checks, data, loop
+from common import checks, data, loop, mesh as mesh_lib
 from gans import evaluation, gan as gan_lib, inception, losses, models
 
 
@@ -180,6 +180,13 @@ def load_data(config) -> data.ImageDataset:
   if d.name == data.IMAGE_FOLDER:
     return data.load_folder(d.dir, d.image_size, d.channels)
   return data.load(d.name, d.dir, d.download)
+
+
+def data_and_mesh(config, sweep: bool = False):
+  """(dataset, mesh): the data the run trains on and the mesh its batches split over."""
+  ds = load_data(config)
+  return ds, mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
+                                    len(ds.train_images), sweep=sweep)
 
 
 def load_feature_network(inception_dir: str):

@@ -99,10 +99,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    ds = build.load_data(group_config)
-    train = group_config.train
-    mesh = mesh_lib.training_mesh(train.num_devices, train.batch_size,
-                                  len(ds.train_images), sweep=True)
+    ds, mesh = build.data_and_mesh(group_config, sweep=True)
     return ds, mesh, build.build_evaluator(group_config, ds)
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)

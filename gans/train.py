@@ -23,9 +23,7 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  ds = build.load_data(config)
-  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
-                                len(ds.train_images))
+  ds, mesh = build.data_and_mesh(config)
   num_examples = len(ds.train_images)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   evaluator = build.build_evaluator(config, ds)

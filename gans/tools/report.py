@@ -26,7 +26,8 @@ def row(workdir: str) -> str:
          if 'class_accuracy' in s else '–')
   best = f"{s['fid_best']:.1f} ({s['best_step']})" if 'fid_best' in s else '–'
   return (f"| `{os.path.basename(os.path.normpath(workdir))}` | {s['generator_updates']:,} "
-          f"| {minutes} min {seconds:02d} s | {s['fid']:.1f} | {s.get('fid_ema', float('nan')):.1f} "
+          f"| {minutes} min {seconds:02d} s | {s['fid']:.1f} "
+          f"| {s.get('fid_ema', float('nan')):.1f} "
           f"| {s['kid']:.2f} | {s.get('kid_ema', float('nan')):.2f} | {best} | {acc} "
           f"| {s['classes_present']} ({s['largest_class_fraction']:.2f}) |")
 

@@ -180,7 +180,8 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   table_row = report.row(workdir)
   assert f"{resumed['fid']:.1f}" in table_row and f"{resumed['class_accuracy']:.3f}" in table_row
 
-  # any checkpoint scores again to the same numbers (gans.tools.score), and exports (gans.tools.export)
+  # any checkpoint scores again to the same numbers (gans.tools.score), and exports
+  # (gans.tools.export)
   classifier = classifiers.saved.load(classifier_dir)
   again = score.score(saved.load(workdir, 'best'), classifier, config.eval.final_samples)
   assert again['step'] == best['step'] == resumed['best_step']

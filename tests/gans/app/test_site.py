@@ -1,5 +1,6 @@
-"""gans/app (site.py, labelled_samples.py, the page) on a tiny conditional DCGAN run: what the page is
-sent, that no request compiles, bad input, and the page itself in headless Chromium."""
+"""gans/app (site.py, labelled_samples.py, the page) on a tiny conditional DCGAN run: what
+the page is sent, that no request compiles, bad input; and the page itself in headless
+Chromium, served as a newcomer starts it (the shipped generator)."""
 import contextlib
 import dataclasses
 import os
@@ -280,8 +281,8 @@ def _plays(page, tmp_path):
 
 def _selection_shows(page, cell: int) -> bool:
   """The cell is the selected one, and its ring is drawn."""
-  style = page.evaluate(f'getComputedStyle(document.querySelector(\'#board td[data-index="{cell}"]\'))'
-                        '.outlineStyle')
+  selector = f'#board td[data-index="{cell}"]'
+  style = page.evaluate(f'getComputedStyle(document.querySelector({selector!r})).outlineStyle')
   return page.evaluate('state.selected') == cell and style == 'solid'
 
 
