@@ -25,6 +25,12 @@ def number_classes(dataset: str, num_classes: int) -> tuple[int, ...] | None:
   return tuple(range(9)) if num_classes >= 9 else None
 
 
+def loss_of(loss) -> str:
+  """The loss as the page names it: 'wasserstein + gradient penalty, AC-GAN class head'."""
+  return (loss.name + (' + gradient penalty' if loss.gp_weight else '')
+          + (', AC-GAN class head' if max(loss.acgan_weights) > 0 else ''))
+
+
 def source_of(run: saved.SavedRun) -> str:
   return 'the generator shipped with the code' if run.source == shipped.NAME else run.source
 
@@ -100,7 +106,7 @@ class Site:
     return {
         'source': source_of(run), 'shipped': run.source == shipped.NAME,
         'dataset': run.config.dataset.name, 'arch': run.config.model.arch,
-        'loss': run.config.loss.name, 'conditional': sampler.conditional, 'step': run.step,
+        'loss': loss_of(run.config.loss), 'conditional': sampler.conditional, 'step': run.step,
         'has_ema': sampler.has_ema, 'threshold': sampler.threshold,
         'classifier': sampler.classifier.source if sampler.classifier else None,
         'class_names': list(names), 'messages': self.messages,

@@ -223,6 +223,7 @@ def _plays(page, tmp_path):
   assert page.locator('#board td').count() == 81
   info = page.evaluate('state.info')
   assert info['source'] == 'the generator shipped with the code'
+  assert info['loss'] == 'wasserstein + gradient penalty, AC-GAN class head'
   final = info['scores']['fid']
   assert f'FID {final:.1f}' in page.text_content('#run-scores')  # the run's final scores
   givens = page.evaluate('state.puzzle.givens.filter(g => g > 0).length')
