@@ -75,6 +75,15 @@ def vmapped_values(axis: str, values: list) -> bool:
   return axis in ('optim.learning_rate', 'model.init_constant') and sweep_lib.numbers(values)
 
 
+def stacked_axes(config, axis: str, values: list, seeds: list) -> tuple[list, list]:
+  """(the seed of each row, the value of each column) of the [seed, value] stack: a seed
+  sweep's values are seeds too; only vmapped values share a seed's row (else one column)."""
+  if axis == 'seed':
+    return [int(val) + s for val in values for s in seeds], [0.0]
+  return ([config.seed + s for s in seeds],
+          values if vmapped_values(axis, values) else [0.0])
+
+
 def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examples: int):
   """States stacked [seed, value], and each variant's value and seed in flattened order.
 
@@ -83,11 +92,7 @@ def stacked_state(setup, config, axis: str, values: list, seeds: list, num_examp
   mesh the state is made where mesh.stacked_shardings puts it.
   """
   varies = vmapped_values(axis, values)
-  if axis == 'seed':  # the values are the seeds
-    seed_list = [int(val) + s for val in values for s in seeds]
-  else:
-    seed_list = [config.seed + s for s in seeds]
-  inner = values if varies else [0.0]
+  seed_list, inner = stacked_axes(config, axis, values, seeds)
   keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, jnp.uint32))
 
   def vary(base, value):
@@ -135,10 +140,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 
 def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
-  # stacked [seed, value]: a seed sweep's values are seeds too
-  rows, columns = ((len(values) * num_seeds, 1) if axis == 'seed' else
-                   (num_seeds, len(values) if vmapped_values(axis, values) else 1))
-  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: rows, VALUE_AXIS: columns})
+  seed_rows, value_columns = stacked_axes(config, axis, values, list(range(num_seeds)))
+  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: len(seed_rows),
+                                        VALUE_AXIS: len(value_columns)})
   mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # (the batch may be the axis)
   setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)

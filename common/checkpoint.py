@@ -18,8 +18,7 @@ class _ReadOnlyNotices(logging.Filter):
   every command that reads another run's weights, that is expected."""
 
   def filter(self, record):
-    return not record.getMessage().startswith(('CheckpointManagerOptions.read_only=True',
-                                                'Given directory is read only'))
+    return not record.getMessage().startswith('Given directory is read only')
 
 
 logging.getLogger('absl').addFilter(_ReadOnlyNotices())

@@ -8,6 +8,8 @@ import flax.serialization
 import jax
 import numpy as np
 
+from common import writers
+
 STORAGE_DTYPE = np.float16
 
 
@@ -25,9 +27,7 @@ def write(file: str, tree: dict, arrays: tuple[str, ...]) -> str:
   """Writes `tree` with its `arrays` entries (trees of arrays) in 16 bits; returns the sha256."""
   tree = {k: jax.tree.map(lambda x: np.asarray(x, STORAGE_DTYPE), v) if k in arrays else v
           for k, v in tree.items()}
-  with open(file + '.tmp', 'wb') as f:  # a reader never sees half a file
-    f.write(flax.serialization.msgpack_serialize(tree))
-  os.replace(file + '.tmp', file)
+  writers.write_bytes(file, flax.serialization.msgpack_serialize(tree))
   return sha256(file)
 
 

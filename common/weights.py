@@ -7,6 +7,8 @@ import os
 import flax.serialization
 import numpy as np
 
+from common import writers
+
 PARAMS, META = 'params.msgpack', 'meta.json'
 
 
@@ -28,9 +30,7 @@ def read_torch_file(path: str) -> dict[str, np.ndarray]:
 def save(tree, output_dir: str, meta: dict) -> dict:
   os.makedirs(output_dir, exist_ok=True)
   path = os.path.join(output_dir, PARAMS)
-  with open(path + '.tmp', 'wb') as f:  # a reader never sees half a file
-    f.write(flax.serialization.msgpack_serialize(tree))
-  os.replace(path + '.tmp', path)
+  writers.write_bytes(path, flax.serialization.msgpack_serialize(tree))
   with open(os.path.join(output_dir, META), 'w') as f:
     json.dump(meta, f, indent=2)
   return meta

@@ -6,12 +6,17 @@ import os
 import numpy as np
 
 
-def write_json(path: str, obj) -> None:
+def write_bytes(path: str, data: bytes) -> None:
+  """Writes `path` whole or not at all: a reader never sees half a file."""
   tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, sort_keys=True, default=_to_builtin)
-    f.write('\n')
+  with open(tmp, 'wb') as f:
+    f.write(data)
   os.replace(tmp, path)
+
+
+def write_json(path: str, obj) -> None:
+  write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=_to_builtin)
+                     + '\n').encode())
 
 
 def write_config(config, workdir: str) -> list[str]:

@@ -249,12 +249,13 @@ def load_classifier(config, ds):
   return clf
 
 
-def build_evaluator(config, ds):
+def build_evaluator(config, ds, classifier=None, inception_dir: str | None = None):
   """What scores a generator (FID, KID, class accuracy against the test images) with the
-  classifier and feature network config.eval names; None for an unscored run."""
-  classifier = load_classifier(config, ds)
+  classifier and feature network config.eval names (or these); None for an unscored run."""
+  classifier = classifier or load_classifier(config, ds)
   if classifier is None:
     return None
+  inception_dir = config.eval.inception_dir if inception_dir is None else inception_dir
   return evaluation.Evaluator(classifier, ds.test_images, kid_subsets=config.eval.kid_subsets,
                               kid_subset_size=config.eval.kid_subset_size, seed=config.seed,
-                              feature_network=load_feature_network(config.eval.inception_dir))
+                              feature_network=load_feature_network(inception_dir))

@@ -83,8 +83,9 @@ class Evaluator:
       out.update(kid=float(value), kid_std=float(std))
     if labels is not None:
       out['class_accuracy'] = float(metrics.class_accuracy(logits, labels))
-      out['class_accuracy_per_class'] = [
-          round(float(a), 4) for a in metrics.class_accuracy_per_class(logits, labels)]
+      if kid:  # the final scores: the per-class breakdown too (one host copy)
+        out['class_accuracy_per_class'] = [round(a, 4) for a in np.asarray(
+            metrics.class_accuracy_per_class(logits, labels)).tolist()]
     predicted = np.bincount(np.asarray(jnp.argmax(logits, -1)), minlength=logits.shape[-1])
     out['classes_present'] = int(np.sum(predicted > 0))
     out['largest_class_fraction'] = float(predicted.max() / max(predicted.sum(), 1))

@@ -57,6 +57,16 @@ class GAN:
   ema_decay: float = struct.field(pytree_node=False, default=0.0)  # 0: no EMA
   pixel_range: str = struct.field(pytree_node=False, default='minus_one_one')
 
+  @property
+  def has_class_head(self) -> bool:
+    """AC-GAN: the discriminator returns (scores, class logits)."""
+    return bool(getattr(self.discriminator, 'aux_classes', 0))
+
+  def loss_description(self) -> str:
+    """E.g. 'wasserstein + gradient penalty, AC-GAN class head' (titles, the app's page)."""
+    return (self.loss + (' + gradient penalty' if self.gp_weight else '')
+            + (', AC-GAN class head' if self.has_class_head else ''))
+
   def sample_latent(self, key, n: int):
     if self.latent == 'uniform':
       return jax.random.uniform(key, (n, self.latent_dim), minval=-1.0, maxval=1.0)
@@ -113,7 +123,7 @@ def _mean_output(gan: GAN, logits):
 
 def _split(gan: GAN, d_out):
   """(scores, class logits or None) of a discriminator's output."""
-  return d_out if getattr(gan.discriminator, 'aux_classes', 0) else (d_out, None)
+  return d_out if gan.has_class_head else (d_out, None)
 
 
 def discriminator_loss_fn(d_params, d_batch_stats, gan: GAN, real, real_labels, fake,

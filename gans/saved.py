@@ -25,8 +25,13 @@ class SavedRun:
   state: dict          # the saved train state as nested dicts
   step: int
   scores: dict         # the final scores (summary.json); {} before the run has ended
-  source: str          # the workdir, or shipped.NAME
-  recorded_fid_curve: dict | None = None  # the shipped generator's (a workdir's is read live)
+  workdir: str | None  # None: the generator shipped with the code
+  dataset: data.ImageDataset | None = None  # a run's data, loaded with it
+  recorded_fid_curve: dict | None = None    # the shipped generator's (a run's is read live)
+
+  @property
+  def shipped(self) -> bool:
+    return self.workdir is None
 
   def generate(self, z, labels, ema: bool = False):
     params = self.state['ema_params'] if ema else self.state['g_params']
@@ -34,9 +39,9 @@ class SavedRun:
 
   def fid_curve(self) -> dict:
     """{'step', 'fid', 'fid_ema'} lists of the FIDs logged during training, so far."""
-    if self.recorded_fid_curve is not None:
+    if self.shipped:
       return self.recorded_fid_curve
-    rows = [r for r in writers.read_metrics(self.source) if 'fid' in r]
+    rows = [r for r in writers.read_metrics(self.workdir) if 'fid' in r]
     return {'step': [r['step'] for r in rows], 'fid': [r['fid'] for r in rows],
             'fid_ema': [r.get('fid_ema') for r in rows]}
 
@@ -84,7 +89,7 @@ def load(workdir: str, which: str = 'last', ema: bool = False) -> SavedRun:
   # the end's scores (KID is scored only there), of the step they were scored at; a run
   # stopped early or unscored has none
   scores = {**summary, 'step': summary['steps']} if 'kid' in summary else {}
-  return SavedRun(config, gan, ds.class_names, state, step, scores, workdir)
+  return SavedRun(config, gan, ds.class_names, state, step, scores, workdir, ds)
 
 
 def load_shipped(dataset: str = 'fashion_mnist') -> SavedRun:
@@ -94,5 +99,5 @@ def load_shipped(dataset: str = 'fashion_mnist') -> SavedRun:
   names = data.class_names(config.dataset.name)
   gan = build.build_gan(config, tuple(tree['image_shape']), len(names))
   state = {'g_params': tree['params'], 'g_batch_stats': tree['batch_stats']}
-  return SavedRun(config, gan, names, state, int(tree['step']), tree['scores'], shipped.NAME,
-                  tree['fid_curve'])
+  return SavedRun(config, gan, names, state, int(tree['step']), tree['scores'], None,
+                  recorded_fid_curve=tree['fid_curve'])

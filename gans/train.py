@@ -51,7 +51,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                       figures.sample_writer(
                           gan, workdir, writer, is_main, seed=config.seed,
                           num_samples=config.eval.num_samples,
-                          title=f'{config.model.arch} GAN ({config.loss.name}) on {ds.name}',
+                          title=f'{config.model.arch} GAN ({gan.loss_description()}) on {ds.name}',
                           fid_title=f'FID ({config.eval.fid_samples} samples) on {ds.name}')),)
   best = fid_fn = None
   if evaluator is not None:

@@ -75,6 +75,8 @@ def test_probe_runs_with_its_default_model_from_an_empty_folder(tmp_path, name):
     assert summary['ig_completeness_error'] < 0.2
   elif name == 'class_viz':  # each class's image from noise, as that class (9 of 10 > 0.97)
     assert np.median(list(summary['target_probability'].values())) > 0.9
+  else:
+    pytest.fail(f'no check of the numbers of {name!r}: add one')
 
 
 # What the VGG16 configs need from the user (weights are checked when the run loads them).

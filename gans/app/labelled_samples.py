@@ -94,25 +94,19 @@ class Sampler:
     z, labels = figures.interpolation_inputs(self.run.gan, key)
     return self.generated(z, labels, ema)
 
-  def surest(self, key, classes, ema: bool = False, draws: int = 3) -> list[Sample]:
-    """Per class, the sample the classifier gives that class the highest probability among
-    `draws` batches (asked for it, when conditional); without a classifier, the first asked
-    for."""
+  def surest(self, key, classes, draws: int = 3) -> list[Sample]:
+    """Per class, among `draws` batches (asked for it, when conditional), the sample the
+    classifier gives that class the highest probability; without a classifier, the first
+    asked for."""
     classes = [int(c) for c in classes]
     if self._evaluator is None:
-      return self.of_classes(key, classes, ema)
-    best: dict[int, tuple[float, Sample]] = {}
-    for draw in range(draws):
-      z = self.run.gan.sample_latent(jax.random.fold_in(key, draw), BATCH)
-      labels = np.resize(np.asarray(classes, np.int32), BATCH)
-      images = self._generate(z, labels, ema)
-      probs = self._probabilities(images)
-      for i, s in enumerate(self._samples(images, labels if self.conditional else None, probs)):
-        for c in ([int(labels[i])] if self.conditional else classes):
-          if c not in best or probs[i, c] > best[c][0]:
-            best[c] = (probs[i, c], dataclasses.replace(s, cls=c, checked=(
-                s.label == c and s.confidence >= self.threshold)))
-    return [best[c][1] for c in classes]
+      return self.of_classes(key, classes)
+    labels = np.resize(np.asarray(classes, np.int32), draws * BATCH)
+    images = self._generate(self.run.gan.sample_latent(key, len(labels)), labels, False)
+    probs = self._probabilities(images)
+    picked = [int(np.argmax(np.where(labels == c, probs[:, c], -1.0) if self.conditional
+                            else probs[:, c])) for c in classes]
+    return self._samples(images[picked], classes, probs[picked])
 
   def of_classes(self, key, wanted, ema: bool = False) -> list[Sample]:
     """One sample per entry of `wanted` (class indices), checked where the classifier can:

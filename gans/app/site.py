@@ -9,7 +9,7 @@ import jax
 import numpy as np
 from PIL import Image
 
-from gans import build, figures, saved, shipped
+from gans import build, figures, saved
 from gans.app import labelled_samples, sudoku
 
 PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'page')
@@ -25,14 +25,8 @@ def number_classes(dataset: str, num_classes: int) -> tuple[int, ...] | None:
   return tuple(range(9)) if num_classes >= 9 else None
 
 
-def loss_of(loss) -> str:
-  """The loss as the page names it: 'wasserstein + gradient penalty, AC-GAN class head'."""
-  return (loss.name + (' + gradient penalty' if loss.gp_weight else '')
-          + (', AC-GAN class head' if max(loss.acgan_weights) > 0 else ''))
-
-
 def source_of(run: saved.SavedRun) -> str:
-  return 'the generator shipped with the code' if run.source == shipped.NAME else run.source
+  return 'the generator shipped with the code' if run.shipped else run.workdir
 
 
 def png_data_url(image: np.ndarray) -> str:
@@ -83,7 +77,11 @@ class Site:
       self.messages.append('An unconditional generator without a classifier cannot draw a '
                            'given class: the Sudoku shows digits.')
     self.images_for_numbers = self.numbers is not None and sampler.can_draw_classes
-    self._legends = {}  # ema -> the legend's tiles, made once
+    # one image per number, the same for every puzzle (a fresh sample each time could show
+    # another class than the text beside it): the sample the classifier is surest of
+    self.legend = ([self.tile(s) for s in sampler.surest(jax.random.key(LEGEND_SEED),
+                                                         self.numbers)]
+                   if self.images_for_numbers else [])
 
   def tile(self, s: labelled_samples.Sample) -> dict:
     names = self.sampler.class_names
@@ -104,13 +102,14 @@ class Site:
     run, sampler = self.sampler.run, self.sampler
     names = sampler.class_names
     return {
-        'source': source_of(run), 'shipped': run.source == shipped.NAME,
+        'source': source_of(run), 'shipped': run.shipped,
         'dataset': run.config.dataset.name, 'arch': run.config.model.arch,
-        'loss': loss_of(run.config.loss), 'conditional': sampler.conditional, 'step': run.step,
+        'loss': run.gan.loss_description(), 'conditional': sampler.conditional, 'step': run.step,
         'has_ema': sampler.has_ema, 'threshold': sampler.threshold,
         'classifier': sampler.classifier.source if sampler.classifier else None,
         'class_names': list(names), 'messages': self.messages,
         'scores': {k: run.scores[k] for k in SCORES if k in run.scores},
+        'legend': self.legend,
         'difficulties': list(sudoku.DIFFICULTIES),
         'latest_grid': os.path.basename(self.latest_grid() or '') or None,
         'numbers': ([{'number': n + 1, 'cls': c, 'name': names[c]}
@@ -119,26 +118,14 @@ class Site:
   def puzzle(self, seed: int, difficulty: str, ema: bool = False) -> dict:
     p = sudoku.generate(seed, difficulty)
     cells = [None] * 81
-    legend = []
     if self.images_for_numbers:
       given = [i for i in range(81) if p.givens[i]]
       wanted = [self.numbers[p.givens[i] - 1] for i in given]
       for i, s in zip(given, self.sampler.of_classes(jax.random.key(seed), wanted, ema)):
         cells[i] = self.tile(s)
-      legend = self.legend(ema)
     unchecked = sum(1 for c in cells if c and not c['checked'])
     return {'seed': seed, 'difficulty': difficulty, 'givens': list(p.givens),
-            'solution': list(p.solution), 'cells': cells, 'legend': legend,
-            'unchecked': unchecked}
-
-  def legend(self, ema: bool = False) -> list[dict]:
-    """One tile per number: the sample the classifier is surest shows its class, made once
-    (a fresh sample per puzzle could show another class than the text beside it)."""
-    ema = ema and self.sampler.has_ema
-    if ema not in self._legends:
-      self._legends[ema] = [self.tile(s) for s in self.sampler.surest(
-          jax.random.key(LEGEND_SEED), self.numbers, ema)]
-    return self._legends[ema]
+            'solution': list(p.solution), 'cells': cells, 'unchecked': unchecked}
 
   def samples(self, seed: int, ema: bool = False) -> dict:
     tiles = [self.tile(s) for s in self.sampler.grid(jax.random.key(seed), ema)]
@@ -153,9 +140,9 @@ class Site:
     return self.sampler.run.fid_curve()
 
   def latest_grid(self) -> str | None:
-    if self.sampler.run.source == shipped.NAME:
+    if self.sampler.run.shipped:
       return None
-    grids = sorted(glob.glob(os.path.join(os.path.abspath(self.sampler.run.source), 'samples',
+    grids = sorted(glob.glob(os.path.join(os.path.abspath(self.sampler.run.workdir), 'samples',
                                           'step_*.png')))
     return grids[-1] if grids else None
 

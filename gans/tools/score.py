@@ -8,16 +8,14 @@ import json
 
 from absl import app, flags, logging
 
-from gans import build, evaluation, saved, scoring
+from gans import build, saved, scoring
 
 
 def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
           inception_dir: str = '') -> dict:
   c = run.config
-  evaluator = evaluation.Evaluator(classifier, build.load_data(c).test_images,
-                                 kid_subsets=c.eval.kid_subsets,
-                                 kid_subset_size=c.eval.kid_subset_size, seed=c.seed,
-                                 feature_network=build.load_feature_network(inception_dir))
+  evaluator = build.build_evaluator(c, run.dataset or build.load_data(c), classifier,
+                                    inception_dir)
   z, labels = scoring.eval_inputs(run.gan, c.seed, scoring.FINAL_STREAM, num_samples)
   params = run.state['ema_params'] if ema else run.state['g_params']
   out = scoring.score_generator(run.gan, evaluator, params,

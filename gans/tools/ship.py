@@ -71,8 +71,7 @@ def main(argv):
         f"{scores['class_accuracy']:.4f}, per class {per_class} (lowest {lowest:.4f}), "
         f"{scores['num_samples']} samples of step {scores['step']}")
   print('Record them in gans/shipped.py: '
-        f"'{dataset}': ShippedGenerator('{os.path.basename(file)}', '{digest}', "
-        f"{scores['fid']:.2f}, {lowest:.4f}),")
+        f"'{dataset}': ShippedGenerator('{os.path.basename(file)}', '{digest}'),")
 
 
 if __name__ == '__main__':

@@ -192,7 +192,7 @@ def test_acgan_adds_the_class_heads_cross_entropy_to_both_losses():
   (s_real, c_real), (s_fake, c_fake) = heads(real), heads(fake)
   cross_entropy = lambda c: -np.mean((c - np.log(np.exp(c).sum(1, keepdims=True)))[
       np.arange(BATCH), np.asarray(y)])
-  np.testing.assert_allclose(float(d_loss - 10.0 * metrics['gradient_penalty']),
+  np.testing.assert_allclose(float(d_loss - gan.gp_weight * metrics['gradient_penalty']),
                              s_fake.mean() - s_real.mean() + 1.0 * cross_entropy(c_real),
                              rtol=1e-5)
   np.testing.assert_allclose(float(g_loss), -s_fake.mean() + 0.1 * cross_entropy(c_fake),

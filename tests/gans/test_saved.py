@@ -17,7 +17,7 @@ def _copy(gan_run, tmp_path):
 
 def test_scores_are_the_ends_or_none(gan_run, tmp_path):
   run = saved.load(gan_run[0])
-  assert run.scores['step'] == 8 and run.scores['kid'] > 0 and run.source == gan_run[0]
+  assert run.scores['step'] == 8 and run.scores['kid'] > 0 and run.workdir == gan_run[0]
   copy = _copy(gan_run, tmp_path)
   summary = json.loads((copy / 'summary.json').read_text())
   stopped = {k: v for k, v in summary.items() if not k.startswith('kid')}  # stopped at an FID

@@ -24,11 +24,12 @@ def test_the_shipped_generator_is_small_checked_and_scores_as_recorded():
   assert shipped_file.sha256(file) == entry.sha256
   run = saved.load_shipped()
   scores = score.score(run, saved_classifiers.load('shipped'), run.scores['num_samples'])
-  # (the tests compile with other XLA flags than gans.tools.ship did: FID moves by ~0.02)
-  assert scores['fid'] == pytest.approx(entry.fid, abs=0.1)
+  # the scores the file records, again (the tests compile with other XLA flags than
+  # gans.tools.ship did: FID moves by ~0.02, a class by a sample or two)
+  assert run.scores['fid'] == pytest.approx(26.25, abs=0.01)  # the README's 26.3
   assert scores['fid'] == pytest.approx(run.scores['fid'], abs=0.1)
   per_class = scores['class_accuracy_per_class']
-  assert min(per_class) == pytest.approx(entry.min_class_accuracy, abs=2e-3)
+  np.testing.assert_allclose(per_class, run.scores['class_accuracy_per_class'], atol=2e-3)
   assert min(per_class) >= 0.90, per_class  # every class, not only on average
 
 
@@ -48,7 +49,7 @@ def test_ship_round_trips_a_conditional_run(gan_run, tmp_path, monkeypatch):
   assert (dataset, file) == ('fashion_mnist', target)
   monkeypatch.setattr(shipped, 'path', lambda dataset: target)
   monkeypatch.setitem(shipped.SHIPPED, 'fashion_mnist',
-                      shipped.ShippedGenerator(os.path.basename(target), digest, 0.0, 0.0))
+                      shipped.ShippedGenerator(os.path.basename(target), digest))
   run, loaded = saved.load(workdir), saved.load_shipped()
   assert loaded.step == run.step and loaded.config.model == run.config.model
   assert loaded.scores == scores and scores['weights'] == 'ema' and scores['num_samples'] == 300

@@ -53,10 +53,11 @@ function renderBoard() {
       const td = row.insertCell();
       td.dataset.index = i;
       const given = puzzle.givens[i];
-      if (i === state.selected) td.classList.add('selected');  // givens too: arrows cross them
+      // givens select too (typing there then changes nothing): the arrows cross them
+      td.addEventListener('click', () => select(i));
+      if (i === state.selected) td.classList.add('selected');
       if (given) {
         td.classList.add('given');
-        td.addEventListener('click', () => select(i));  // typing there then changes nothing
         td.dataset.value = given;
         const tile = puzzle.cells[i];
         if (tile) {
@@ -66,7 +67,6 @@ function renderBoard() {
           td.textContent = given;
         }
       } else {
-        td.addEventListener('click', () => select(i));
         if (entries[i]) {
           td.textContent = entries[i];
           td.classList.add(entries[i] === puzzle.solution[i] ? 'right' : 'wrong');
@@ -112,7 +112,7 @@ function renderLegend() {
   for (let n = 1; n <= 9; n++) {
     const button = document.createElement('button');
     button.dataset.number = n;
-    const tile = state.puzzle.legend[n - 1];
+    const tile = state.info.legend[n - 1];
     if (tile) button.append(image(tile, numberName(n)));
     button.append(state.info.numbers ? `${n} ${state.info.numbers[n - 1].name}` : `${n}`);
     button.addEventListener('click', () => fill(n));
@@ -131,7 +131,6 @@ async function newPuzzle(seed = newSeed()) {
   state.selected = -1;
   state.revealed = false;
   renderBoard();
-  renderLegend();
 }
 
 function solve() {
@@ -264,6 +263,7 @@ async function start() {
   $('latest-grid').addEventListener('error', () => { $('latest-caption').textContent = 'No sample grid written yet.'; });
   const seed = /^\d{1,10}$/.test(asked.get('seed') || '') && Number(asked.get('seed')) < 2 ** 31
     ? Number(asked.get('seed')) : newSeed();  // the server's range
+  renderLegend();  // the same images for every puzzle
   await newPuzzle(seed);
   await Promise.all([loadGallery(), plotFid()]);
   document.body.dataset.ready = '1';

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import jax
+import numpy as np
 import pytest
 from jax import monitoring
 
@@ -48,7 +49,6 @@ def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
   expected = sudoku.generate(5, 'hard')
   assert puzzle['givens'] == list(expected.givens)
   assert puzzle['solution'] == list(expected.solution)
-  assert len(puzzle['legend']) == 9
   for number, cell in zip(puzzle['givens'], puzzle['cells']):
     assert (cell is None) == (number == 0)
     if cell:
@@ -57,15 +57,31 @@ def test_the_puzzle_has_images_that_stand_for_its_numbers(site):
       assert cell['checked'] == (cell['label'] == cell['cls'] and cell['confidence'] >= 0.5)
   assert puzzle['unchecked'] == sum(1 for c in puzzle['cells'] if c and not c['checked'])
   assert _get(client, '/api/sudoku?seed=5&difficulty=hard') == puzzle  # seeded
-  # the legend: one fixed set, per number the sample of its class the classifier is surest of
-  assert _get(client, '/api/sudoku?seed=6&difficulty=easy')['legend'] == puzzle['legend']
-  assert [t['cls'] for t in puzzle['legend']] == list(app_site.NUMBER_CLASSES['fashion_mnist'])
-  for tile in puzzle['legend']:
+  # the legend: one fixed set, sent once, per number a sample of its class
+  numbers = list(app_site.NUMBER_CLASSES['fashion_mnist'])
+  assert [t['cls'] for t in info['legend']] == numbers
+  for tile in info['legend']:
     assert tile['checked'] == (tile['label'] == tile['cls'] and tile['confidence'] >= 0.5)
-  summary = writers.read_json(os.path.join(site.sampler.run.source, 'summary.json'))
+  summary = writers.read_json(os.path.join(site.sampler.run.workdir, 'summary.json'))
   assert info['scores'] == {'fid': summary['fid'], 'kid': summary['kid'],
                             'class_accuracy': summary['class_accuracy'],
                             'num_samples': summary['num_samples'], 'step': 8}
+
+
+def test_the_legend_shows_the_sample_the_classifier_is_surest_of(site):
+  sampler, key = site.sampler, jax.random.key(app_site.LEGEND_SEED)
+  numbers = list(app_site.NUMBER_CLASSES['fashion_mnist'])
+  chosen = sampler.surest(key, numbers)
+  labels = np.resize(np.asarray(numbers, np.int32), 3 * labelled_samples.BATCH)  # the draws
+  candidates = sampler._probabilities(sampler._generate(
+      sampler.run.gan.sample_latent(key, len(labels)), labels, False))
+  for c, s in zip(numbers, chosen):
+    p_c = sampler._probabilities(s.image[None])[0, c]
+    first = candidates[np.flatnonzero(labels == c)[0], c]
+    np.testing.assert_allclose(p_c, candidates[labels == c, c].max(), rtol=1e-3)
+    assert p_c >= first  # (the first sample of its class would not do)
+  assert any(sampler._probabilities(s.image[None])[0, c] > candidates[
+      np.flatnonzero(labels == c)[0], c] for c, s in zip(numbers, chosen))
 
 
 def test_gallery_samples_change_with_the_seed_and_the_ema(site):
@@ -80,7 +96,7 @@ def test_gallery_samples_change_with_the_seed_and_the_ema(site):
   strip = _get(client, '/api/interpolation?seed=1')
   assert len(strip['tiles']) == 60 and strip['columns'] == 10
   fid = _get(client, '/api/fid')
-  logged = [r for r in writers.read_metrics(site.sampler.run.source) if 'fid' in r]
+  logged = [r for r in writers.read_metrics(site.sampler.run.workdir) if 'fid' in r]
   assert fid == {'step': [4, 8], 'fid': [r['fid'] for r in logged],
                  'fid_ema': [r['fid_ema'] for r in logged]}
   response = client.get('/run/latest_grid.png')
@@ -231,7 +247,7 @@ def _plays(page, tmp_path):
   title = page.get_attribute('#board td.given img', 'title')
   assert title.startswith('classifier: ')  # label and confidence on hover
   # the legend: each number's image is one the classifier names as that number's class
-  legend = page.evaluate('state.puzzle.legend')
+  legend = page.evaluate('state.info.legend')
   assert all(t['checked'] and t['label'] == t['cls'] for t in legend), legend
   seed = page.evaluate('state.puzzle.seed')
   assert page.text_content('#puzzle-link') == f'puzzle seed {seed}'
