@@ -75,10 +75,12 @@ class _QuietLibraries(logging_std.Filter):
     return '/orbax/' not in record.pathname or record.levelno >= logging_std.WARNING
 
 
-def _fail(message: str):
+def _fail(message: str, in_job: bool = False):
   # one write: the processes of a job share a console, and a line must not split
   sys.stderr.write(f'launch.py: {message}\n')
   sys.stderr.flush()
+  if in_job:  # every process of the job stops alike: the runtime's goodbye at exit would
+    os._exit(2)  # wait for the coordinator, process 0's, which may already have left
   sys.exit(2)
 
 
@@ -179,7 +181,7 @@ def main(argv):
         run()
       finish()
   except ConfigError as e:
-    _fail(str(e))
+    _fail(str(e), in_job=cluster.enabled)
   except Exception as e:  # pylint: disable=broad-except
     if jax.process_count() == 1:
       raise

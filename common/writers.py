@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -83,8 +84,7 @@ class MetricWriter:
     kept = [r for r in read_metrics(workdir) if r['step'] <= resume_step]
     with open(self.path, 'w') as f:
       f.writelines(json.dumps(r) + '\n' for r in kept)
-    from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
-    self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'),
+    self._tb = _summary_writer()(os.path.join(workdir, 'tensorboard'),
                              purge_step=resume_step + 1 if resume_step else None)
 
   def write_scalars(self, step: int, scalars: dict) -> None:
@@ -104,3 +104,18 @@ class MetricWriter:
   def close(self) -> None:
     if self._tb is not None:
       self._tb.close()
+
+
+def _summary_writer():
+  """tensorboardX's SummaryWriter, imported with torch hidden: where torch is installed,
+  tensorboardX imports it (1.5-2 s per process) only to accept its tensors, which no run here
+  writes."""
+  hide = 'torch' not in sys.modules
+  if hide:
+    sys.modules['torch'] = None  # `import torch` raises ImportError, which tensorboardX expects
+  try:
+    from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+  finally:
+    if hide:
+      del sys.modules['torch']
+  return SummaryWriter

@@ -100,3 +100,18 @@ def tiny_classifier(tmp_path_factory):
   """(tiny dataset folder, workdir of a classifier trained on it), shared by the session."""
   data_dir = make_idx_dir(tmp_path_factory.mktemp('classifier_data'))
   return data_dir, train_tiny_classifier(data_dir, tmp_path_factory.mktemp('classifier'))
+
+
+# The files that take longest (pytest --durations=0, summed per file), started first: with
+# two workers each taking whole files (pytest.ini), a long file started last leaves the other
+# worker idle at the end. The order changes only the wall time.
+SLOWEST_FILES = ('tests/common/test_distributed.py', 'tests/gans/test_train_end_to_end.py',
+                 'tests/test_front_door.py', 'tests/gans/app/test_site.py',
+                 'tests/gans/test_sweep.py', 'tests/transfer/test_convert.py',
+                 'tests/transfer/test_vgg16_runs.py', 'tests/classifiers/test_train_end_to_end.py',
+                 'tests/probes/test_probe_runs.py', 'tests/gans/test_gan_step.py')
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
+  items.sort(key=lambda item: rank.get(item.nodeid.split('::')[0], len(rank)))
