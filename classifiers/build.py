@@ -76,13 +76,6 @@ def load_data(config) -> data.ImageDataset:
     raise checks.ConfigError(str(e)) from None
 
 
-def data_and_mesh(config, sweep: bool = False):
-  """(dataset, mesh): the data the run trains on and the mesh its batches split over."""
-  ds = load_data(config)
-  return ds, mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
-                                    len(ds.train_images), sweep=sweep)
-
-
 def build_setup(config, ds: data.ImageDataset, mesh) -> step_lib.Setup:
   model = build_model(config, ds.num_classes)
   steps_per_epoch = len(ds.train_images) // config.train.batch_size

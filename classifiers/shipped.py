@@ -12,7 +12,7 @@ FIDs. Its test accuracy, measured on the 16-bit weights, is `ShippedFile.test_ac
 Retrain and ship it again (then paste the printed sha256 and accuracy below):
 
   python launch.py --config=configs/eval_classifier.py --workdir=runs/eval_classifier
-  python -m classifiers.ship --workdir=runs/eval_classifier
+  python -m classifiers.tools.ship --workdir=runs/eval_classifier
 """
 import dataclasses
 import json

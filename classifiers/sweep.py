@@ -129,7 +129,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE,
-                                lambda group_config: build.data_and_mesh(group_config, sweep=True),
+                                lambda group_config: (build.load_data(group_config),),
                                 _train_group)
   table = aggregate(rows, config.sweep.axis_values)
   if table and distributed.is_main():  # empty when the first group was stopped; one writer
@@ -139,13 +139,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
-def _train_group(config, ds, mesh, axis, values, num_seeds, groupdir) -> list[dict]:
+def _train_group(config, ds, axis, values, num_seeds, groupdir) -> list[dict]:
   seed_rows, value_columns = stacked_axes(config, axis, values, list(range(num_seeds)))
-  mesh = mesh_lib.variant_mesh(mesh, **{SEED_AXIS: len(seed_rows),
-                                        VALUE_AXIS: len(value_columns)})
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # (the batch may be the axis)
-  setup = variants_setup(build.build_setup(config, ds, mesh))
   num_examples = len(ds.train_images)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size, num_examples,
+                                **{SEED_AXIS: len(seed_rows), VALUE_AXIS: len(value_columns)})
+  setup = variants_setup(build.build_setup(config, ds, mesh))
   steps_per_epoch = num_examples // config.train.batch_size
   k = build.steps_per_call(config, steps_per_epoch)
   state, variant_values, variant_seeds = stacked_state(

@@ -19,8 +19,9 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  ds, mesh = build.data_and_mesh(config)
+  ds = build.load_data(config)
   num_examples = len(ds.train_images)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size, num_examples)
   setup = build.build_setup(config, ds, mesh)
   steps_per_epoch = num_examples // config.train.batch_size
   k = build.steps_per_call(config, steps_per_epoch)

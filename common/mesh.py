@@ -95,17 +95,19 @@ def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') ->
 
 
 def training_mesh(num_devices: int, batch_size: int, num_examples: int,
-                  sweep: bool = False) -> jax.sharding.Mesh:
-  """The data mesh of `num_devices` (0: every device of the job), checked against the
-  batch: an equal share per device (a `sweep` checks its own, once its variants have their
-  devices: variant_mesh), no more than the `num_examples` training examples."""
+                  **variants: int) -> jax.sharding.Mesh:
+  """The mesh a run's batches split over: `num_devices` (0: every device of the job) on the
+  'data' axis, or, for a sweep whose variants are stacked on the named axes (`variants=8`),
+  its variant_mesh. Checked against the batch: an equal share per device of the data axis,
+  no more than the `num_examples` training examples."""
   checks.require(jax.process_count() == 1 or num_devices in (0, jax.device_count()),
                  'train.num_devices', num_devices,
                  f'0 (all {jax.device_count()} devices): a job of {jax.process_count()} '
                  'processes trains on the devices of every process')
   mesh = data_mesh(num_devices or None)
-  if not sweep:
-    check_batch_divides(batch_size, mesh)
+  if variants:
+    mesh = variant_mesh(mesh, **variants)
+  check_batch_divides(batch_size, mesh)
   checks.require(batch_size <= num_examples, 'train.batch_size', batch_size,
                  f'at most the {num_examples} training examples')
   return mesh

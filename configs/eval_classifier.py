@@ -2,7 +2,7 @@
 the code (classifiers/shipped.py), and of one for any other dataset.
 
   python launch.py --config=configs/eval_classifier.py      # -> runs/eval_classifier
-  python -m classifiers.ship --workdir=runs/eval_classifier # ships it (16-bit weights)
+  python -m classifiers.tools.ship --workdir=runs/eval_classifier # ships it (16-bit weights)
   python launch.py --config=configs/eval_classifier.py --config.dataset.name=mnist \
       --workdir=runs/eval_classifier_mnist                  # GANs: --config.eval.classifier_dir=
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import optax
 
 from classifiers import saved, shipped
-from common import checks, data, loop, mesh as mesh_lib
+from common import checks, data, loop
 from gans import evaluation, gan as gan_lib, inception, losses, models
 
 
@@ -81,17 +81,14 @@ def scored(config) -> bool:
                               shipped.available(config.dataset.name))
 
 
-def chunk_size(config) -> int:
-  """Steps between host visits: the gcd of num_steps and every interval of the run."""
-  return loop.chunk_size(config.train.num_steps, config.train.log_every,
-                         config.train.checkpoint_every, config.eval.sample_every,
-                         *([config.eval.fid_every] if scored(config) else []))
-
-
-def call_size(config) -> int:
-  """Steps per compiled call: train.steps_per_call, or the largest divisor of the chunk
-  below it (so that the user's intervals never clash with it)."""
-  return loop.largest_divisor(chunk_size(config), config.train.steps_per_call)
+def step_sizes(config) -> tuple[int, int]:
+  """(chunk, call): the steps between host visits, the gcd of num_steps and every interval
+  of the run; and the steps per compiled call, train.steps_per_call or the largest divisor
+  of the chunk below it (so that the user's intervals never clash with it)."""
+  chunk = loop.chunk_size(config.train.num_steps, config.train.log_every,
+                          config.train.checkpoint_every, config.eval.sample_every,
+                          *([config.eval.fid_every] if scored(config) else []))
+  return chunk, loop.largest_divisor(chunk, config.train.steps_per_call)
 
 
 def build_gan(config, image_shape, num_classes: int, *,
@@ -180,13 +177,6 @@ def load_data(config) -> data.ImageDataset:
   if d.name == data.IMAGE_FOLDER:
     return data.load_folder(d.dir, d.image_size, d.channels)
   return data.load(d.name, d.dir, d.download)
-
-
-def data_and_mesh(config, sweep: bool = False):
-  """(dataset, mesh): the data the run trains on and the mesh its batches split over."""
-  ds = load_data(config)
-  return ds, mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
-                                    len(ds.train_images), sweep=sweep)
 
 
 def load_feature_network(inception_dir: str):

@@ -99,8 +99,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   axis = config.sweep.axis
 
   def prepare(group_config):
-    ds, mesh = build.data_and_mesh(group_config, sweep=True)
-    return ds, mesh, build.build_evaluator(group_config, ds)
+    ds = build.load_data(group_config)
+    return ds, build.build_evaluator(group_config, ds)
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)
   table = aggregate(rows, config.sweep.axis_values)
@@ -116,11 +116,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
-def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
+def _train_group(config, ds, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
   in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
-  mesh = mesh_lib.variant_mesh(mesh, variants=len(values) * num_seeds)
-  mesh_lib.check_batch_divides(config.train.batch_size, mesh)  # (the batch may be the axis)
+  chunk, call = build.step_sizes(config)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
+                                len(ds.train_images), variants=len(values) * num_seeds)
   state, variant_values, variant_seeds = stacked_state(
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
   # one variant, whole on every device (and process) of the mesh: what scoring reads
@@ -128,7 +129,6 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   ckpt, state, first_step = checkpoint.resume(groupdir, state, config.train.keep_checkpoints)
   train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
                 mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
-  call = build.call_size(config)
   step_fn = gan_lib.compile_step(state, train_data, step_fn=vmapped_step, gan=gan, mesh=mesh,
                                  batch_size=config.train.batch_size, steps_per_call=call)
   n = len(variant_values)
@@ -157,7 +157,7 @@ def _train_group(config, ds, mesh, evaluator, axis, values, num_seeds, groupdir)
   try:
     state, step, _, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
-        num_steps=config.train.num_steps, chunk=build.chunk_size(config),
+        num_steps=config.train.num_steps, chunk=chunk,
         log_every=config.train.log_every, checkpoint_every=config.train.checkpoint_every,
         writer=writer, checkpointer=ckpt, steps_per_call=call,
         evaluate=evaluate, stop_on_non_finite=False, seconds_before=earlier)

@@ -23,10 +23,12 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  ds, mesh = build.data_and_mesh(config)
-  num_examples = len(ds.train_images)
+  ds = build.load_data(config)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   evaluator = build.build_evaluator(config, ds)
+  chunk, call = build.step_sizes(config)
+  num_examples = len(ds.train_images)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size, num_examples)
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 
@@ -38,7 +40,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
   train_data = (mesh_lib.put_replicated(ds.train_images, mesh),
                 mesh_lib.put_replicated(ds.train_labels.astype(np.int32), mesh))
 
-  call = build.call_size(config)
   t0 = time.perf_counter()
   step_fn = gan_lib.compile_step(state, train_data, gan=gan, mesh=mesh,
                                  batch_size=config.train.batch_size, steps_per_call=call)
@@ -63,7 +64,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   try:
     state, step, last, seconds = loop.run(
         state=state, step_fn=step_fn, data=train_data, first_step=first_step,
-        num_steps=config.train.num_steps, chunk=build.chunk_size(config),
+        num_steps=config.train.num_steps, chunk=chunk,
         log_every=config.train.log_every,
         checkpoint_every=config.train.checkpoint_every, writer=writer, checkpointer=ckpt,
         hooks=hooks, console_keys=CONSOLE_KEYS,

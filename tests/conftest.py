@@ -9,7 +9,9 @@ tests that run launch.py as a newcomer does (tests/test_front_door.py) drop the 
 the fake devices; the main job's among them drops all three, so the compiled path users get
 is tested too.
 """
+import contextlib
 import os
+import sys
 import tempfile
 
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
@@ -23,6 +25,8 @@ import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def changed_copy(file: str, folder, offset: int) -> str:
@@ -115,3 +119,34 @@ SLOWEST_FILES = ('tests/common/test_distributed.py', 'tests/gans/test_train_end_
 def pytest_collection_modifyitems(items):
   rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
   items.sort(key=lambda item: rank.get(item.nodeid.split('::')[0], len(rank)))
+
+
+@contextlib.contextmanager
+def config_walk(config):
+  """Yields a list that fills with the project files reading `config`'s keys, in order, a
+  file once per visit (consecutive reads from one file are one visit): how deep the config
+  travels below a trainer."""
+  from ml_collections import config_dict  # pylint: disable=g-import-not-at-top
+  cls = config_dict.ConfigDict
+  ours = {id(config)} | {id(v) for v in config.values() if isinstance(v, cls)}
+  walk, originals = [], {name: getattr(cls, name) for name in ('__getattr__', '__getitem__', 'get')}
+
+  def recording(name):
+    def read(self, *args):
+      if id(self) in ours:
+        frame = sys._getframe(1)  # pylint: disable=protected-access
+        while frame.f_code.co_filename in (__file__, sys.modules[cls.__module__].__file__):
+          frame = frame.f_back
+        file = os.path.relpath(frame.f_code.co_filename, ROOT)
+        if not walk or walk[-1] != file:
+          walk.append(file)
+      return originals[name](self, *args)
+    return read
+
+  try:
+    for name in originals:
+      setattr(cls, name, recording(name))
+    yield walk
+  finally:
+    for name, method in originals.items():
+      setattr(cls, name, method)

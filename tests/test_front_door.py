@@ -100,8 +100,8 @@ def test_every_config_and_variant_passes_its_trainers_validation(tmp_path, name,
     with config.unlocked():
       config.train.num_steps, config.train.log_every = 20, 10
     trainer.validate(config)
-    call = gan_build.call_size(config)
-    assert call <= config.train.steps_per_call and gan_build.chunk_size(config) % call == 0
+    chunk, call = gan_build.step_sizes(config)
+    assert call <= config.train.steps_per_call and chunk % call == 0
 
 
 # The quick classifier variants that tests/classifiers/test_train_end_to_end.py does not run

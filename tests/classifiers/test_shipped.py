@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from classifiers import saved, ship, shipped
+from classifiers import saved, shipped
+from classifiers.tools import ship
 from common import shipped_file, writers
 from tests.conftest import changed_copy
 
@@ -42,7 +43,7 @@ def test_no_network_ships_for_other_datasets():
 
 
 def test_ship_round_trips_a_classifier_run(tiny_classifier, tmp_path, monkeypatch):
-  """classifiers.ship writes what shipped.read gives back: the run's config, its step and
+  """classifiers.tools.ship writes what shipped.read gives back: the run's config, its step and
   its parameters rounded to 16 bits."""
   _, classifier_dir = tiny_classifier
   target = str(tmp_path / 'shipped.msgpack')

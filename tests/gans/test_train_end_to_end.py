@@ -17,7 +17,7 @@ from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_
 import classifiers.saved
 from gans import build, gan as gan_lib, saved, train
 from gans.tools import export, report, score
-from tests.conftest import config_on
+from tests.conftest import config_on, config_walk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -123,7 +123,10 @@ _DCGAN = 2 * 1568 + _dense(4 * 4 * 32, 16) + 2 * 16 + _dense(4 * 4 * 16, 1)  # B
 def test_every_variant_trains_and_writes_its_files(idx_dir, tmp_path, module, arg,
                                                    generator_params):
   workdir = str(tmp_path)
-  summary = train.train_and_evaluate(_config(idx_dir, 4, module, arg), workdir)
+  # one device (several: test_gan_step, tests/common/test_distributed.py); one critic update
+  # per step (gulrajani's 5, unrolled, take twice the compile time; n_critic: test_gan_step)
+  config = _config(idx_dir, 4, module, arg, train__num_devices=1, loss__n_critic=1)
+  summary = train.train_and_evaluate(config, workdir)
   assert summary['steps'] == 4 and summary['generator_params'] == generator_params
   # the whole run's rate, not the last logged chunk's
   assert summary['steps_per_second'] == pytest.approx(4 / summary['train_seconds'])
@@ -158,7 +161,10 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   workdir = str(tmp_path)
   config = _config(data_dir, 8, cdcgan, classifier_dir=classifier_dir)
   writers.write_config(config, workdir)  # as launch.py does
-  summary = train.train_and_evaluate(config, workdir)
+  with config_walk(config) as walk:
+    summary = train.train_and_evaluate(config, workdir)
+  # the builders read what they need at once; below them, functions take values
+  assert walk == ['gans/build.py', 'gans/train.py'], walk
   for key in ('fid', 'kid', 'kid_std', 'inception_score', 'class_accuracy', 'fid_ema',
               'kid_ema', 'class_accuracy_ema', 'fid_best', 'best_step'):
     assert key in summary, key

@@ -1,6 +1,6 @@
 """Ships a classifier run as the feature network of its dataset (classifiers/shipped.py).
 
-  python -m classifiers.ship --workdir=runs/eval_classifier
+  python -m classifiers.tools.ship --workdir=runs/eval_classifier
 
 Rounds the run's newest parameters to 16 bits, measures the rounded network's test accuracy,
 writes classifiers/<dataset>_classifier.msgpack and prints the sha256 and accuracy to record
