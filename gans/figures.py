@@ -20,15 +20,20 @@ def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
   for conditional models), the latent interpolation strip, and the loss and FID curves
   (`title`, `fid_title`)."""
   n = num_samples
-  key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
-  z = gan.sample_latent(key, n)
-  if gan.num_classes:  # row r shows class r; columns share their noise
-    cols = max(1, n // gan.num_classes)
-    z = jnp.tile(z[:cols], (gan.num_classes, 1))
-    labels = jnp.repeat(jnp.arange(gan.num_classes, dtype=jnp.int32), cols)
-  else:
-    cols, labels = None, jnp.zeros((n,), jnp.int32)
-  strip_z, strip_labels = interpolation_inputs(gan, jax.random.fold_in(key, 1))
+  cols = max(1, n // gan.num_classes) if gan.num_classes else None
+
+  def inputs(seed):
+    key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
+    z = gan.sample_latent(key, n)
+    if gan.num_classes:  # row r shows class r; columns share their noise
+      z = jnp.tile(z[:cols], (gan.num_classes, 1))
+      labels = jnp.repeat(jnp.arange(gan.num_classes, dtype=jnp.int32), cols)
+    else:
+      labels = jnp.zeros((n,), jnp.int32)
+    return z, labels, *interpolation_inputs(gan, jax.random.fold_in(key, 1))
+
+  # jitted: one compile, where ~20 small ops run one by one would compile one each
+  z, labels, strip_z, strip_labels = jax.jit(inputs)(seed)
 
   def hook(step, state):
     samples = np.asarray(evaluation.generate(gan, state.g_params, state.g_batch_stats, z,

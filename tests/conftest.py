@@ -11,6 +11,8 @@ the fake devices; the main job's among them drops all three, so the compiled pat
 is tested too.
 """
 import contextlib
+import fcntl
+import json
 import os
 import sys
 import tempfile
@@ -100,11 +102,31 @@ def train_tiny_classifier(data_dir, workdir) -> str:
   return str(workdir)
 
 
+def once_per_run(tmp_path_factory, name: str, build) -> tuple[str, ...]:
+  """`build(folder) -> paths` run once for the whole pytest run: under xdist the first worker
+  that asks builds it in the run's shared temporary folder while the others wait, then all
+  read the paths it returned (pytest-xdist's recipe for session fixtures, with a file lock)."""
+  if 'PYTEST_XDIST_WORKER' not in os.environ:
+    return tuple(map(str, build(tmp_path_factory.mktemp(name))))
+  folder = tmp_path_factory.getbasetemp().parent / name  # the run's, shared by its workers
+  with open(f'{folder}.lock', 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    built = folder.with_suffix('.json')
+    if not built.exists():
+      folder.mkdir(exist_ok=True)
+      built.write_text(json.dumps(list(map(str, build(folder)))))
+    return tuple(json.loads(built.read_text()))
+
+
 @pytest.fixture(scope='session')
 def tiny_classifier(tmp_path_factory):
-  """(tiny dataset folder, workdir of a classifier trained on it), shared by the session."""
-  data_dir = make_idx_dir(tmp_path_factory.mktemp('classifier_data'))
-  return data_dir, train_tiny_classifier(data_dir, tmp_path_factory.mktemp('classifier'))
+  """(tiny dataset folder, workdir of a classifier trained on it), shared by the run."""
+  def build(folder):
+    (folder / 'data').mkdir()
+    (folder / 'classifier').mkdir()
+    data_dir = make_idx_dir(folder / 'data')
+    return data_dir, train_tiny_classifier(data_dir, folder / 'classifier')
+  return once_per_run(tmp_path_factory, 'tiny_classifier', build)
 
 
 # The files that take longest (pytest --durations=0, summed per file), started first: with

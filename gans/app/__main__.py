@@ -36,6 +36,10 @@ def _define_flags():
                                     'eval.classifier_dir, else the shipped network.')
 
 
+# What loading a run raises for a folder that holds none (or a broken one): each is one line.
+LOAD_ERRORS = (OSError, ValueError)
+
+
 def _fail(message: str):
   print(f'gans.app: {message}', file=sys.stderr)
   sys.exit(2)
@@ -69,7 +73,7 @@ def main(argv):
     run = saved.load(_WORKDIR.value, _WHICH.value) if _WORKDIR.value else saved.load_shipped()
     classifier, note = site.load_classifier(run.config, _CLASSIFIER.value, len(run.class_names))
     sampler = labelled_samples.Sampler(run, classifier, _THRESHOLD.value)
-  except (OSError, ValueError) as e:
+  except LOAD_ERRORS as e:
     _fail(str(e))
   if note:
     print(f'gans.app: {note}', file=sys.stderr)

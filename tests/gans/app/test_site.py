@@ -16,7 +16,7 @@ from jax import monitoring
 
 from common import writers
 from gans import saved
-from gans.app import labelled_samples, site as app_site, sudoku
+from gans.app import __main__ as app_main, labelled_samples, site as app_site, sudoku
 from tests.gans.app import browser
 
 ROOT = browser.ROOT
@@ -186,28 +186,34 @@ def _app_fails(*args):
 
 def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
   workdir, classifier_dir = gan_run
+  # the command: a folder without a run, a port out of range and a busy one, each one line
   assert 'No GAN run in' in _app_fails(f'--workdir={tmp_path}', '--port=0')
-  assert 'is not a run of gans/train.py' in _app_fails(f'--workdir={classifier_dir}',
-                                                       '--port=0')
-  fresh = tmp_path / 'fresh'
-  fresh.mkdir()
-  shutil.copy(os.path.join(workdir, 'config.json'), fresh)  # started, no checkpoint yet
-  assert 'No readable checkpoint' in _app_fails(f'--workdir={fresh}', '--port=0')
-  for text, needle in (('[1, 2]', 'holds no run config'), ('{"trainer": "gan"}',
-                                                          'holds no run config'),
-                       ('{"trainer": ', 'is not valid JSON')):
-    (fresh / 'config.json').write_text(text)  # a config.json made or cut by hand
-    message = _app_fails(f'--workdir={fresh}', '--port=0')
-    assert str(fresh / 'config.json') in message and needle in message, message
-  for port in (99999, -1):
-    assert f'--port={port}: expected a port number' in _app_fails(f'--workdir={workdir}',
-                                                                  f'--port={port}')
+  assert '--port=99999: expected a port number' in _app_fails(f'--workdir={workdir}',
+                                                              '--port=99999')
+  with pytest.raises(SystemExit, match='2'):  # below the range, the same line
+    app_main._listen('127.0.0.1', -1)  # pylint: disable=protected-access
   with socket.socket() as busy:
     busy.bind(('127.0.0.1', 0))
     busy.listen(1)
     port = busy.getsockname()[1]
     message = _app_fails(f'--workdir={workdir}', f'--port={port}')
   assert f'cannot serve on 127.0.0.1:{port}' in message and '--port=0' in message
+  # the other bad workdirs raise the errors the command turns into its line, as above
+  fresh = tmp_path / 'fresh'
+  fresh.mkdir()
+  shutil.copy(os.path.join(workdir, 'config.json'), fresh)  # started, no checkpoint yet
+  cases = [(classifier_dir, 'is not a run of gans/train.py'),
+           (str(fresh), 'No readable checkpoint')]
+  for i, (text, needle) in enumerate((('[1, 2]', 'holds no run config'),
+                                      ('{"trainer": "gan"}', 'holds no run config'),
+                                      ('{"trainer": ', 'is not valid JSON'))):
+    (tmp_path / str(i)).mkdir()
+    (tmp_path / str(i) / 'config.json').write_text(text)  # made or cut by hand
+    cases.append((str(tmp_path / str(i)), f"{tmp_path / str(i) / 'config.json'} {needle}"))
+  for folder, needle in cases:
+    with pytest.raises(app_main.LOAD_ERRORS) as error:
+      saved.load(folder, 'last')
+    assert needle in str(error.value) and folder in str(error.value), error.value
 
 
 def test_a_stopped_server_is_an_error_on_the_page_not_a_wait(gan_run):
