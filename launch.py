@@ -79,6 +79,7 @@ def _fail(message: str, in_job: bool = False):
   # one write: the processes of a job share a console, and a line must not split
   sys.stderr.write(f'launch.py: {message}\n')
   sys.stderr.flush()
+  sys.stdout.flush()
   if in_job:  # every process of the job stops alike: the runtime's goodbye at exit would
     os._exit(2)  # wait for the coordinator, process 0's, which may already have left
   sys.exit(2)

@@ -13,15 +13,17 @@ import orbax.checkpoint as ocp
 from common import checks, writers
 
 
-class _ReadOnlyNotices(logging.Filter):
-  """Drops Orbax's warnings that a folder opened for reading (read_latest) is read-only: for
-  every command that reads another run's weights, that is expected."""
+class _ExpectedNotices(logging.Filter):
+  """Drops Orbax's warnings that a folder opened for reading (read_latest) is read-only, as
+  every command that reads another run's weights does, and that the array handler is
+  replaced (below)."""
 
   def filter(self, record):
-    return not record.getMessage().startswith('Given directory is read only')
+    return not record.getMessage().startswith(('Given directory is read only',
+                                               'Type handler registry type'))
 
 
-logging.getLogger('absl').addFilter(_ReadOnlyNotices())
+logging.getLogger('absl').addFilter(_ExpectedNotices())
 
 # Orbax splits each replicated array among its replicas, each writing a part (replica-parallel
 # saving, on by default off GPUs): for a small array that is an eager slice per device, each

@@ -22,7 +22,7 @@ def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
   n = num_samples
   cols = max(1, n // gan.num_classes) if gan.num_classes else None
 
-  def inputs(seed):
+  def inputs():
     key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
     z = gan.sample_latent(key, n)
     if gan.num_classes:  # row r shows class r; columns share their noise
@@ -33,7 +33,7 @@ def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
     return z, labels, *interpolation_inputs(gan, jax.random.fold_in(key, 1))
 
   # jitted: one compile, where ~20 small ops run one by one would compile one each
-  z, labels, strip_z, strip_labels = jax.jit(inputs)(seed)
+  z, labels, strip_z, strip_labels = jax.jit(inputs)()
 
   def hook(step, state):
     samples = np.asarray(evaluation.generate(gan, state.g_params, state.g_batch_stats, z,

@@ -24,11 +24,11 @@ validate = build.validate  # launch.py checks a config before anything starts
 
 def train_and_evaluate(config, workdir: str) -> dict:
   ds = build.load_data(config)
+  num_examples = len(ds.train_images)
+  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size, num_examples)
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   evaluator = build.build_evaluator(config, ds)
   chunk, call = build.step_sizes(config)
-  num_examples = len(ds.train_images)
-  mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size, num_examples)
   logging.info('Data: %s from %s, %d training images of %s; %d device(s).', ds.name,
                ds.source, num_examples, ds.image_shape, mesh.devices.size)
 

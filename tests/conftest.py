@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import pathlib
 import sys
 import tempfile
 
@@ -108,12 +109,12 @@ def once_per_run(tmp_path_factory, name: str, build) -> tuple[str, ...]:
   read the paths it returned (pytest-xdist's recipe for session fixtures, with a file lock)."""
   if 'PYTEST_XDIST_WORKER' not in os.environ:
     return tuple(map(str, build(tmp_path_factory.mktemp(name))))
-  folder = tmp_path_factory.getbasetemp().parent / name  # the run's, shared by its workers
-  with open(f'{folder}.lock', 'w') as lock:
+  shared = tmp_path_factory.getbasetemp().parent  # the run's folder, its workers' parent
+  with open(shared / f'{name}.lock', 'w') as lock:
     fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-    built = folder.with_suffix('.json')
-    if not built.exists():
-      folder.mkdir(exist_ok=True)
+    built = shared / f'{name}.json'
+    if not built.exists():  # (a build that failed left no record: the next one starts anew)
+      folder = pathlib.Path(tempfile.mkdtemp(prefix=name, dir=shared))
       built.write_text(json.dumps(list(map(str, build(folder)))))
     return tuple(json.loads(built.read_text()))
 
@@ -148,14 +149,16 @@ def pytest_collection_modifyitems(items):
 def config_walk(config):
   """Yields a list that fills with the project files reading `config`'s keys, in order, a
   file once per visit (consecutive reads from one file are one visit): how deep the config
-  travels below a trainer."""
+  travels below a trainer. It sees reads of the config and its sections by attribute, item,
+  `get` and `in`, not through `to_dict`, `items` or `values`."""
   from ml_collections import config_dict  # pylint: disable=g-import-not-at-top
   cls = config_dict.ConfigDict
   ours = {id(config)} | {id(v) for v in config.values() if isinstance(v, cls)}
-  walk, originals = [], {name: getattr(cls, name) for name in ('__getattr__', '__getitem__', 'get')}
+  walk, originals = [], {name: getattr(cls, name)
+                         for name in ('__getattr__', '__getitem__', '__contains__', 'get')}
 
   def recording(name):
-    def read(self, *args):
+    def read(self, *args, **kwargs):
       if id(self) in ours:
         frame = sys._getframe(1)  # pylint: disable=protected-access
         while frame.f_code.co_filename in (__file__, sys.modules[cls.__module__].__file__):
@@ -163,7 +166,7 @@ def config_walk(config):
         file = os.path.relpath(frame.f_code.co_filename, ROOT)
         if not walk or walk[-1] != file:
           walk.append(file)
-      return originals[name](self, *args)
+      return originals[name](self, *args, **kwargs)
     return read
 
   try:

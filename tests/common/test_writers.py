@@ -1,5 +1,6 @@
 """common/writers.py: the metric writer's TensorBoard events, written without torch."""
 import glob
+import importlib.util
 import os
 import struct
 import subprocess
@@ -29,6 +30,7 @@ def _scalars(workdir) -> list[tuple[int, str, float]]:
 def test_the_metric_writer_leaves_torch_unimported(tmp_path):
   """tensorboardX imports torch where it is installed (1.5-2 s of every run's start-up);
   the writer hides it, and the events still hold the scalars."""
+  assert importlib.util.find_spec('torch'), 'the test environment has torch (requirements-test)'
   script = ('import sys; from common import writers; w = writers.MetricWriter(sys.argv[1]); '
             "w.write_scalars(3, {'loss': 0.5}); w.close(); print('torch' in sys.modules)")
   out = subprocess.run([sys.executable, '-c', script, str(tmp_path)], cwd=ROOT, check=True,

@@ -163,8 +163,9 @@ def test_scores_best_checkpoint_and_resume_with_a_classifier(tiny_classifier, tm
   writers.write_config(config, workdir)  # as launch.py does
   with config_walk(config) as walk:
     summary = train.train_and_evaluate(config, workdir)
-  # the builders read what they need at once; below them, functions take values
-  assert walk == ['gans/build.py', 'gans/train.py'], walk
+  # below the trainer only its builders read the config (data first, then the rest at
+  # once); the functions below them take values
+  assert walk == ['gans/build.py', 'gans/train.py', 'gans/build.py', 'gans/train.py'], walk
   for key in ('fid', 'kid', 'kid_std', 'inception_score', 'class_accuracy', 'fid_ema',
               'kid_ema', 'class_accuracy_ema', 'fid_best', 'best_step'):
     assert key in summary, key

@@ -184,7 +184,7 @@ def _app_fails(*args):
   return lines[-1]
 
 
-def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
+def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path, capsys):
   workdir, classifier_dir = gan_run
   # the command: a folder without a run, a port out of range and a busy one, each one line
   assert 'No GAN run in' in _app_fails(f'--workdir={tmp_path}', '--port=0')
@@ -192,6 +192,8 @@ def test_bad_workdirs_and_a_busy_port_get_one_line(gan_run, tmp_path):
                                                               '--port=99999')
   with pytest.raises(SystemExit, match='2'):  # below the range, the same line
     app_main._listen('127.0.0.1', -1)  # pylint: disable=protected-access
+  assert capsys.readouterr().err == (
+      'gans.app: --port=-1: expected a port number 1-65535, or 0 for a free one.\n')
   with socket.socket() as busy:
     busy.bind(('127.0.0.1', 0))
     busy.listen(1)
