@@ -76,12 +76,10 @@ class _QuietLibraries(logging_std.Filter):
 
 
 def _fail(message: str, in_job: bool = False):
-  # one write: the processes of a job share a console, and a line must not split
+  if in_job:  # every process of the job stops alike, at once
+    from common import distributed  # pylint: disable=g-import-not-at-top
+    distributed.exit_now(f'launch.py: {message}', 2)
   sys.stderr.write(f'launch.py: {message}\n')
-  sys.stderr.flush()
-  sys.stdout.flush()
-  if in_job:  # every process of the job stops alike: the runtime's goodbye at exit would
-    os._exit(2)  # wait for the coordinator, process 0's, which may already have left
   sys.exit(2)
 
 
@@ -184,7 +182,7 @@ def main(argv):
   except ConfigError as e:
     _fail(str(e), in_job=cluster.enabled)
   except Exception as e:  # pylint: disable=broad-except
-    if jax.process_count() == 1:
+    if not cluster.enabled:
       raise
     distributed.abandon(e)
 

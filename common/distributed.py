@@ -130,10 +130,18 @@ def _watch(failure_timeout: int) -> threading.Event:
 
 
 def _exit_with(who: str) -> None:
-  sys.stderr.write(f'launch.py: process {jax.process_index()}: {who}; rerun the same command '
-                   'on every process to resume from the last checkpoint.\n')  # one write
+  exit_now(f'launch.py: process {jax.process_index()}: {who}; rerun the same command on '
+           'every process to resume from the last checkpoint.', 1)
+
+
+def exit_now(line: str, code: int) -> None:
+  """Ends this process of a job with `line` on stderr, in one write (the processes share a
+  console), skipping the runtime's shutdown barrier: it would wait for processes that are
+  gone or leaving too, and for process 0's coordinator."""
+  sys.stderr.write(line + '\n')
   sys.stderr.flush()
-  os._exit(1)  # pylint: disable=protected-access  (no shutdown barrier: the others are gone)
+  sys.stdout.flush()
+  os._exit(code)  # pylint: disable=protected-access
 
 
 def is_main() -> bool:

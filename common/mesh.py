@@ -84,16 +84,6 @@ def shard_batch(x, mesh):
   return jax.lax.with_sharding_constraint(x, batch_sharded(mesh))
 
 
-def check_batch_divides(batch_size: int, mesh, key: str = 'train.batch_size') -> None:
-  """The batch splits evenly over the mesh's 'data' axis (a sweep's variant axes hold
-  whole batches)."""
-  n = mesh.shape[DATA_AXIS]
-  if batch_size % n:
-    raise checks.ConfigError(f'config.{key} = {batch_size} must be a multiple of the number of '
-                             f'devices that share a batch ({n}) so that each gets an equal '
-                             'share.')
-
-
 def training_mesh(num_devices: int, batch_size: int, num_examples: int,
                   **variants: int) -> jax.sharding.Mesh:
   """The mesh a run's batches split over: `num_devices` (0: every device of the job) on the
@@ -107,7 +97,11 @@ def training_mesh(num_devices: int, batch_size: int, num_examples: int,
   mesh = data_mesh(num_devices or None)
   if variants:
     mesh = variant_mesh(mesh, **variants)
-  check_batch_divides(batch_size, mesh)
+  n = mesh.shape[DATA_AXIS]  # a sweep's variant axes hold whole batches
+  if batch_size % n:
+    raise checks.ConfigError(f'config.train.batch_size = {batch_size} must be a multiple of the '
+                             f'number of devices that share a batch ({n}) so that each gets '
+                             'an equal share.')
   checks.require(batch_size <= num_examples, 'train.batch_size', batch_size,
                  f'at most the {num_examples} training examples')
   return mesh

@@ -19,16 +19,22 @@ def sha256(file: str) -> str:
 
 
 def rounded(params):
-  """The parameters as a shipped file holds them (what its scores are measured on)."""
-  return jax.tree.map(lambda x: np.asarray(np.asarray(x, STORAGE_DTYPE), np.float32), params)
+  """The parameters as a shipped file holds them (what its scores are measured on);
+  ValueError for weights a shipped file cannot hold."""
+  with np.errstate(over='ignore'):  # an overflow is refused below
+    out = jax.tree.map(lambda x: np.asarray(np.asarray(x, STORAGE_DTYPE), np.float32), params)
+  if not all(np.isfinite(x).all() for x in jax.tree.leaves(out)):
+    raise ValueError('weights past 16 bits (inf or nan once rounded)')
+  return out
 
 
 def write(file: str, tree: dict, arrays: tuple[str, ...]) -> str:
   """Writes `tree` with its `arrays` entries (trees of arrays) in 16 bits; returns the sha256."""
   tree = {k: jax.tree.map(lambda x: np.asarray(x, STORAGE_DTYPE), v) if k in arrays else v
           for k, v in tree.items()}
-  writers.write_bytes(file, flax.serialization.msgpack_serialize(tree))
-  return sha256(file)
+  data = flax.serialization.msgpack_serialize(tree)
+  writers.write_bytes(file, data)
+  return hashlib.sha256(data).hexdigest()
 
 
 def read(file: str, expected_sha256: str, arrays: tuple[str, ...]) -> dict:

@@ -31,8 +31,7 @@ def save(tree, output_dir: str, meta: dict) -> dict:
   os.makedirs(output_dir, exist_ok=True)
   path = os.path.join(output_dir, PARAMS)
   writers.write_bytes(path, flax.serialization.msgpack_serialize(tree))
-  with open(os.path.join(output_dir, META), 'w') as f:
-    json.dump(meta, f, indent=2)
+  writers.write_json(os.path.join(output_dir, META), meta)
   return meta
 
 

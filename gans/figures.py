@@ -1,5 +1,6 @@
 """What a GAN run draws as it trains: sample grids from fixed noise, latent interpolation
 strips, the loss and FID curves; a sweep's samples, losses and FID curves per variant."""
+import functools
 import math
 import os
 
@@ -19,21 +20,8 @@ def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
   """A hook writing samples/step_N.png from `num_samples` fixed latents (one row per class
   for conditional models), the latent interpolation strip, and the loss and FID curves
   (`title`, `fid_title`)."""
-  n = num_samples
-  cols = max(1, n // gan.num_classes) if gan.num_classes else None
-
-  def inputs():
-    key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
-    z = gan.sample_latent(key, n)
-    if gan.num_classes:  # row r shows class r; columns share their noise
-      z = jnp.tile(z[:cols], (gan.num_classes, 1))
-      labels = jnp.repeat(jnp.arange(gan.num_classes, dtype=jnp.int32), cols)
-    else:
-      labels = jnp.zeros((n,), jnp.int32)
-    return z, labels, *interpolation_inputs(gan, jax.random.fold_in(key, 1))
-
-  # jitted: one compile, where ~20 small ops run one by one would compile one each
-  z, labels, strip_z, strip_labels = jax.jit(inputs)()
+  cols = max(1, num_samples // gan.num_classes) if gan.num_classes else None
+  z, labels, strip_z, strip_labels = _fixed_inputs(gan, seed, num_samples)
 
   def hook(step, state):
     samples = np.asarray(evaluation.generate(gan, state.g_params, state.g_batch_stats, z,
@@ -57,9 +45,28 @@ def sample_writer(gan, workdir, writer, is_main, *, seed: int, num_samples: int,
   return hook
 
 
+# The fixed inputs below are jitted: one compile per generator (cached across runs and
+# requests of a process), where their ~20 small ops would compile one by one.
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _fixed_inputs(gan, seed: int, n: int):
+  """(z, labels, strip z, strip labels) of the sample writer: `n` latents from `seed`, for a
+  conditional generator one row per class sharing their noise across columns."""
+  key = jax.random.fold_in(jax.random.key(seed), SAMPLE_STREAM)
+  z = gan.sample_latent(key, n)
+  if gan.num_classes:
+    cols = max(1, n // gan.num_classes)
+    z = jnp.tile(z[:cols], (gan.num_classes, 1))
+    labels = jnp.repeat(jnp.arange(gan.num_classes, dtype=jnp.int32), cols)
+  else:
+    labels = jnp.zeros((n,), jnp.int32)
+  return z, labels, *interpolation_inputs(gan, jax.random.fold_in(key, 1))
+
+
 INTERPOLATION_STEPS = 10
 
 
+@functools.partial(jax.jit, static_argnames=('gan', 'rows'))
 def interpolation_inputs(gan, key, rows: int = 6):
   """Straight lines between random latent pairs, one row each (same label along a row)."""
   k0, k1, ky = jax.random.split(key, 3)

@@ -9,7 +9,6 @@ Train and ship it again (then paste the printed line below):
   python launch.py --config=configs/wgan_gp.py:acgan --workdir=runs/acgan
   python -m gans.tools.ship --workdir=runs/acgan
 """
-import dataclasses
 import os
 
 from common import shipped_file
@@ -17,34 +16,26 @@ from common import shipped_file
 ARRAYS = ('params', 'batch_stats')
 
 
-@dataclasses.dataclass(frozen=True)
-class ShippedGenerator:
-  file: str
-  sha256: str  # the file holds its scores: SavedRun.scores of saved.load_shipped()
-
-
+# dataset -> the sha256 of its generator's file (the file holds its scores: SavedRun.scores
+# of saved.load_shipped()).
 SHIPPED = {
-    'fashion_mnist': ShippedGenerator(
-        'fashion_mnist_generator.msgpack',
-        '5d03e2da1865ae562c4d4eb81b23011ac4541395e40ee6f9bdfc9915be3a45d8'),
+    'fashion_mnist': '5d03e2da1865ae562c4d4eb81b23011ac4541395e40ee6f9bdfc9915be3a45d8',
 }
 
 
 def path(dataset: str) -> str:
-  """The recorded file of `dataset`'s generator (where gans.tools.ship writes a new one)."""
-  entry = SHIPPED.get(dataset)
-  name = entry.file if entry else f'{dataset}_generator.msgpack'
-  return os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+  """`dataset`'s generator file (where gans.tools.ship writes a new one)."""
+  return os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      f'{dataset}_generator.msgpack')
 
 
 def read(dataset: str = 'fashion_mnist') -> dict:
   """The shipped generator's tree (config JSON, image_shape, step, params, batch_stats,
   scores, fid_curve), checked against its recorded sha256."""
-  entry = SHIPPED.get(dataset)
-  if entry is None:
+  if dataset not in SHIPPED:
     raise FileNotFoundError(f'No generator ships for dataset {dataset!r}; pass '
                             '--workdir=A_GAN_RUN.')
-  return shipped_file.read(path(dataset), entry.sha256, ARRAYS)
+  return shipped_file.read(path(dataset), SHIPPED[dataset], ARRAYS)
 
 
 def write(file: str, tree: dict) -> str:

@@ -141,6 +141,8 @@ SLOWEST_FILES = ('tests/common/test_distributed.py', 'tests/gans/test_train_end_
 
 
 def pytest_collection_modifyitems(items):
+  missing = [f for f in SLOWEST_FILES if not os.path.isfile(os.path.join(ROOT, f))]
+  assert not missing, f'tests/conftest.SLOWEST_FILES names files that are gone: {missing}'
   rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
   items.sort(key=lambda item: rank.get(item.nodeid.split('::')[0], len(rank)))
 

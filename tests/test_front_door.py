@@ -2,6 +2,7 @@
 with an empty HOME (no runs/, no caches), every config and variant, and bad input answered
 with one line and exit code 2 before anything compiles."""
 import importlib
+import math
 import os
 import subprocess
 import sys
@@ -100,8 +101,13 @@ def test_every_config_and_variant_passes_its_trainers_validation(tmp_path, name,
     with config.unlocked():
       config.train.num_steps, config.train.log_every = 20, 10
     trainer.validate(config)
+    # host visits on every step that has work, compiled calls that never straddle one
+    intervals = [20, 10, config.train.checkpoint_every, config.eval.sample_every]
+    intervals += [config.eval.fid_every] if gan_build.scored(config) else []
     chunk, call = gan_build.step_sizes(config)
-    assert call <= config.train.steps_per_call and chunk % call == 0
+    assert chunk == math.gcd(*intervals), (chunk, intervals)
+    assert call == max(d for d in range(1, chunk + 1)
+                       if chunk % d == 0 and d <= config.train.steps_per_call)
 
 
 # The quick classifier variants that tests/classifiers/test_train_end_to_end.py does not run

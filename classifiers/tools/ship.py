@@ -34,8 +34,11 @@ def ship(workdir: str) -> tuple[str, str, float]:
   file = shipped.path(clf.dataset)
   with open(os.path.join(workdir, 'config.json')) as f:
     config_json = json.dumps(json.load(f), sort_keys=True)
+  try:
+    rounded = dataclasses.replace(clf, params=shipped_file.rounded(clf.params))
+  except ValueError as e:
+    raise ValueError(f'{workdir}: the network has {e}; it cannot ship.') from None
   digest = shipped.write(file, config_json, clf.params, clf.step)
-  rounded = dataclasses.replace(clf, params=shipped_file.rounded(clf.params))
   return file, digest, accuracy(rounded)
 
 

@@ -12,7 +12,8 @@ from gans import build, saved, scoring
 
 
 def score(run: saved.SavedRun, classifier, num_samples: int, ema: bool = False,
-          inception_dir: str = '') -> dict:
+          inception_dir: str | None = '') -> dict:
+  """The scores of the run's generator; `inception_dir` None: the run's own (build_evaluator)."""
   c = run.config
   evaluator = build.build_evaluator(c, run.dataset or build.load_data(c), classifier,
                                     inception_dir)
@@ -42,9 +43,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   run = saved.load(_WORKDIR.value, _WHICH.value, _EMA.value)
   classifier = build.classifier_for(run.config, _CLASSIFIER.value)
-  inception_dir = (_INCEPTION.value if _INCEPTION.value is not None
-                   else run.config.eval.inception_dir)
-  print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, inception_dir), indent=1))
+  print(json.dumps(score(run, classifier, _NUM.value, _EMA.value, _INCEPTION.value), indent=1))
 
 
 if __name__ == '__main__':

@@ -15,8 +15,6 @@ import math
 import os
 
 from absl import app, flags, logging
-import jax
-import numpy as np
 
 from classifiers import shipped as shipped_classifiers
 from common import shipped_file
@@ -37,11 +35,11 @@ def ship(workdir: str, which: str = 'last', num_samples: int = 10000,
     raise ValueError(f'{workdir} generates {dataset!r}: no classifier ships to score it '
                      f'(only for {", ".join(shipped_classifiers.SHIPPED)}).')
   ema = bool(run.state.get('ema_params'))
-  params = shipped_file.rounded(run.state['ema_params' if ema else 'g_params'])
-  batch_stats = shipped_file.rounded(run.state.get('g_batch_stats', {}))
-  if not all(np.isfinite(x).all() for x in jax.tree.leaves((params, batch_stats))):
-    raise ValueError(f'{workdir}: the generator has weights past 16 bits (inf or nan once '
-                     'rounded); it cannot ship.')
+  try:
+    params = shipped_file.rounded(run.state['ema_params' if ema else 'g_params'])
+    batch_stats = shipped_file.rounded(run.state.get('g_batch_stats', {}))
+  except ValueError as e:
+    raise ValueError(f'{workdir}: the generator has {e}; it cannot ship.') from None
   rounded = dataclasses.replace(run, state={'g_params': params, 'g_batch_stats': batch_stats})
   classifier = build.classifier_for(run.config, shipped_classifiers.NAME)
   scores = score.score(rounded, classifier, num_samples)
@@ -70,8 +68,7 @@ def main(argv):
   print(f"FID {scores['fid']:.1f}, KID {scores['kid']:.2f}, class accuracy "
         f"{scores['class_accuracy']:.4f}, per class {per_class} (lowest {lowest:.4f}), "
         f"{scores['num_samples']} samples of step {scores['step']}")
-  print('Record them in gans/shipped.py: '
-        f"'{dataset}': ShippedGenerator('{os.path.basename(file)}', '{digest}'),")
+  print(f"Record it in gans/shipped.py's SHIPPED: '{dataset}': '{digest}',")
 
 
 if __name__ == '__main__':

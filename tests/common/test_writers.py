@@ -8,7 +8,8 @@ import sys
 
 from tensorboardX.proto import event_pb2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.conftest import ROOT
+
 
 
 def _scalars(workdir) -> list[tuple[int, str, float]]:
