@@ -28,10 +28,9 @@ TRAINERS = {
     'vgg16_head': 'transfer.vgg16_head',
     'vgg16_svm': 'transfer.vgg16_svm',
 }
-# Trainers whose work runs on one device (a few hundred images through one network): in a
-# multi-process job process 0 runs them and writes, the others wait.
-ONE_DEVICE_TRAINERS = ('saliency', 'attack', 'class_viz', 'vgg16_predict', 'transfer_fmnist',
-                       'vgg16_head', 'vgg16_svm')
+# Probe runs (a few hundred images through one network, on one device): in a multi-process
+# job process 0 runs them and writes, the others wait.
+ONE_DEVICE_TRAINERS = ('saliency', 'attack', 'class_viz', 'vgg16_predict')
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (.py[:arg]).',
                                           lock_config=True)

@@ -1,18 +1,31 @@
 """A function over fixed-size batches of arrays (one compile for any length)."""
+import functools
+
 import jax
 import numpy as np
 
+from common import mesh as mesh_lib
 
-def in_batches(fn, arrays, batch_size: int):
+
+def in_batches(fn, arrays, batch_size: int, mesh=None):
   """fn over fixed-size batches (the last one padded by repetition, so one compile), with
-  the outputs' leading axes concatenated and cut back to the inputs' length."""
+  the outputs' leading axes concatenated and cut back to the inputs' length. With a `mesh`
+  (host arrays alike on every process), each batch is split over it where it splits evenly
+  (mesh.batch_or_replicated), and fn's outputs must be replicated (out_shardings)."""
   n = len(arrays[0])
   batch_size = min(batch_size, n)
+  place = ((lambda x: x) if mesh is None else
+           functools.partial(mesh_lib.put, sharding=mesh_lib.batch_or_replicated(mesh, batch_size)))
   outs = []
   for start in range(0, n, batch_size):
     idx = np.minimum(np.arange(start, start + batch_size), n - 1)
-    outs.append(fn(*(a[idx] for a in arrays)))
-  return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs])[:n], *outs)
+    outs.append(fn(*(place(a[idx]) for a in arrays)))
+    if mesh is not None and mesh.size > 1:
+      # one program in flight at a time: with several, a CPU job's collectives (gloo)
+      # deadlocked in 2 of 5 runs of the transfer experiment as 2 processes x 2 devices
+      jax.block_until_ready(outs[-1])
+  return jax.tree.map(
+      lambda *xs: np.concatenate([np.asarray(mesh_lib.local_copy(x)) for x in xs])[:n], *outs)
 
 
 def in_keyed_batches(fn, arrays, batch_size: int, key):

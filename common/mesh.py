@@ -57,17 +57,38 @@ def batch_sharded(mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
+def put(x, sharding: NamedSharding) -> jax.Array:
+  """A host array that every process holds alike, placed as `sharding` says (each device
+  takes its slice of it)."""
+  x = np.asarray(x)
+  return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
 def put_replicated(tree, mesh):
   """Places host arrays (the same on every process) or device arrays on every device of `mesh`."""
   sharding = replicated(mesh)
 
-  def put(x):
-    if isinstance(x, jax.Array):
+  def place(x):
+    if isinstance(x, jax.Array) and (sharding.is_fully_addressable or
+                                     not x.is_fully_addressable):
       return jax.device_put(x, sharding)
-    x = np.asarray(x)
-    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+    return put(x, sharding)  # one process's array (an init's output) onto a job's devices
 
-  return jax.tree.map(put, tree)
+  return jax.tree.map(place, tree)
+
+
+def job_mesh() -> jax.sharding.Mesh:
+  """The mesh of a run whose work is one network over a few thousand images (the transfer
+  trainers): every device of a multi-process job, so that each process takes its share;
+  one device in a single process, where the rest would add more partitioning than they
+  save on such batches."""
+  return data_mesh(None if jax.process_count() > 1 else 1)
+
+
+def batch_or_replicated(mesh, batch_size: int) -> NamedSharding:
+  """Where a batch of `batch_size` goes: split over the mesh when it splits evenly, else on
+  every device whole (a fit on 25 labelled examples: each device computes it all)."""
+  return batch_sharded(mesh) if batch_size % mesh.size == 0 else replicated(mesh)
 
 
 def local_copy(x):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from common import batching, checks
+from common import batching, checks, mesh as mesh_lib
 from transfer import vgg16
 
 
@@ -46,22 +46,29 @@ def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: 
   """Adam on softmax cross-entropy for `steps` steps of random batches (reshuffled each
   epoch); `apply_fn({**trainable, **frozen}, x)` gives logits. The compiled step is cached on
   (apply_fn, learning_rate): pass a BaseAndHead or its bound methods, not a new lambda.
+  In a multi-process job each batch is split over the job's devices (mesh.job_mesh).
   Returns (trainable params, losses per step)."""
-  opt, step = _step_fn(apply_fn, learning_rate)
+  mesh = mesh_lib.job_mesh()
+  opt, step = _step_fn(apply_fn, learning_rate, mesh)
+  # the data goes to the devices once; each step sends only its batch's indices
+  trainable, frozen, images, labels = mesh_lib.put_replicated(
+      (trainable, frozen, images, labels), mesh)
   opt_state = opt.init(trainable)
-  # the data goes to the device once; each step sends only its batch's indices
-  images, labels = jax.device_put(images), jax.device_put(labels)
   n = len(labels)
   batch_size = min(batch_size, n)
   per_epoch = n // batch_size
+  batch = mesh_lib.batch_or_replicated(mesh, batch_size)
   rng = np.random.default_rng(seed)
   losses = []
   for i in range(steps):
     if i % per_epoch == 0:
       order = rng.permutation(n).astype(np.int32)
     idx = order[(i % per_epoch) * batch_size:(i % per_epoch + 1) * batch_size]
-    trainable, opt_state, loss = step(trainable, opt_state, frozen, images, labels, idx)
-    losses.append(loss)
+    trainable, opt_state, loss = step(trainable, opt_state, frozen, images, labels,
+                                      mesh_lib.put(idx, batch))
+    losses.append(mesh_lib.local_copy(loss))
+    if mesh.size > 1:  # a job's steps one at a time (see batching.in_batches)
+      losses[-1].block_until_ready()
   return trainable, np.asarray(jax.device_get(losses))
 
 
@@ -75,15 +82,15 @@ def _adam(learning_rate):
       lambda params: {k: jax.tree.map(lambda _, k=k: k, p) for k, p in params.items()})
 
 
-@functools.lru_cache(maxsize=16)   # one compiled step per (model, learning rate)
-def _step_fn(apply_fn, learning_rate):
+@functools.lru_cache(maxsize=16)   # one compiled step per (model, learning rate, mesh)
+def _step_fn(apply_fn, learning_rate, mesh):
   opt = _adam(learning_rate)
 
   def loss_fn(trainable, frozen, x, y):
     logits = apply_fn({**trainable, **frozen}, x)
     return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-  @jax.jit
+  @functools.partial(jax.jit, out_shardings=mesh_lib.replicated(mesh))
   def step(trainable, opt_state, frozen, images, labels, idx):
     loss, grads = jax.value_and_grad(loss_fn)(trainable, frozen, images[idx], labels[idx])
     updates, opt_state = opt.update(grads, opt_state, trainable)
@@ -92,14 +99,16 @@ def _step_fn(apply_fn, learning_rate):
 
 
 def outputs(fn, images, batch_size: int, *args) -> np.ndarray:
-  """fn(*args, batch) over fixed-size batches, as one numpy array; compiled once per fn."""
-  jitted = _jit(fn)
-  return batching.in_batches(lambda x: jitted(*args, x), (images,), batch_size)
+  """fn(*args, batch) over fixed-size batches, as one numpy array; compiled once per fn. In a
+  multi-process job each batch is split over the job's devices (mesh.job_mesh)."""
+  mesh = mesh_lib.job_mesh()
+  jitted, args = _jit(fn, mesh), mesh_lib.put_replicated(args, mesh)
+  return batching.in_batches(lambda x: jitted(*args, x), (images,), batch_size, mesh)
 
 
 @functools.lru_cache(maxsize=32)
-def _jit(fn):
-  return jax.jit(fn)
+def _jit(fn, mesh):
+  return jax.jit(fn, out_shardings=mesh_lib.replicated(mesh))
 
 
 def accuracy(logits, labels) -> float:

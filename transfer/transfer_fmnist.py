@@ -7,7 +7,8 @@ from absl import logging
 import jax
 import numpy as np
 
-from common import checks, data, images as images_lib, weights, writers
+from common import checks, data, distributed, images as images_lib, mesh as mesh_lib, weights
+from common import writers
 from transfer import finetune
 
 METHODS = ('head', 'svm', 'finetune', 'scratch')
@@ -74,8 +75,10 @@ def pretrain(config, source, workdir):
         finetune.fit, net, params, {}, source.train_images, source.train_labels,
         steps=t.pretrain_steps, batch_size=t.pretrain_batch_size,
         learning_rate=config.optim.pretrain_learning_rate, seed=config.seed)
-    weights.save(params, path, {'steps': t.pretrain_steps, 'seconds': seconds,
-                                'classes': list(source.class_names)})
+    if distributed.is_main():
+      weights.save(jax.tree.map(mesh_lib.local_copy, params), path,
+                   {'steps': t.pretrain_steps, 'seconds': seconds,
+                    'classes': list(source.class_names)})
     logging.info('Pretrained %d steps in %.1f s, final loss %.4f', t.pretrain_steps, seconds,
                  float(losses[-1]))
   acc = _accuracy(net, params, source.test_images, source.test_labels, config)
@@ -158,9 +161,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   summary = {'pretrain': pretrain_info, 'target_classes': list(target.class_names),
              'num_test_images': len(target.test_labels), 'table': table}
-  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
-  _write_tables(workdir, table, svm_table, config.dataset.labels_per_class)
-  _plot(workdir, table, config.dataset.labels_per_class)
+  if distributed.is_main():  # one writer per multi-process job
+    writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+    _write_tables(workdir, table, svm_table, config.dataset.labels_per_class)
+    _plot(workdir, table, config.dataset.labels_per_class)
   return summary
 
 

@@ -5,7 +5,7 @@ import os
 from absl import logging
 import jax
 
-from common import checks, images as images_lib
+from common import checks, distributed, images as images_lib
 from transfer import finetune, vgg16, vgg16_transfer
 
 
@@ -58,12 +58,13 @@ def _fit(config, workdir, params, meta, splits, classes):
     logits = finetune.outputs(net, test_x, bs, {**trained, **frozen})
   acc = finetune.accuracy(logits, test_y)
   logging.info('Test accuracy %.4f (%d steps, %.1f s)', acc, t.steps, seconds)
-  images_lib.plot_metrics([{'step': i + 1, 'train_loss': float(l)} for i, l in enumerate(losses)],
-                          ['train_loss'], os.path.join(workdir, 'plots', 'loss.png'),
-                          'head training loss')
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(f'| feature layer | trainable blocks | steps | test accuracy |\n|---|---|---|---|\n'
-            f'| {m.feature_layer} | {m.trainable_blocks} | {t.steps} | {acc:.4f} |\n')
+  if distributed.is_main():  # one writer per multi-process job
+    images_lib.plot_metrics([{'step': i + 1, 'train_loss': float(l)}
+                             for i, l in enumerate(losses)], ['train_loss'],
+                            os.path.join(workdir, 'plots', 'loss.png'), 'head training loss')
+    with open(os.path.join(workdir, 'results.md'), 'w') as f:
+      f.write(f'| feature layer | trainable blocks | steps | test accuracy |\n|---|---|---|---|\n'
+              f'| {m.feature_layer} | {m.trainable_blocks} | {t.steps} | {acc:.4f} |\n')
   return {'test_accuracy': acc, 'train_seconds': seconds,
           'trainable_params': int(sum(a.size for a in jax.tree.leaves(trained))),
           'frozen_layers': sorted(frozen)}

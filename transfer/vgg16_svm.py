@@ -8,7 +8,7 @@ from absl import logging
 import jax.numpy as jnp
 import numpy as np
 
-from common import checks, images as images_lib
+from common import checks, distributed, images as images_lib
 from transfer import finetune, vgg16, vgg16_transfer
 
 SPATIAL_POOLS = ('mean', 'max', 'none')
@@ -44,9 +44,10 @@ def layer_features(config, workdir, params, meta, images, layer, split):
   fn = _feature_fn(layer, canonical not in vgg16.layers(include_top=False), config.model.dtype,
                    config.svm.spatial_pool, meta['preprocessing'])
   feats = finetune.outputs(fn, images, config.eval.batch_size, params)
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  np.savez(path + '.tmp.npz', features=feats)
-  os.replace(path + '.tmp.npz', path)
+  if distributed.is_main():  # one writer per multi-process job; every process reads it
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez(path + '.tmp.npz', features=feats)
+    os.replace(path + '.tmp.npz', path)
   return feats
 
 
@@ -80,6 +81,13 @@ def _fit(config, workdir, params, meta, splits, classes):
     best.append({'layer': layer, 'C': chosen['C'], 'test_accuracy': chosen['test_accuracy']})
     logging.info('%s (%d dims): C=%g by CV, test accuracy %.4f', layer, train_f.shape[1],
                  chosen['C'], chosen['test_accuracy'])
+  if distributed.is_main():  # one writer per multi-process job
+    _write_results(workdir, rows, best, s)
+  return {'table': rows, 'best': best}
+
+
+def _write_results(workdir, rows, best, s):
+  """results.csv (every layer and C), results.md and plots/accuracy_vs_c.png."""
   with open(os.path.join(workdir, 'results.csv'), 'w', newline='') as f:
     out = csv.DictWriter(f, fieldnames=list(rows[0]))
     out.writeheader()
@@ -105,4 +113,3 @@ def _fit(config, workdir, params, meta, splits, classes):
   ax.legend(fontsize=7)
   images_lib.save_figure(fig, os.path.join(workdir, 'plots', 'accuracy_vs_c.png'),
                          'linear SVM on VGG16 features')
-  return {'table': rows, 'best': best}

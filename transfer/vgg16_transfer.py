@@ -7,7 +7,7 @@ import os
 from absl import logging
 import numpy as np
 
-from common import checks, image_folder, writers
+from common import checks, distributed, image_folder, writers
 from transfer import convert, vgg16
 
 
@@ -73,5 +73,6 @@ def run(config, workdir: str, fit) -> dict:
   summary.update({'weights_dir': config.model.weights_dir, 'source': meta['source'],
                   'classes': list(classes), 'num_train': len(train_y),
                   'num_test': len(test_y)})
-  writers.write_json(os.path.join(workdir, 'summary.json'), summary)
+  if distributed.is_main():  # one writer per multi-process job
+    writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from common import mesh as mesh_lib
 from transfer import finetune
 
 NET = finetune.BaseAndHead(blocks=((4, 1), (8, 1)), feature_layer='pool2', num_classes=3,
@@ -47,7 +48,7 @@ def test_fit_learns_and_leaves_frozen_layers_alone():
 def test_the_step_differentiates_only_the_trainable_tree():
   params = NET.init(jax.random.key(0), (8, 8, 1))
   trainable, frozen = finetune.partition(params, lambda name: name == 'head')
-  opt, step = finetune._step_fn(NET, 1e-3)  # pylint: disable=protected-access
+  opt, step = finetune._step_fn(NET, 1e-3, mesh_lib.job_mesh())  # pylint: disable=protected-access
   opt_state = opt.init(trainable)
   # Adam's moments exist for the head only: frozen layers cost no optimizer memory
   assert sum(x.size for x in jax.tree.leaves(opt_state)) == 2 * sum(

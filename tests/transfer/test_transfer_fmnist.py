@@ -1,30 +1,37 @@
-"""The offline transfer experiment end to end on a tiny dataset the test writes."""
+"""The offline transfer experiment end to end on a tiny dataset the test writes, in one
+process and as a job of two."""
 import json
 import os
+import subprocess
+import sys
 
+import jax
+import numpy as np
 import pytest
 
+from common import weights
 from common.checks import ConfigError
 from configs import transfer_fmnist as transfer_config
-from tests.conftest import make_idx_dir
+from tests.conftest import ROOT, make_idx_dir
 from transfer import finetune, transfer_fmnist
+
+
+# the experiment's structure at a test's width, as --config flags
+SMALL = {'model.blocks': ((8, 1), (16, 1)), 'model.pretrain_hidden': (32,),
+         'train.pretrain_steps': 60, 'train.pretrain_batch_size': 32, 'train.steps': 40,
+         'dataset.label_seeds': (0, 1), 'eval.batch_size': 64, 'dataset.download': False}
 
 
 def _config(data_dir):
   config = transfer_config.get_config('quick')
   config.dataset.dir = str(data_dir)
-  config.dataset.download = False
-  config.model.blocks = ((8, 1), (16, 1))  # the experiment's structure at a test's width
-  config.model.pretrain_hidden = (32,)
-  config.train.pretrain_steps = 60
-  config.train.pretrain_batch_size = 32
-  config.train.steps = 40
-  config.dataset.label_seeds = (0, 1)
-  config.eval.batch_size = 64
+  for key, value in SMALL.items():
+    section, name = key.split('.')
+    config[section][name] = value
   return config
 
 
-def test_run_writes_its_table_and_reuses_the_pretrained_base(tmp_path):
+def test_run_writes_its_table_reuses_the_pretrained_base_and_runs_as_a_job(tmp_path):
   os.makedirs(tmp_path / 'data')
   config = _config(make_idx_dir(tmp_path / 'data'))
   workdir = str(tmp_path / 'run')
@@ -42,6 +49,27 @@ def test_run_writes_its_table_and_reuses_the_pretrained_base(tmp_path):
                os.path.join(transfer_fmnist.PRETRAINED_DIR, 'params.msgpack')):
     assert os.path.isfile(os.path.join(workdir, name)), name
   assert json.load(open(os.path.join(workdir, 'summary.json')))['table'] == table
+
+  # As 2 processes x 2 devices, each batch split over the 4 (a fit on 25 labelled examples,
+  # which does not split, computed whole on each): the same pretrained base, within float
+  # tolerance, so the same table (at most one of the target test images flips), written once.
+  job = str(tmp_path / 'job')
+  proc = subprocess.run(
+      [sys.executable, 'launch.py', '--config=configs/transfer_fmnist.py:quick',
+       f'--workdir={job}', f'--config.dataset.dir={config.dataset.dir}',
+       *(f'--config.{k}={v}' for k, v in SMALL.items()), '--local_processes=2',
+       '--local_devices=2'], cwd=ROOT, capture_output=True, text=True, timeout=600,
+      check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  pretrained = [weights.load(os.path.join(d, transfer_fmnist.PRETRAINED_DIR), '')[0]
+                for d in (workdir, job)]
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+               *pretrained)
+  job_table = json.load(open(os.path.join(job, 'summary.json')))['table']
+  one_image = 1 / summary['num_test_images']
+  for row, job_row in zip(table, job_table):
+    assert job_row['test_accuracy'] == pytest.approx(row['test_accuracy'], abs=one_image), row
+  assert sorted(os.listdir(job)) == sorted(os.listdir(workdir) + ['config.json'])
 
   config.dataset.labels_per_class = (20,)            # a shorter rerun: same base, same draws
   again = transfer_fmnist.train_and_evaluate(config, workdir)   # resumes: no pretraining

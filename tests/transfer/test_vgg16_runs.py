@@ -13,6 +13,7 @@ from PIL import Image
 
 from common.checks import ConfigError
 from configs import vgg16_predict as predict_config
+from tests.conftest import ROOT
 from transfer import convert, vgg16, vgg16_head, vgg16_predict, vgg16_svm
 
 
@@ -132,6 +133,23 @@ def test_vgg16_svm_table_and_feature_cache(notop_dir, folder, tmp_path):
   again = vgg16_svm.train_and_evaluate(config, str(tmp_path))   # features from the cache
   strip = lambda rows: [{k: x for k, x in r.items() if k != 'seconds'} for r in rows]
   assert os.path.getmtime(cached) == stamp and strip(again['table']) == strip(summary['table'])
+
+  # The command a user types, as a job of 2 processes (each batch of 8 split over their 2
+  # devices): the same table, the feature cache and summary.json written once.
+  job = tmp_path / 'job'
+  result = subprocess.run(
+      [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
+       f'--config.model.weights_dir={notop_dir}', f'--config.dataset.train_dir={folder}',
+       '--config.dataset.image_size=32', '--config.dataset.test_fraction=0.4',
+       '--config.eval.batch_size=8', "--config.svm.layers=('relu2', 'pool5')",
+       '--config.svm.c=(0.1, 1.0)', f'--workdir={job}', '--local_processes=2',
+       '--local_devices=1'], cwd=ROOT, capture_output=True, text=True, timeout=300,
+      check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  job_table = json.load(open(job / 'summary.json'))['table']
+  for job_row, row in zip(strip(job_table), strip(summary['table']), strict=True):
+    assert job_row.pop('layer') == row.pop('layer') and job_row == pytest.approx(row, rel=1e-6)
+  assert sorted(os.listdir(job / 'features')) == sorted(os.listdir(tmp_path / 'features'))
   config.svm.layers = ('fc1',)
   with pytest.raises(ConfigError, match="'fc1' is in the top.*no top"):
     vgg16_svm.train_and_evaluate(config, str(tmp_path / 'fc'))
@@ -150,20 +168,6 @@ def test_vgg16_transfer_bad_config_names_the_key(notop_dir, folder, tmp_path):
   config.dataset.test_dir = str(tmp_path / 'test')
   with pytest.raises(ConfigError, match=r'config.dataset.test_dir = .*\(blue, red\); it has cat'):
     vgg16_svm.train_and_evaluate(config, str(tmp_path / 'run'))
-
-
-def test_vgg16_svm_through_launch(notop_dir, folder, tmp_path):
-  """The command a user types: config file, overrides, workdir; summary.json at the end."""
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  result = subprocess.run(
-      [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
-       f'--config.model.weights_dir={notop_dir}', f'--config.dataset.train_dir={folder}',
-       '--config.dataset.image_size=32', "--config.svm.layers=('relu4',)", '--config.svm.c=(1.0,)',
-       f'--workdir={tmp_path / "run"}'],
-      cwd=root, capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-2000:]
-  summary = json.load(open(tmp_path / 'run' / 'summary.json'))
-  assert [b['layer'] for b in summary['best']] == ['relu4']
 
 
 def test_vgg16_svm_reads_tfds_cats_vs_dogs(notop_dir, tmp_path):
