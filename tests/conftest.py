@@ -134,7 +134,8 @@ def tiny_classifier(tmp_path_factory):
 # two workers each taking whole files (pytest.ini), a long file started last leaves the other
 # worker idle at the end. The order changes only the wall time.
 SLOWEST_FILES = ('tests/common/test_distributed.py', 'tests/gans/test_train_end_to_end.py',
-                 'tests/test_front_door.py', 'tests/gans/app/test_site.py',
+                 'tests/test_front_door.py', 'tests/transfer/test_transfer_fmnist.py',
+                 'tests/gans/app/test_site.py',
                  'tests/gans/test_sweep.py', 'tests/transfer/test_convert.py',
                  'tests/transfer/test_vgg16_runs.py', 'tests/classifiers/test_train_end_to_end.py',
                  'tests/probes/test_probe_runs.py', 'tests/gans/test_gan_step.py')
