@@ -19,11 +19,8 @@ def in_batches(fn, arrays, batch_size: int, mesh=None):
   outs = []
   for start in range(0, n, batch_size):
     idx = np.minimum(np.arange(start, start + batch_size), n - 1)
-    outs.append(fn(*(place(a[idx]) for a in arrays)))
-    if mesh is not None and mesh.size > 1:
-      # one program in flight at a time: with several, a CPU job's collectives (gloo)
-      # deadlocked in 2 of 5 runs of the transfer experiment as 2 processes x 2 devices
-      jax.block_until_ready(outs[-1])
+    out = fn(*(place(a[idx]) for a in arrays))
+    outs.append(out if mesh is None else mesh_lib.wait_in_cpu_job(out, mesh))
   return jax.tree.map(
       lambda *xs: np.concatenate([np.asarray(mesh_lib.local_copy(x)) for x in xs])[:n], *outs)
 

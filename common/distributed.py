@@ -167,6 +167,23 @@ def share_message(message: str | None) -> str | None:
   return bytes(shared[1:]).rstrip(b'\0').decode(errors='replace')
 
 
+def process_0_finds(path: str) -> bool:
+  """Whether process 0 finds the file `path` (a cache in the workdir), on every process, so
+  that all of them take the same branch; a process told yes that does not find it is in a
+  workdir that is not shared, a ConfigError."""
+  found = os.path.isfile(path)
+  if jax.process_count() == 1:
+    return found
+  if share_message('found' if found else None) is None:
+    return False
+  if not found:
+    raise checks.ConfigError(
+        f'{path}: process 0 finds it, process {jax.process_index()} does not: the workdir '
+        'must be one folder every process of the job reaches (a shared file system, a gs:// '
+        'bucket).')
+  return True
+
+
 @contextlib.contextmanager
 def hold_for_job(workdir: str):
   """workdir.hold for the whole job: process 0 takes the workdir's lock and every process
@@ -189,7 +206,7 @@ _DONE_KEY = 'jax_classics/process_0_done'
 
 def run_on_main(fn) -> None:
   """`fn()` on process 0 alone while the others wait for it: work that runs on one device
-  (the probes, the transfer trainers), whose outputs process 0 writes. A ConfigError there
+  (the probe runs), whose outputs process 0 writes. A ConfigError there
   ends every process with the same line; any other failure ends process 0, and the others
   see it lost."""
   if jax.process_count() == 1:

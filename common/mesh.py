@@ -72,7 +72,9 @@ def put_replicated(tree, mesh):
     if isinstance(x, jax.Array) and (sharding.is_fully_addressable or
                                      not x.is_fully_addressable):
       return jax.device_put(x, sharding)
-    return put(x, sharding)  # one process's array (an init's output) onto a job's devices
+    # a host array, or one process's own device array (an init's output) going onto the
+    # devices of several processes, which device_put does not do: through the host
+    return put(x, sharding)
 
   return jax.tree.map(place, tree)
 
@@ -83,6 +85,15 @@ def job_mesh() -> jax.sharding.Mesh:
   one device in a single process, where the rest would add more partitioning than they
   save on such batches."""
   return data_mesh(None if jax.process_count() > 1 else 1)
+
+
+def wait_in_cpu_job(x, mesh):
+  """`x`, waited for when `mesh` spans the CPU devices of several processes: with several
+  programs in flight there, their collectives (gloo) deadlocked in 2 of 5 runs of the
+  transfer experiment as 2 processes x 2 devices. GPUs and TPUs keep dispatching ahead."""
+  if mesh.is_multi_process and mesh.devices.flat[0].platform == 'cpu':
+    jax.block_until_ready(x)
+  return x
 
 
 def batch_or_replicated(mesh, batch_size: int) -> NamedSharding:

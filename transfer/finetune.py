@@ -45,7 +45,7 @@ def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: 
         learning_rate, seed: int):
   """Adam on softmax cross-entropy for `steps` steps of random batches (reshuffled each
   epoch); `apply_fn({**trainable, **frozen}, x)` gives logits. The compiled step is cached on
-  (apply_fn, learning_rate): pass a BaseAndHead or its bound methods, not a new lambda.
+  (apply_fn, learning_rate, mesh): pass a BaseAndHead or its bound methods, not a new lambda.
   In a multi-process job each batch is split over the job's devices (mesh.job_mesh).
   Returns (trainable params, losses per step)."""
   mesh = mesh_lib.job_mesh()
@@ -66,9 +66,7 @@ def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: 
     idx = order[(i % per_epoch) * batch_size:(i % per_epoch + 1) * batch_size]
     trainable, opt_state, loss = step(trainable, opt_state, frozen, images, labels,
                                       mesh_lib.put(idx, batch))
-    losses.append(mesh_lib.local_copy(loss))
-    if mesh.size > 1:  # a job's steps one at a time (see batching.in_batches)
-      losses[-1].block_until_ready()
+    losses.append(mesh_lib.local_copy(mesh_lib.wait_in_cpu_job(loss, mesh)))
   return trainable, np.asarray(jax.device_get(losses))
 
 

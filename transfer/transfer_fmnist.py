@@ -64,7 +64,7 @@ def pretrain(config, source, workdir):
   workdir when a previous run saved it."""
   net = _net(config, source.num_classes, config.model.pretrain_hidden)
   path = os.path.join(workdir, PRETRAINED_DIR)
-  if os.path.isfile(os.path.join(path, weights.PARAMS)):
+  if distributed.process_0_finds(os.path.join(path, weights.PARAMS)):
     params, _ = weights.load(path, '')
     logging.info('Pretrained base restored from %s', path)
     seconds = None
@@ -160,7 +160,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
                   for seed, r in zip(config.dataset.label_seeds, runs) for row in r['svm']['sweep']]
 
   summary = {'pretrain': pretrain_info, 'target_classes': list(target.class_names),
-             'num_test_images': len(target.test_labels), 'table': table}
+             'num_test_images': len(target.test_labels), 'table': table,
+             'num_devices': mesh_lib.job_mesh().size}
   if distributed.is_main():  # one writer per multi-process job
     writers.write_json(os.path.join(workdir, 'summary.json'), summary)
     _write_tables(workdir, table, svm_table, config.dataset.labels_per_class)

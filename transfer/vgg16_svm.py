@@ -32,7 +32,7 @@ def layer_features(config, workdir, params, meta, images, layer, split):
   """Features of `images` at `layer` (spatially pooled per config.svm.spatial_pool), cached in
   workdir/features/<layer>_<split>.npz so a rerun skips the network."""
   path = os.path.join(workdir, 'features', f'{layer}_{split}.npz')
-  if os.path.isfile(path):
+  if distributed.process_0_finds(path):
     with np.load(path) as f:
       if len(f['features']) == len(images):
         return f['features']

@@ -7,7 +7,7 @@ import os
 from absl import logging
 import numpy as np
 
-from common import checks, distributed, image_folder, writers
+from common import checks, distributed, image_folder, mesh as mesh_lib, writers
 from transfer import convert, vgg16
 
 
@@ -72,7 +72,7 @@ def run(config, workdir: str, fit) -> dict:
   summary = fit(config, workdir, params, meta, (train_x, train_y, test_x, test_y), classes)
   summary.update({'weights_dir': config.model.weights_dir, 'source': meta['source'],
                   'classes': list(classes), 'num_train': len(train_y),
-                  'num_test': len(test_y)})
+                  'num_test': len(test_y), 'num_devices': mesh_lib.job_mesh().size})
   if distributed.is_main():  # one writer per multi-process job
     writers.write_json(os.path.join(workdir, 'summary.json'), summary)
   return summary

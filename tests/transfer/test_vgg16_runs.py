@@ -135,21 +135,29 @@ def test_vgg16_svm_table_and_feature_cache(notop_dir, folder, tmp_path):
   assert os.path.getmtime(cached) == stamp and strip(again['table']) == strip(summary['table'])
 
   # The command a user types, as a job of 2 processes (each batch of 8 split over their 2
-  # devices): the same table, the feature cache and summary.json written once.
+  # devices), twice: the features of one process, so its table; cached by process 0 and read
+  # back by both on the rerun; summary.json written once.
   job = tmp_path / 'job'
-  result = subprocess.run(
-      [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
-       f'--config.model.weights_dir={notop_dir}', f'--config.dataset.train_dir={folder}',
-       '--config.dataset.image_size=32', '--config.dataset.test_fraction=0.4',
-       '--config.eval.batch_size=8', "--config.svm.layers=('relu2', 'pool5')",
-       '--config.svm.c=(0.1, 1.0)', f'--workdir={job}', '--local_processes=2',
-       '--local_devices=1'], cwd=ROOT, capture_output=True, text=True, timeout=300,
-      check=False)
-  assert result.returncode == 0, result.stderr[-2000:]
-  job_table = json.load(open(job / 'summary.json'))['table']
-  for job_row, row in zip(strip(job_table), strip(summary['table']), strict=True):
-    assert job_row.pop('layer') == row.pop('layer') and job_row == pytest.approx(row, rel=1e-6)
-  assert sorted(os.listdir(job / 'features')) == sorted(os.listdir(tmp_path / 'features'))
+  command = [sys.executable, 'launch.py', '--config=configs/vgg16_svm.py:quick',
+             f'--config.model.weights_dir={notop_dir}', f'--config.dataset.train_dir={folder}',
+             '--config.dataset.image_size=32', '--config.dataset.test_fraction=0.4',
+             '--config.eval.batch_size=8', "--config.svm.layers=('relu2', 'pool5')",
+             '--config.svm.c=(0.1, 1.0)', f'--workdir={job}', '--local_processes=2',
+             '--local_devices=1']
+  stamps = []
+  for _ in range(2):
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stamps.append({f: os.path.getmtime(job / 'features' / f) for f in os.listdir(job / 'features')})
+  assert stamps[1] == stamps[0] and sorted(stamps[0]) == sorted(os.listdir(tmp_path / 'features'))
+  for name in stamps[0]:
+    np.testing.assert_allclose(np.load(job / 'features' / name)['features'],
+                               np.load(tmp_path / 'features' / name)['features'],
+                               rtol=1e-5, atol=1e-5)
+  job_summary = json.load(open(job / 'summary.json'))
+  assert (summary['num_devices'], job_summary['num_devices']) == (1, 2)
+  assert strip(job_summary['table']) == strip(summary['table'])
   config.svm.layers = ('fc1',)
   with pytest.raises(ConfigError, match="'fc1' is in the top.*no top"):
     vgg16_svm.train_and_evaluate(config, str(tmp_path / 'fc'))
