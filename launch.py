@@ -77,7 +77,7 @@ class _QuietLibraries(logging_std.Filter):
 def _fail(message: str, in_job: bool = False):
   if in_job:  # every process of the job stops alike, at once
     from common import distributed  # pylint: disable=g-import-not-at-top
-    distributed.exit_now(f'launch.py: {message}', 2)
+    distributed.exit_now(f'launch.py: {message}', 2, every_process=True)
   sys.stderr.write(f'launch.py: {message}\n')
   sys.exit(2)
 

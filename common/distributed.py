@@ -134,14 +134,38 @@ def _exit_with(who: str) -> None:
            'every process to resume from the last checkpoint.', 1)
 
 
-def exit_now(line: str, code: int) -> None:
+def exit_now(line: str, code: int, every_process: bool = False) -> None:
   """Ends this process of a job with `line` on stderr, in one write (the processes share a
   console), skipping the runtime's shutdown barrier: it would wait for processes that are
-  gone or leaving too, and for process 0's coordinator."""
+  gone or leaving too, and for process 0's coordinator. `every_process`: every process of
+  the job ends so (a refusal they all reach), and process 0 leaves after the others have
+  written their line, since its leaving aborts any process still connected."""
   sys.stderr.write(line + '\n')
   sys.stderr.flush()
   sys.stdout.flush()
+  if every_process:
+    _leave_after_the_others()
   os._exit(code)  # pylint: disable=protected-access
+
+
+_LEFT_KEY = 'jax_classics/left'
+
+
+def _leave_after_the_others(timeout_ms: int = 10_000) -> None:
+  client = _client()
+  if client is None:
+    return
+  if not is_main():
+    try:
+      client.key_value_set(f'{_LEFT_KEY}/{jax.process_index()}', '')
+    except jax.errors.JaxRuntimeError:  # process 0 left already
+      pass
+    return
+  for i in range(1, jax.process_count()):
+    try:
+      client.blocking_key_value_get(f'{_LEFT_KEY}/{i}', timeout_ms)
+    except jax.errors.JaxRuntimeError:  # gone without a word: nothing left to wait for
+      return
 
 
 def is_main() -> bool:
