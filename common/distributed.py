@@ -8,6 +8,7 @@ multi-controller model): the mesh spans the devices of all of them.
 """
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import sys
@@ -15,7 +16,6 @@ import threading
 import time
 
 import jax
-import numpy as np
 from jax.experimental import multihost_utils
 
 from common import checks, workdir as workdir_lib
@@ -173,22 +173,27 @@ def is_main() -> bool:
   return jax.process_index() == 0
 
 
-_MESSAGE_BYTES = 2048
+_MESSAGE_KEY = 'jax_classics/message'
+_messages = itertools.count()  # every process shares its messages in the same order
 
 
 def share_message(message: str | None) -> str | None:
-  """Process 0's `message` (None: nothing to say) on every process of the job."""
+  """Process 0's `message` (None: nothing to say) on every process of the job, through the
+  runtime's key-value store (no device work); the others wait for it for as long as process
+  0 takes (the lost-process watch ends the wait if process 0 dies)."""
   if jax.process_count() == 1:
     return message
-  buffer = np.zeros(_MESSAGE_BYTES + 1, np.uint8)
-  if message is not None:
-    encoded = message.encode()[:_MESSAGE_BYTES]
-    buffer[0] = 1
-    buffer[1:1 + len(encoded)] = np.frombuffer(encoded, np.uint8)
-  shared = np.asarray(multihost_utils.broadcast_one_to_all(buffer))
-  if not shared[0]:
-    return None
-  return bytes(shared[1:]).rstrip(b'\0').decode(errors='replace')
+  key, client = f'{_MESSAGE_KEY}/{next(_messages)}', _client()
+  if is_main():
+    client.key_value_set(key, '' if message is None else '>' + message)
+    return message
+  while True:
+    try:
+      value = client.blocking_key_value_get(key, 60_000)
+      return value[1:] if value else None
+    except jax.errors.JaxRuntimeError as e:
+      if 'DEADLINE_EXCEEDED' not in str(e):
+        raise
 
 
 def process_0_finds(path: str) -> bool:
@@ -225,35 +230,20 @@ def hold_for_job(workdir: str):
     yield
 
 
-_DONE_KEY = 'jax_classics/process_0_done'
-
-
 def run_on_main(fn) -> None:
   """`fn()` on process 0 alone while the others wait for it: work that runs on one device
-  (the probe runs), whose outputs process 0 writes. A ConfigError there
-  ends every process with the same line; any other failure ends process 0, and the others
-  see it lost."""
-  if jax.process_count() == 1:
+  (the probe runs), whose outputs process 0 writes. A ConfigError there ends every process
+  with the same line; any other failure ends process 0, and the others see it lost."""
+  if not is_main():
+    if (message := share_message(None)) is not None:
+      raise checks.ConfigError(message)
+    return
+  try:
     fn()
-    return
-  client = _client()
-  if is_main():
-    try:
-      fn()
-    except checks.ConfigError as e:
-      client.key_value_set(_DONE_KEY, str(e))
-      raise
-    client.key_value_set(_DONE_KEY, '')
-    return
-  while True:  # the lost-process watch ends this wait if process 0 dies
-    try:
-      message = client.blocking_key_value_get(_DONE_KEY, 60_000)
-      break
-    except jax.errors.JaxRuntimeError as e:
-      if 'DEADLINE_EXCEEDED' not in str(e):
-        raise
-  if message:
-    raise checks.ConfigError(message)
+  except checks.ConfigError as e:
+    share_message(str(e))
+    raise
+  share_message(None)
 
 
 def _client():
