@@ -14,7 +14,7 @@ import launch
 from common import checks, writers
 from configs import variants
 from gans import build as gan_build
-from tests.conftest import make_idx_dir, write_idx
+from tests.conftest import FAST_COMPILE_XLA_FLAGS, make_idx_dir, write_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'configs'))
@@ -34,7 +34,7 @@ def _launch_fresh(tmp_path, *flags, timeout=600, optimized=False):
   env = {k: v for k, v in os.environ.items() if not k.startswith(('JAX_', 'XLA_'))}
   env.update(HOME=str(home), PYTHONUNBUFFERED='1')
   if not optimized:
-    env['JAX_DISABLE_MOST_OPTIMIZATIONS'] = '1'
+    env.update(JAX_DISABLE_MOST_OPTIMIZATIONS='1', XLA_FLAGS=FAST_COMPILE_XLA_FLAGS)
 
   result = subprocess.run([sys.executable, os.path.join(ROOT, 'launch.py'), *flags], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=timeout)

@@ -18,7 +18,7 @@ from common import local_job, workdir as workdir_lib, writers
 from configs import lenet, saliency, sweep_gan_mlp, sweep_mlp_lr, wgan_gp
 from gans import sweep as gan_sweep, train as gan_train
 from probes import saliency_run
-from tests.conftest import config_on
+from tests.conftest import config_on, subprocess_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GAN_STEPS = 8
@@ -33,8 +33,7 @@ def _flags(workdir, data_dir, config, *more):
 
 
 def _start(*args, devices=4, **kwargs):
-  env = dict(os.environ, PYTHONUNBUFFERED='1', XLA_FLAGS=(
-      f'--xla_force_host_platform_device_count={devices}'))
+  env = subprocess_env(devices, PYTHONUNBUFFERED='1')
   return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, start_new_session=True, **kwargs)
 

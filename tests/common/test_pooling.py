@@ -65,4 +65,5 @@ def test_jitted_gradient_after_a_group_norm_matches_flax(monkeypatch):
       lambda x: model.apply({'params': params}, x)[:, 0].sum()))(x)
   ours = grad()
   monkeypatch.setitem(models.POOLS, 'max', nn.max_pool)
-  np.testing.assert_allclose(ours, grad(), rtol=1e-5, atol=1e-7)
+  # (the two programs round differently: up to 1.9e-7 apart, measured; the bug was 0.08)
+  np.testing.assert_allclose(ours, grad(), rtol=1e-5, atol=1e-6)

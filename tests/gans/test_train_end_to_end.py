@@ -17,7 +17,7 @@ from configs import cdcgan, cgan_mlp, dcgan, gan_mlp, lsgan, wgan_gp as wgan_gp_
 import classifiers.saved
 from gans import build, gan as gan_lib, saved, train
 from gans.tools import export, report, score
-from tests.conftest import config_on, config_walk
+from tests.conftest import config_on, config_walk, subprocess_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSSES = ('d_loss', 'g_loss', 'gradient_penalty', 'wasserstein_distance')
@@ -233,7 +233,7 @@ def _tree_bytes(root):
 
 
 def _launch(workdir, data_dir, *flags):
-  env = dict(os.environ, XLA_FLAGS='', PYTHONUNBUFFERED='1')
+  env = subprocess_env(PYTHONUNBUFFERED='1')
   return subprocess.Popen(
       [sys.executable, 'launch.py', '--config=configs/wgan_gp.py:quick',
        f'--workdir={workdir}', f'--config.dataset.dir={data_dir}',
