@@ -3,6 +3,7 @@
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.wgan_gp_step [--width=32 --batch_size=64 --steps=20]
   python -m benchmarks.wgan_gp_step --variant=gulrajani --batch_size=50 --steps=10
+  python -m benchmarks.wgan_gp_step --profile   # and where the JAX step's time goes
 
 One step of configs/wgan_gp.py's recipe = n_critic critic updates (gradient penalty
 included) + one generator update, on 28x28x1 images; the PyTorch side builds the same
@@ -10,6 +11,7 @@ networks (BatchNorm in G where the config has it) and Adam settings. Prints step
 time and the ratio; then, for one critic and one generator layer, the gradient time of
 the patch-matmul forms in gans/layers.py against XLA's own convolutions (why we use them).
 """
+import os
 import time
 
 import benchmarks
@@ -18,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import wgan_gp_reference
+from benchmarks import op_profile, wgan_gp_reference
 from common import data as data_lib, mesh as mesh_lib
 from configs import wgan_gp as wgan_gp_config
 from gans import build, gan as gan_lib, layers
@@ -32,6 +34,8 @@ _VARIANT = flags.DEFINE_enum('variant', '', ['', 'gulrajani'],
                              "configs/wgan_gp.py's variant: '' the main job's recipe; gulrajani "
                              "gan_mnist.py's (use --batch_size=50), against "
                              "benchmarks/wgan_gp_reference.py's port")
+_PROFILE = flags.DEFINE_bool('profile', False, "also print where the JAX step's time goes: "
+                             'its ops under jax.profiler, summed by kind (benchmarks/op_profile.py)')
 LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
@@ -63,8 +67,20 @@ def time_jax(images):
   for _ in range(_STEPS.value):
     state, metrics = step(state, arrays)
   jax.block_until_ready((state, metrics))
+  rate = _STEPS.value / (time.perf_counter() - t0)
+  if _PROFILE.value:
+    def run():
+      nonlocal state
+      for _ in range(_STEPS.value):
+        state, _ = step(state, arrays)
+      jax.block_until_ready(state)
+    seconds, ops = op_profile.op_times(run, _STEPS.value)
+    print(f'Where the JAX step\'s time goes ({_STEPS.value} steps under jax.profiler; core time a '
+          'step):')
+    for line in op_profile.report(seconds, ops, 1 / rate, len(os.sched_getaffinity(0))):
+      print(f'  {line}')
   params = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
-  return _STEPS.value / (time.perf_counter() - t0), compile_s, params
+  return rate, compile_s, params
 
 
 def time_torch(images):
