@@ -182,13 +182,14 @@ def test_acgan_adds_the_class_heads_cross_entropy_to_both_losses():
   real = jax.random.uniform(jax.random.key(1), (BATCH, *SHAPE), minval=-1, maxval=1)
   z = jax.random.normal(jax.random.key(2), (BATCH, LATENT))
   y = jnp.arange(BATCH, dtype=jnp.int32) % 10
-  fake = gan.generate(state.g_params, {}, z, y)
-  d_loss, (metrics, _) = gan_lib.discriminator_loss_fn(state.d_params, {}, gan, real, y, fake,
-                                                       y, jax.random.key(3))
-  g_loss, _ = gan_lib.generator_loss_fn(state.g_params, {}, state.d_params, {}, gan, z, y,
-                                        jax.random.key(4), 0)
+  fake = jax.jit(lambda g: gan.generate(g, {}, z, y))(state.g_params)
+  d_loss, (metrics, _) = jax.jit(lambda d: gan_lib.discriminator_loss_fn(
+      d, {}, gan, real, y, fake, y, jax.random.key(3)))(state.d_params)
+  g_loss, _ = jax.jit(lambda g, d: gan_lib.generator_loss_fn(
+      g, {}, d, {}, gan, z, y, jax.random.key(4), 0))(state.g_params, state.d_params)
   # by hand in float64: the Wasserstein terms on the scores, cross-entropy on the class head
-  heads = lambda x: [np.float64(a) for a in gan.discriminator.apply({'params': state.d_params}, x)]
+  critic = jax.jit(lambda d, x: gan.discriminator.apply({'params': d}, x))
+  heads = lambda x: [np.float64(a) for a in critic(state.d_params, x)]
   (s_real, c_real), (s_fake, c_fake) = heads(real), heads(fake)
   cross_entropy = lambda c: -np.mean((c - np.log(np.exp(c).sum(1, keepdims=True)))[
       np.arange(BATCH), np.asarray(y)])

@@ -64,8 +64,9 @@ def test_strided_conv_and_its_second_derivative_match_xla():
   chex.assert_trees_all_close(y, reference(x, kernel), atol=1e-4, rtol=1e-5)
   # What the gradient penalty needs: d/dk of a function of d/dx.
   penalty = lambda f: lambda k: jnp.sum(jax.grad(lambda x: jnp.sum(jnp.tanh(f(x, k))))(x) ** 2)
-  chex.assert_trees_all_close(jax.grad(penalty(layers.conv4x4_stride2))(kernel),
-                              jax.grad(penalty(reference))(kernel), atol=1e-3, rtol=1e-4)
+  chex.assert_trees_all_close(jax.jit(jax.grad(penalty(layers.conv4x4_stride2)))(kernel),
+                              jax.jit(jax.grad(penalty(reference)))(kernel), atol=1e-3,
+                              rtol=1e-4)
 
 
 @pytest.mark.parametrize('shape,ups', [((28, 28, 1), 2), ((32, 32, 3), 3)])
@@ -159,8 +160,8 @@ def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
   g, d = models.GulrajaniGenerator((28, 28, 1), width), models.GulrajaniCritic(width)
   z = jax.random.normal(jax.random.key(3), (3, 128))
   x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
-  g_vars, d_vars = g.init(jax.random.key(1), z), d.init(jax.random.key(2), x)
-  assert g.apply(g_vars, z).shape == (3, 28, 28, 1)
+  g_vars, d_vars = jax.jit(g.init)(jax.random.key(1), z), jax.jit(d.init)(jax.random.key(2), x)
+  assert jax.jit(g.apply)(g_vars, z).shape == (3, 28, 28, 1)
   t_gen, t_critic = wgan_gp_reference.networks(width)
   count = lambda tree: sum(p.size for p in jax.tree.leaves(tree))
   assert count(g_vars) == sum(p.numel() for p in t_gen.parameters())
@@ -176,7 +177,8 @@ def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
     t_critic[-1].weight.copy_(torch.from_numpy(kernel[None].copy()))
     t_critic[-1].bias.copy_(torch.from_numpy(np.asarray(dense['bias'])))
     expected = t_critic(torch.from_numpy(np.asarray(x).transpose(0, 3, 1, 2).copy()))
-  np.testing.assert_allclose(d.apply(d_vars, x), expected.numpy()[:, 0], rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(d.apply)(d_vars, x), expected.numpy()[:, 0], rtol=1e-4,
+                             atol=1e-5)
   with torch.no_grad():
     dense = g_vars['params']['Dense_0']  # columns (h, w, c) here, (c, h, w) in torch
     order = np.arange(4 * 4 * 4 * width).reshape(4, 4, 4 * width).transpose(2, 0, 1).reshape(-1)
@@ -187,7 +189,7 @@ def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
       up.weight.copy_(torch.from_numpy(np.asarray(p['kernel']).transpose(2, 3, 0, 1).copy()))
       up.bias.copy_(torch.from_numpy(np.asarray(p['bias'])))
     images = t_gen(torch.from_numpy(np.asarray(z))).numpy().transpose(0, 2, 3, 1)
-  np.testing.assert_allclose(g.apply(g_vars, z), images, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(g.apply)(g_vars, z), images, rtol=1e-4, atol=1e-5)
 
 
 def test_gulrajani_networks_start_from_gan_mnist_py_initialisation_on_both_sides():
@@ -204,8 +206,9 @@ def test_gulrajani_networks_start_from_gan_mnist_py_initialisation_on_both_sides
   layer_names = {
       'generator': ['Dense_0'] + [f'ConvTranspose5x5Stride2Pad2_{i}' for i in range(3)],
       'critic': [f'Conv5x5Stride2Pad2_{i}' for i in range(3)] + ['Dense_0']}
-  g_vars = models.GulrajaniGenerator((28, 28, 1), w).init(jax.random.key(1), jnp.zeros((1, 128)))
-  d_vars = models.GulrajaniCritic(w).init(jax.random.key(2), jnp.zeros((1, 28, 28, 1)))
+  g_vars = jax.jit(models.GulrajaniGenerator((28, 28, 1), w).init)(jax.random.key(1),
+                                                                    jnp.zeros((1, 128)))
+  d_vars = jax.jit(models.GulrajaniCritic(w).init)(jax.random.key(2), jnp.zeros((1, 28, 28, 1)))
   t_gen, t_critic = wgan_gp_reference.networks(w)
   for name, jax_vars, torch_net in (('generator', g_vars, t_gen), ('critic', d_vars, t_critic)):
     jax_layers = [jax_vars['params'][k] for k in layer_names[name]]
@@ -228,5 +231,6 @@ def test_padded_stride2_conv_and_its_second_derivative_match_xla(size):
   ours = lambda x, k: layers.conv_stride2_padded(x, k, 2)
   np.testing.assert_allclose(ours(x, k), xla(x, k), rtol=1e-4, atol=1e-4)
   penalty = lambda f: lambda k, x: jnp.sum(jax.grad(lambda x: jnp.sum(f(x, k) ** 2))(x) ** 2)
-  for a, b in zip(jax.grad(penalty(ours), (0, 1))(k, x), jax.grad(penalty(xla), (0, 1))(k, x)):
+  gradients = lambda f: jax.jit(jax.grad(penalty(f), (0, 1)))(k, x)
+  for a, b in zip(gradients(ours), gradients(xla)):
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-2)

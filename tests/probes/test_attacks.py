@@ -23,7 +23,8 @@ def _in_model_space(net, bounds):
 @pytest.mark.parametrize('bounds', BOUNDS)
 def test_fgsm_eps_zero_is_the_identity(net, bounds):
   x = _in_model_space(net, bounds)
-  adv = attacks.fgsm(net.apply_fn, net.params, x, net.labels, 0.0, bounds=bounds)
+  adv = jax.jit(lambda p, x, y: attacks.fgsm(net.apply_fn, p, x, y, 0.0, bounds=bounds))(
+      net.params, x, net.labels)
   np.testing.assert_array_equal(adv, x)
 
 
