@@ -1,16 +1,17 @@
 """Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
 
-Compiling is most of the suite's time (in a fresh clone, JAX's compile events of every test
-process summed to 1,045 s, 785 of them XLA's, against 1,666 core-seconds of the whole run;
-measured with jax.monitoring listeners), so the tests compile with XLA's optimizations mostly off
-(JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster and run slower; tiny data
-makes that the better trade), with XLA's older loop-fusion emitter (FAST_COMPILE_XLA_FLAGS:
-it halved the XLA compile time of the main job's train step, and took the suite from 660 s
-to 544 s), and cache compiled programs on disk for the session (the end-to-end tests and the
-launch.py subprocesses compile the same steps several times). Subprocesses get the same
-settings (subprocess_env). The tests that run launch.py as a newcomer does
-(tests/test_front_door.py) drop the cache and the fake devices; the main job's among them
-drops all of it, so the compiled path users get is tested too.
+Compiling is the largest part of the suite's time (on a cold cache, the compile events of
+the pytest processes alone summed to 345 s of 972 s of test time, measured with
+jax.monitoring listeners; the launch.py subprocesses compile too), so the tests compile with XLA's
+optimizations mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
+and run slower; tiny data makes that the better trade), with XLA's older loop-fusion
+emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step),
+and cache compiled programs on disk for the session (the end-to-end tests and the launch.py
+subprocesses compile the same steps several times). Subprocesses get the same settings
+(subprocess_env). Networks run under jit, not op by op: each eager op is a compile of its
+own. The tests that run launch.py as a newcomer does (tests/test_front_door.py) drop the
+cache and the fake devices; the main job's among them drops all of it, so the compiled
+path users get is tested too.
 """
 import contextlib
 import fcntl
