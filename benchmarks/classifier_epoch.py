@@ -62,16 +62,6 @@ def fake_dataset():
                            data.class_names('fashion_mnist'), 'random')
 
 
-def _timed(fn, *args, repeat=1):
-  out = fn(*args)  # compile + warm-up
-  jax.block_until_ready(out)
-  t0 = time.perf_counter()
-  for _ in range(repeat):
-    out = fn(*args)
-  jax.block_until_ready(out)
-  return (time.perf_counter() - t0) / repeat
-
-
 def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float]:
   """Seconds for `num_steps` steps as the trainer runs them (its calls of an epoch, or of
   `num_steps` when that is shorter: one rolled scan either way), and the compile time;
@@ -245,8 +235,8 @@ def main(argv):
     flops = 8 * _SWEEP_EPOCHS.value * N // 4 * mlp_step_flops()
     print(f'  Arithmetic: {flops / 1e9:.1f} GFLOP either way; one after another '
           f'{flops / sequential_s / 1e9:.1f} GFLOP/s, vmapped {flops / vmapped_s / 1e9:.1f} '
-          f'GFLOP/s, a 2048x2048 matmul on these cores {peak:.1f} GFLOP/s: vmap cannot gain '
-          f'more than {peak * 1e9 * sequential_s / flops:.1f}x.')
+          f'GFLOP/s, a {machine.MATMUL_SIZE}² matmul on these cores {peak:.1f} GFLOP/s: vmap '
+          f'cannot gain more than {peak * 1e9 * sequential_s / flops:.1f}x.')
 
 
 def mlp_epoch(ds):
@@ -310,8 +300,8 @@ def _print_side_by_side(title, n, jax_s, compile_s, torch_s, step_flops, peak, r
         f'{torch_s / jax_s:.2f}x faster; {run_name} ~ {run_steps * jax_s / n:.0f} s vs '
         f'{run_steps * torch_s / n:.0f} s.')
   print(f'  {step_flops / 1e9:.2f} GFLOP a step: JAX {n * step_flops / jax_s / 1e9:.0f} GFLOP/s, '
-        f'PyTorch {n * step_flops / torch_s / 1e9:.0f} GFLOP/s; a 2048x2048 matmul on these cores '
-        f'{peak:.0f}.')
+        f'PyTorch {n * step_flops / torch_s / 1e9:.0f} GFLOP/s; a {machine.MATMUL_SIZE}² matmul '
+        f'on these cores {peak:.0f}.')
 
 
 def transfer_steps(ds, peak: float, n: int = 48):

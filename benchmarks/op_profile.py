@@ -7,7 +7,7 @@ XLA names each op of a compiled program after what it computes (`ynn_fusion.4`,
 `copy_bitcast_fusion.12`, `conv_general_dilated.8`, `multiply_add_fusion.54`); the kind is
 read from that name, so a fusion counts under its leading instruction (a tanh fused into a
 transpose reads as data movement). Ops that run at once on several threads add up, so
-beside the step's wall time on n cores the sum also shows how busy the cores were.
+beside the wall time on n cores the sum also shows how much of the cores' time went to ops.
 """
 import collections
 import glob
@@ -15,19 +15,23 @@ import gzip
 import json
 import os
 import tempfile
+import time
 
 import jax
 
-# The first matching prefix names the kind; what matches none is elementwise work.
+# The first matching prefix names the kind; what matches none (elementwise fusions, unfused
+# broadcasts and selects) is elementwise work.
 KINDS = (
     ('matmuls (YNNPACK/XNNPACK fusions, dots)', ('ynn_fusion', 'xnn_fusion', 'dot')),
-    ("XLA's convolutions", ('conv',)),
+    ("XLA's convolutions", ('conv_general', 'convolution')),
     ('data movement (copies, concatenations, slices, pads, transposes)',
      ('copy', 'concatenate', 'slice', 'dynamic', 'pad', 'transpose', 'bitcast', 'gather',
-      'scatter', 'broadcast_in_dim')),
+      'scatter')),
     ('reductions', ('reduce',)),
 )
-ELEMENTWISE = 'elementwise fusions (activations, optimizer, losses, penalty)'
+ELEMENTWISE = 'elementwise (activations, optimizer, losses, penalty)'
+# Control flow: a loop's or branch's span holds its body's ops, which are counted themselves.
+CONTROL_FLOW = ('while', 'conditional', 'call')
 
 
 def kind(op_name: str) -> str:
@@ -38,30 +42,41 @@ def kind(op_name: str) -> str:
   return ELEMENTWISE
 
 
-def op_times(run, calls: int) -> tuple[dict, dict]:
-  """Runs `run()` (`calls` calls of one program, blocking until their work is done) under the
-  profiler and returns ({kind: core seconds per call}, {kind: the names of its ops})."""
-  with tempfile.TemporaryDirectory() as folder:
-    with jax.profiler.trace(folder):
-      run()
-    [path] = glob.glob(os.path.join(folder, '**', '*.trace.json.gz'), recursive=True)
-    with gzip.open(path) as f:
-      events = json.load(f)['traceEvents']
+def summed(events: list[dict], calls: int) -> tuple[dict, dict]:
+  """({kind: seconds per call}, {kind: its ops' names}) over a trace's events: the ops' spans
+  carry their name as `hlo_op` (the runtime's own spans do not), durations in microseconds."""
   seconds, ops = collections.Counter(), collections.defaultdict(set)
-  for event in events:  # the ops' spans carry their name as hlo_op; the runtime's do not
-    if event.get('ph') == 'X' and (op := event.get('args', {}).get('hlo_op')):
-      seconds[kind(op)] += event['dur'] / 1e6 / calls  # microseconds in the trace
+  for event in events:
+    op = event.get('args', {}).get('hlo_op')
+    if event.get('ph') == 'X' and op and not op.startswith(CONTROL_FLOW):
+      seconds[kind(op)] += event['dur'] / 1e6 / calls
       ops[kind(op)].add(op)
   return dict(seconds), {label: sorted(names) for label, names in ops.items()}
 
 
+def op_times(run, calls: int) -> tuple[dict, dict, float]:
+  """Runs `run()` (`calls` calls of one program, blocking until their work is done) under the
+  profiler: `summed`'s two dicts and the wall seconds per call of that run."""
+  with tempfile.TemporaryDirectory() as folder:
+    with jax.profiler.trace(folder):
+      t0 = time.perf_counter()
+      run()
+      wall = (time.perf_counter() - t0) / calls
+    [path] = glob.glob(os.path.join(folder, '**', '*.trace.json.gz'), recursive=True)
+    with gzip.open(path) as f:
+      events = json.load(f)['traceEvents']
+  return (*summed(events, calls), wall)
+
+
 def report(seconds: dict, ops: dict, wall_seconds: float, cores: int) -> list[str]:
-  """Lines: each kind's core milliseconds per call, its share and op count, then how much of
-  the cores' time over the wall time the ops filled."""
+  """Lines: each kind's milliseconds per call, its share and op count, then how much of the
+  cores' time over the wall time the ops took."""
   total = sum(seconds.values())
+  if not total:
+    return ['no ops in the trace']
   lines = [f'{seconds[k] * 1e3:7.1f} ms  {100 * seconds[k] / total:4.1f} %  '
            f'{len(ops[k]):5d} ops  {k}' for k in sorted(seconds, key=seconds.get, reverse=True)]
   lines.append(f'{total * 1e3:7.1f} ms of ops a call; {cores} cores x {wall_seconds * 1e3:.1f} ms '
-               f'wall = {cores * wall_seconds * 1e3:.1f} ms: the ops filled '
+               f'wall = {cores * wall_seconds * 1e3:.1f} ms: the ops took '
                f'{100 * total / (cores * wall_seconds):.0f} % of it')
   return lines

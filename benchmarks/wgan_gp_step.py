@@ -34,8 +34,8 @@ _VARIANT = flags.DEFINE_enum('variant', '', ['', 'gulrajani'],
                              "configs/wgan_gp.py's variant: '' the main job's recipe; gulrajani "
                              "gan_mnist.py's (use --batch_size=50), against "
                              "benchmarks/wgan_gp_reference.py's port")
-_PROFILE = flags.DEFINE_bool('profile', False, "also print where the JAX step's time goes: "
-                             'its ops under jax.profiler, summed by kind (benchmarks/op_profile.py)')
+_PROFILE = flags.DEFINE_bool('profile', False, "also print where the JAX step's time goes: its "
+                             'ops under jax.profiler, summed by kind (benchmarks/op_profile.py)')
 LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
@@ -74,10 +74,10 @@ def time_jax(images):
       for _ in range(_STEPS.value):
         state, _ = step(state, arrays)
       jax.block_until_ready(state)
-    seconds, ops = op_profile.op_times(run, _STEPS.value)
-    print(f'Where the JAX step\'s time goes ({_STEPS.value} steps under jax.profiler; core time a '
-          'step):')
-    for line in op_profile.report(seconds, ops, 1 / rate, len(os.sched_getaffinity(0))):
+    seconds, ops, wall = op_profile.op_times(run, _STEPS.value)
+    print(f'Where the JAX step\'s time goes ({_STEPS.value} steps under jax.profiler, '
+          f'{wall * 1e3:.0f} ms a step there):')
+    for line in op_profile.report(seconds, ops, wall, len(os.sched_getaffinity(0))):
       print(f'  {line}')
   params = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
   return rate, compile_s, params

@@ -1,8 +1,8 @@
 """Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
 
-Compiling is the largest part of the suite's time (on a cold cache, the compile events of
-the pytest processes alone summed to 345 s of 972 s of test time, measured with
-jax.monitoring listeners; the launch.py subprocesses compile too), so the tests compile with XLA's
+Compiling is much of the suite's time (on a cold cache, the compile events of the pytest
+processes alone summed to 345 s of 972 s of test time, measured with jax.monitoring
+listeners; the launch.py subprocesses compile too), so the tests compile with XLA's
 optimizations mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
 and run slower; tiny data makes that the better trade), with XLA's older loop-fusion
 emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step),
@@ -21,6 +21,7 @@ import pathlib
 import sys
 import tempfile
 
+# (XLA aborts on a flag it does not know: check this one when jaxlib's pin moves)
 FAST_COMPILE_XLA_FLAGS = '--xla_cpu_use_fusion_emitters=false'
 os.environ['XLA_FLAGS'] = (f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_XLA_FLAGS}"
                            ' --xla_force_host_platform_device_count=8').strip()
@@ -40,8 +41,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def subprocess_env(devices: int = 1, **more: str) -> dict:
   """The environment of a test's subprocess: this one's (its compile settings and cache)
   with `devices` fake CPU devices, plus `more`."""
-  xla_flags = f'{FAST_COMPILE_XLA_FLAGS} --xla_force_host_platform_device_count={devices}'
-  return dict(os.environ, XLA_FLAGS=xla_flags, **more)
+  from common import local_job  # pylint: disable=g-import-not-at-top
+  return dict(local_job.child_environment(devices), **more)
 
 
 def changed_copy(file: str, folder, offset: int) -> str:

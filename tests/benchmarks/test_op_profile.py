@@ -1,25 +1,41 @@
 """benchmarks/op_profile.py: the ops of a compiled program found in a profiler trace and
 summed by kind, and the report's arithmetic."""
+import re
+
 import jax
 import jax.numpy as jnp
+import pytest
 
 from benchmarks import op_profile
 
+MATMULS, CONVS, MOVES, REDUCTIONS = (label for label, _ in op_profile.KINDS)
+
 
 def test_op_names_map_to_their_kinds():
-  matmuls, convs, moves, reductions = (label for label, _ in op_profile.KINDS)
-  assert op_profile.kind('ynn_fusion.4') == matmuls
-  assert op_profile.kind('dot.2') == matmuls
-  assert op_profile.kind('conv_general_dilated.8') == convs
-  assert op_profile.kind('copy_bitcast_fusion.12') == moves
-  assert op_profile.kind('concatenate.47') == moves
-  assert op_profile.kind('reduce_fusion.1') == reductions
+  assert op_profile.kind('ynn_fusion.4') == MATMULS
+  assert op_profile.kind('dot_general.0') == MATMULS
+  assert op_profile.kind('conv_general_dilated.8') == CONVS
+  assert op_profile.kind('convert_element_type.3') == op_profile.ELEMENTWISE  # not a conv
+  assert op_profile.kind('copy_bitcast_fusion.12') == MOVES
+  assert op_profile.kind('concatenate.47') == MOVES
+  assert op_profile.kind('reduce_fusion.1') == REDUCTIONS
   assert op_profile.kind('multiply_add_fusion.54') == op_profile.ELEMENTWISE
 
 
-def test_a_programs_ops_are_found_in_the_trace_and_nothing_else():
-  program = jax.jit(lambda a: jnp.tanh(a @ a).T + 1)
-  a = jnp.ones((128, 128))
+def test_spans_are_summed_per_call_in_seconds_and_loops_are_not_counted_twice():
+  span = lambda op, us: {'ph': 'X', 'dur': us, 'args': {'hlo_op': op}}
+  events = [span('dot_general.1', 1500), span('dot_general.1', 1500), span('copy.2', 300),
+            span('while.5', 9000),                            # holds the two ops above
+            {'ph': 'X', 'dur': 7000, 'name': 'ThunkExecutor::Execute'},  # the runtime's
+            {'ph': 'M', 'name': 'thread_name', 'args': {'name': 'python'}}]
+  seconds, ops = op_profile.summed(events, calls=3)
+  assert seconds == pytest.approx({MATMULS: 0.001, MOVES: 0.0001})  # 3000, 300 µs / 3 calls
+  assert ops == {MATMULS: ['dot_general.1'], MOVES: ['copy.2']}
+
+
+def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
+  program = jax.jit(lambda a: jax.lax.fori_loop(0, 4, lambda i, x: jnp.tanh(x @ a), a))
+  a = jnp.eye(128) * 0.5
   hlo = program.lower(a).compile().as_text()
   program(a).block_until_ready()
 
@@ -28,16 +44,20 @@ def test_a_programs_ops_are_found_in_the_trace_and_nothing_else():
       out = program(a)
     out.block_until_ready()
 
-  seconds, ops = op_profile.op_times(run, calls=3)
+  seconds, ops, wall = op_profile.op_times(run, calls=3)
   assert set(seconds) == set(ops) and all(s > 0 for s in seconds.values())
-  assert len(ops[op_profile.KINDS[0][0]]) == 1  # the one matmul
+  assert len(ops[MATMULS]) == 1  # the loop body's one matmul
   names = [name for names in ops.values() for name in names]
-  assert all(f'{name} = ' in hlo for name in names), (names, hlo)  # the runtime's spans are not
+  for name in names:  # instructions of this program, not the runtime's spans
+    assert re.search(rf'(^|[\s%]){re.escape(name)} = ', hlo, re.M), (name, hlo)
+  assert not any(name.startswith('while') for name in names)  # its body's ops are counted
+  assert wall > 0
 
 
-def test_report_gives_shares_and_how_full_the_cores_were():
+def test_report_gives_shares_and_how_much_of_the_cores_time_ops_took():
   lines = op_profile.report({'a': 0.003, 'b': 0.001}, {'a': ['x', 'y'], 'b': ['z']}, 0.004,
                             cores=2)
   assert lines[0].split() == ['3.0', 'ms', '75.0', '%', '2', 'ops', 'a']
   assert lines[1].split() == ['1.0', 'ms', '25.0', '%', '1', 'ops', 'b']
-  assert lines[2].endswith('2 cores x 4.0 ms wall = 8.0 ms: the ops filled 50 % of it')
+  assert lines[2].endswith('2 cores x 4.0 ms wall = 8.0 ms: the ops took 50 % of it')
+  assert op_profile.report({}, {}, 0.004, cores=2) == ['no ops in the trace']
