@@ -35,8 +35,8 @@ def test_spans_are_summed_per_call_in_seconds_and_loops_are_not_counted_twice():
 
 
 def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
-  program = jax.jit(lambda a: jax.lax.fori_loop(0, 4, lambda i, x: jnp.tanh(x @ a), a))
-  a = jnp.eye(128) * 0.5
+  program = jax.jit(lambda a: jax.lax.fori_loop(0, 50, lambda i, x: jnp.tanh(x @ a), a))
+  a = jnp.eye(256) * 0.5
   hlo = program.lower(a).compile().as_text()
   program(a).block_until_ready()
 
@@ -50,7 +50,9 @@ def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
     took.append(time.perf_counter() - t0)
 
   seconds, ops, wall = op_profile.op_times(run, calls=3)
-  assert wall == pytest.approx(took[0] / 3, rel=0.1, abs=2e-4)  # a call's share of the run
+  # a call's share of the run (the run is timed inside the profiled span, so at least that;
+  # the upper bound leaves room for a busy machine and fails without the division)
+  assert took[0] / 3 <= wall < took[0] / 2
   assert set(seconds) == set(ops) and all(s > 0 for s in seconds.values())
   assert len(ops[MATMULS]) == 1  # the loop body's one matmul
   names = [name for names in ops.values() for name in names]
