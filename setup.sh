@@ -15,13 +15,16 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup.sh: '$PY -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv" >&2
     exit 1; }
 fi
+# --no-compile: Python compiles the modules a run imports when it first imports them; compiling
+# all of them here (PyTorch's, SymPy's...) was a third of the install's time.
+pip=(.venv/bin/python -m pip install -q --no-compile)
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q -r requirements-test.txt
+  "${pip[@]}" -r requirements-test.txt
   # torch-fidelity's InceptionV3 is the FID port's reference; its own dependency torchvision
   # would replace the pinned torch, and the network needs torch only.
-  .venv/bin/python -m pip install -q --no-deps torch-fidelity==0.4.0
+  "${pip[@]}" --no-deps torch-fidelity==0.4.0
 else
-  .venv/bin/python -m pip install -q -r requirements.txt
+  "${pip[@]}" -r requirements.txt
 fi
 
 # Debian packages: the main job's data (the tests run the main job too; elsewhere the run

@@ -2,6 +2,7 @@
 functions <- builders <- trainers. Nothing imports a trainer (the modules launch.py runs), no
 package imports one that imports it back, and no library module imports configs/."""
 import ast
+import functools
 import os
 
 import pytest
@@ -35,6 +36,7 @@ def imports(path: str) -> set[str]:
   return out
 
 
+@functools.cache  # read once: every module's test looks at the whole graph
 def library_modules() -> dict[str, set[str]]:
   """Every module of the packages, subpackages (gans.app) included."""
   graph = {}

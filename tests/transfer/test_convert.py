@@ -35,7 +35,9 @@ def images():
 
 
 def test_torch_conversion_matches_pytorch(torch_vgg16, images):
-  net, weights_dir = torch_vgg16
+  state_file, weights_dir = torch_vgg16
+  net = TorchVGG16()
+  net.load_state_dict(torch.load(state_file))
   params, meta = convert.load(weights_dir)
   assert meta == {'source': 'torch', 'preprocessing': 'torch', 'include_top': True,
                   'num_classes': 1000, 'params': vgg16.PARAMS_WITH_TOP}
