@@ -15,9 +15,7 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup.sh: '$PY -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv" >&2
     exit 1; }
 fi
-# --no-compile: Python compiles the modules a run imports when it first imports them; compiling
-# all of them here (PyTorch's, SymPy's...) was a third of the install's time.
-pip=(.venv/bin/python -m pip install -q --no-compile)
+pip=(.venv/bin/python -m pip install -q)
 if [ "${1:-}" = "--test" ]; then
   "${pip[@]}" -r requirements-test.txt
   # torch-fidelity's InceptionV3 is the FID port's reference; its own dependency torchvision
