@@ -75,14 +75,14 @@ def test_two_processes_log_the_losses_of_one_process(gan_job, tmp_path):
   summary = writers.read_json(os.path.join(workdir, 'summary.json'))
   assert summary['num_devices'] == 8 and summary['steps'] == GAN_STEPS
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['4', '8']
-  # one process on one device, the same global batch (one process on 8 devices matches one
-  # device: tests/gans/test_gan_step.py::test_eight_devices_match_one_device)
-  config = config_on(wgan_gp, data_dir, train__num_steps=GAN_STEPS, train__num_devices=1,
-                     eval__classifier_dir='')
-  gan_train.train_and_evaluate(config, str(tmp_path))
-  # float32 sums in another order across devices: the losses (magnitudes ~1-15) within
-  # 2e-7 relative, the small gradient penalty within 1.5e-6 absolute (after 12 steps)
-  np.testing.assert_allclose(rows, _losses(str(tmp_path)), rtol=1e-5, atol=1e-5)
+  for devices in (8, 1):  # one process: the same global batch on 8 devices, on 1
+    config = config_on(wgan_gp, data_dir, train__num_steps=GAN_STEPS,
+                       train__num_devices=devices, eval__classifier_dir='')
+    gan_train.train_and_evaluate(config, str(tmp_path / str(devices)))
+    # float32 sums in another order across devices: the losses (magnitudes ~1-15) within
+    # 2e-7 relative, the small gradient penalty within 1.5e-6 absolute (after 8 steps)
+    np.testing.assert_allclose(rows, _losses(str(tmp_path / str(devices))), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_a_process_lost_at_a_random_step_ends_the_job_in_one_line_and_the_rerun_resumes(

@@ -36,8 +36,10 @@ def images():
 
 def test_torch_conversion_matches_pytorch(torch_vgg16, images):
   state_file, weights_dir = torch_vgg16
-  net = TorchVGG16()
-  net.load_state_dict(torch.load(state_file))
+  with torch.device('meta'):  # no random initialisation: the weights are loaded
+    net = TorchVGG16()
+  net.load_state_dict(torch.load(state_file, map_location='cpu', weights_only=True),
+                      assign=True)
   params, meta = convert.load(weights_dir)
   assert meta == {'source': 'torch', 'preprocessing': 'torch', 'include_top': True,
                   'num_classes': 1000, 'params': vgg16.PARAMS_WITH_TOP}
