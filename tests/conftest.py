@@ -1,9 +1,9 @@
 """Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
 
 Compiling is much of the suite's time (on a cold cache, the compile events of the pytest
-processes alone summed to 345 s of 972 s of test time, measured with jax.monitoring
-listeners; the launch.py subprocesses compile too), so the tests compile with XLA's
-optimizations mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
+processes alone summed to 344 s of their 598 s of CPU, measured with tests/compile_report.py;
+the launch.py subprocesses compile too), so the tests compile with XLA's optimizations
+mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
 and run slower; tiny data makes that the better trade), with XLA's older loop-fusion
 emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step),
 and cache compiled programs on disk for the session (the end-to-end tests and the launch.py
