@@ -60,20 +60,18 @@ def time_jax(images):
   t0 = time.perf_counter()
   step = gan_lib.compile_step(state, arrays, gan=gan, mesh=mesh, batch_size=_BATCH.value)
   compile_s = time.perf_counter() - t0
-  for _ in range(2):
-    state, metrics = step(state, arrays)
-  jax.block_until_ready(state)
+
+  def run(steps=_STEPS.value):
+    nonlocal state
+    for _ in range(steps):
+      state, metrics = step(state, arrays)
+    jax.block_until_ready((state, metrics))
+
+  run(2)  # warm-up
   t0 = time.perf_counter()
-  for _ in range(_STEPS.value):
-    state, metrics = step(state, arrays)
-  jax.block_until_ready((state, metrics))
+  run()
   rate = _STEPS.value / (time.perf_counter() - t0)
-  if _PROFILE.value:
-    def run():
-      nonlocal state
-      for _ in range(_STEPS.value):
-        state, _ = step(state, arrays)
-      jax.block_until_ready(state)
+  if _PROFILE.value:  # the same steps again, under the profiler
     seconds, ops, wall = op_profile.op_times(run, _STEPS.value)
     print(f'Where the JAX step\'s time goes ({_STEPS.value} steps under jax.profiler, '
           f'{wall * 1e3:.0f} ms a step there):')

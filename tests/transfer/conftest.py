@@ -5,14 +5,15 @@ from tests.conftest import once_per_run
 
 
 @pytest.fixture(scope='session')
-def torch_vgg16(tmp_path_factory):
-  """(the state_dict file of a random torchvision-layout VGG16, the folder its converted
-  weights are in), made once for the run: both workers use it, and it takes seconds."""
+def torch_vgg16_dir(tmp_path_factory) -> str:
+  """The folder of `TorchVGG16()`'s weights (seeded: the same in every process) converted to
+  Flax, made once for the run: both workers use it, and it takes seconds."""
   def build(folder):
     import torch  # pylint: disable=g-import-not-at-top
     from tests.torch_reference import TorchVGG16  # pylint: disable=g-import-not-at-top
     from transfer import convert  # pylint: disable=g-import-not-at-top
     torch.save(TorchVGG16().state_dict(), folder / 'vgg16.pth')
     convert.convert('torch', str(folder / 'vgg16.pth'), str(folder / 'flax'))
-    return folder / 'vgg16.pth', folder / 'flax'
-  return once_per_run(tmp_path_factory, 'torch_vgg16', build)
+    (folder / 'vgg16.pth').unlink()  # 528 MB
+    return [folder / 'flax']
+  return once_per_run(tmp_path_factory, 'torch_vgg16', build)[0]

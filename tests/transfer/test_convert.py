@@ -34,12 +34,8 @@ def images():
   return np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
 
 
-def test_torch_conversion_matches_pytorch(torch_vgg16, images):
-  state_file, weights_dir = torch_vgg16
-  with torch.device('meta'):  # no random initialisation: the weights are loaded
-    net = TorchVGG16()
-  net.load_state_dict(torch.load(state_file, map_location='cpu', weights_only=True),
-                      assign=True)
+def test_torch_conversion_matches_pytorch(torch_vgg16_dir, images):
+  net, weights_dir = TorchVGG16(), torch_vgg16_dir  # (seeded: the net the fixture converted)
   params, meta = convert.load(weights_dir)
   assert meta == {'source': 'torch', 'preprocessing': 'torch', 'include_top': True,
                   'num_classes': 1000, 'params': vgg16.PARAMS_WITH_TOP}

@@ -39,8 +39,8 @@ def _config(weights_dir='', **dataset) -> ml_collections.ConfigDict:
   return config
 
 
-def test_predict_top_k_and_feature_maps(torch_vgg16, photo, tmp_path, capsys):
-  _, weights_dir = torch_vgg16
+def test_predict_top_k_and_feature_maps(torch_vgg16_dir, photo, tmp_path, capsys):
+  weights_dir = torch_vgg16_dir
   summary = vgg16_predict.train_and_evaluate(
       _config(weights_dir=weights_dir, image=photo), str(tmp_path / 'run'))
   rows = summary['top_k']
