@@ -5,8 +5,9 @@ processes alone summed to 344 s of their 598 s of CPU, measured with tests/compi
 the launch.py subprocesses compile too), so the tests compile with XLA's optimizations
 mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
 and run slower; tiny data makes that the better trade), with XLA's older loop-fusion
-emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step),
-and cache compiled programs on disk for the session (the end-to-end tests and the launch.py
+emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step)
+and each program's code generated as one piece (XLA splits it to compile on several
+threads, which only contend here, where every core is busy), and cache compiled programs on disk for the session (the end-to-end tests and the launch.py
 subprocesses compile the same steps several times). Subprocesses get the same settings
 (subprocess_env). Networks run under jit, not op by op: each eager op is a compile of its
 own. The tests that run launch.py as a newcomer does (tests/test_front_door.py) drop the
@@ -22,13 +23,22 @@ import sys
 import tempfile
 
 # (XLA aborts on a flag it does not know: check this one when jaxlib's pin moves)
-FAST_COMPILE_XLA_FLAGS = '--xla_cpu_use_fusion_emitters=false'
+FAST_COMPILE_XLA_FLAGS = ('--xla_cpu_use_fusion_emitters=false'
+                          ' --xla_cpu_parallel_codegen_split_count=1')
 os.environ['XLA_FLAGS'] = (f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_XLA_FLAGS}"
                            ' --xla_force_host_platform_device_count=8').strip()
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
                       os.path.join(tempfile.gettempdir(), 'jax_classics_test_xla_cache'))
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
 os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
+
+# Each xdist worker on its own share of the cores (before XLA sizes its thread pools from
+# them), as are the subprocesses it starts: the workers' threads would otherwise contend.
+MACHINE_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []
+_WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if 1 < _WORKERS <= len(MACHINE_CORES):
+  _worker = int(os.environ['PYTEST_XDIST_WORKER'].removeprefix('gw'))
+  os.sched_setaffinity(0, MACHINE_CORES[_worker::_WORKERS])
 
 import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
 
