@@ -6,13 +6,15 @@ the launch.py subprocesses compile too), so the tests compile with XLA's optimiz
 mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
 and run slower; tiny data makes that the better trade), with XLA's older loop-fusion
 emitter (FAST_COMPILE_XLA_FLAGS: half the XLA compile time of the main job's train step)
-and each program's code generated as one piece (XLA splits it to compile on several
-threads, which only contend here, where every core is busy), and cache compiled programs on disk for the session (the end-to-end tests and the launch.py
-subprocesses compile the same steps several times). Subprocesses get the same settings
-(subprocess_env). Networks run under jit, not op by op: each eager op is a compile of its
-own. The tests that run launch.py as a newcomer does (tests/test_front_door.py) drop the
-cache and the fake devices; the main job's among them drops all of it, so the compiled
-path users get is tested too.
+and each program's code generated as one piece (XLA splits it over threads, which only
+contend here, where every core is busy), and cache compiled programs on disk for the
+session (the end-to-end tests and the launch.py subprocesses compile the same steps several
+times). Subprocesses get the same settings (subprocess_env). Each xdist worker runs on its
+own share of the cores, so the workers' thread pools do not contend either. Networks run
+under jit, not op by op: each eager op is a compile of its own. The tests that run
+launch.py as a newcomer does (tests/test_front_door.py) drop the cache and the fake
+devices; the main job's among them drops all of it, so the compiled path users get is
+tested too.
 """
 import contextlib
 import fcntl
@@ -22,7 +24,8 @@ import pathlib
 import sys
 import tempfile
 
-# (XLA aborts on a flag it does not know: check this one when jaxlib's pin moves)
+# (XLA aborts on a flag it does not know: check these when jaxlib's pin moves; a split count
+# of 1 refuses kernels with their own compile options, which only CPU autotuning sets)
 FAST_COMPILE_XLA_FLAGS = ('--xla_cpu_use_fusion_emitters=false'
                           ' --xla_cpu_parallel_codegen_split_count=1')
 os.environ['XLA_FLAGS'] = (f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_XLA_FLAGS}"
@@ -36,9 +39,18 @@ os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
 # them), as are the subprocesses it starts: the workers' threads would otherwise contend.
 MACHINE_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []
 _WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
-if 1 < _WORKERS <= len(MACHINE_CORES):
-  _worker = int(os.environ['PYTEST_XDIST_WORKER'].removeprefix('gw'))
-  os.sched_setaffinity(0, MACHINE_CORES[_worker::_WORKERS])
+_WORKER = os.environ.get('PYTEST_XDIST_WORKER', '').removeprefix('gw')
+if 1 < _WORKERS <= len(MACHINE_CORES) and _WORKER.isdigit():  # (a restarted worker: gw2...)
+  os.sched_setaffinity(0, MACHINE_CORES[int(_WORKER) % _WORKERS::_WORKERS])
+
+
+def on_every_core(args: list[str]) -> list[str]:
+  """The command `python *args` run on every core of the machine, not only this test
+  worker's share (for tests of how a process pins itself)."""
+  if not MACHINE_CORES:
+    return [sys.executable, *args]
+  return [sys.executable, '-c', f'import os, sys; os.sched_setaffinity(0, {MACHINE_CORES}); '
+          'os.execv(sys.executable, [sys.executable, *sys.argv[1:]])', *args]
 
 import gzip  # pylint: disable=g-import-not-at-top,wrong-import-position
 

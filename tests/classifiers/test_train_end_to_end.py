@@ -2,7 +2,6 @@
 import json
 import os
 import subprocess
-import sys
 
 import chex
 import jax
@@ -12,7 +11,7 @@ import pytest
 from classifiers import build, saved, sweep, train
 from common import checks, data, mesh as mesh_lib, writers
 from configs import binary_mlp, eval_classifier, lenet, mlp, sweep_mlp_lr
-from tests.conftest import config_on, subprocess_env
+from tests.conftest import config_on, on_every_core, subprocess_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -156,9 +155,9 @@ def test_bad_conv_spec_and_sweep_axis(idx_dir):
 
 def test_launch_pins_the_mlp_to_one_core(idx_dir, tmp_path):
   out = subprocess.run(
-      [sys.executable, 'launch.py', '--config=configs/mlp.py:quick', f'--workdir={tmp_path / "run"}',
-       '--config.dataset.name=fashion_mnist', f'--config.dataset.dir={idx_dir}',
-       '--config.dataset.download=False', '--config.train.num_epochs=1'],
+      on_every_core(['launch.py', '--config=configs/mlp.py:quick', f'--workdir={tmp_path / "run"}',
+                     '--config.dataset.name=fashion_mnist', f'--config.dataset.dir={idx_dir}',
+                     '--config.dataset.download=False', '--config.train.num_epochs=1']),
       cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, check=True)
   assert 'config.cpu_threads = 1: the process runs on 1 CPU core(s).' in out.stderr
   assert os.path.exists(tmp_path / 'run' / 'summary.json')

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import MACHINE_CORES
+from tests.conftest import MACHINE_CORES, on_every_core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBE = ('import os, sys; from common import host; host.limit_cpu_threads(int(sys.argv[1])); '
@@ -16,10 +16,8 @@ PROBE = ('import os, sys; from common import host; host.limit_cpu_threads(int(sy
 
 
 def _cores_after(num_threads: int) -> int:
-  # on every core of the machine, not only this test worker's share (tests/conftest.py)
-  out = subprocess.run([sys.executable, '-c', PROBE, str(num_threads)], cwd=ROOT, check=True,
-                       capture_output=True, text=True, env=dict(os.environ, XLA_FLAGS=''),
-                       preexec_fn=lambda: os.sched_setaffinity(0, MACHINE_CORES))
+  out = subprocess.run(on_every_core(['-c', PROBE, str(num_threads)]), cwd=ROOT, check=True,
+                       capture_output=True, text=True, env=dict(os.environ, XLA_FLAGS=''))
   return int(out.stdout.split()[-1])
 
 
