@@ -1,7 +1,7 @@
 """Eight fake CPU devices for sharding tests; set before JAX starts, as JAX reads it once.
 
 Compiling is much of the suite's time (on a cold cache, the compile events of the pytest
-processes alone summed to 344 s of their 598 s of CPU, measured with tests/compile_report.py;
+processes alone summed to 305 s of their 555 s of CPU, measured with tests/compile_report.py;
 the launch.py subprocesses compile too), so the tests compile with XLA's optimizations
 mostly off (JAX_DISABLE_MOST_OPTIMIZATIONS: the same programs, built faster
 and run slower; tiny data makes that the better trade), with XLA's older loop-fusion

@@ -21,6 +21,13 @@ def _cores_after(num_threads: int) -> int:
   return int(out.stdout.split()[-1])
 
 
+def test_each_test_worker_runs_on_its_share_of_the_cores():
+  workers, cores = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1')), len(MACHINE_CORES)
+  if not 1 < workers <= cores:  # (tests/conftest.py pins only then)
+    workers = 1
+  assert len(os.sched_getaffinity(0)) in {cores // workers, -(-cores // workers)}, workers
+
+
 def test_one_thread_pins_one_core_and_zero_leaves_all():
   available = len(MACHINE_CORES)
   assert _cores_after(1) == 1
