@@ -38,10 +38,10 @@ def _start(*args, devices=4, **kwargs):
                           stderr=subprocess.STDOUT, text=True, start_new_session=True, **kwargs)
 
 
-def _job(workdir, data_dir, *flags, **kwargs):
-  """Two local processes of 4 devices each, one job (launch.py --local_processes)."""
-  return _start(*_flags(workdir, data_dir, *flags), '--local_processes=2', '--local_devices=4',
-                **kwargs)
+def _job(workdir, data_dir, *flags, devices=4, **kwargs):
+  """Two local processes of `devices` devices each, one job (launch.py --local_processes)."""
+  return _start(*_flags(workdir, data_dir, *flags), '--local_processes=2',
+                f'--local_devices={devices}', devices=devices, **kwargs)
 
 
 def _finish(proc, timeout=300):
@@ -60,11 +60,13 @@ def _losses(workdir, keys=LOSSES):
 
 @pytest.fixture(scope='module')
 def gan_job(tmp_path_factory):
-  """(data folder, workdir) of the main job's :quick recipe run as 2 processes x 4 devices."""
+  """(data folder, workdir) of the main job's :quick recipe run as 2 processes x 1 device
+  (the classifier job and the sweeps run several devices a process; here, each step's
+  collectives between 8 fake devices over gloo would double the job's time)."""
   from tests.conftest import make_idx_dir  # pylint: disable=g-import-not-at-top
   data_dir = make_idx_dir(tmp_path_factory.mktemp('data'))
   workdir = tmp_path_factory.mktemp('gan_job') / 'run'
-  _finish(_job(workdir, data_dir, *GAN_FLAGS))
+  _finish(_job(workdir, data_dir, *GAN_FLAGS, devices=1))
   return data_dir, str(workdir)
 
 
@@ -73,9 +75,9 @@ def test_two_processes_log_the_losses_of_one_process(gan_job, tmp_path):
   rows = _losses(workdir)
   assert [r[0] for r in rows] == [2, 4, 6, 8]  # process 0 alone wrote them
   summary = writers.read_json(os.path.join(workdir, 'summary.json'))
-  assert summary['num_devices'] == 8 and summary['steps'] == GAN_STEPS
+  assert summary['num_devices'] == 2 and summary['steps'] == GAN_STEPS
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['4', '8']
-  for devices in (8, 1):  # one process: the same global batch on 8 devices, on 1
+  for devices in (2, 1):  # one process: the same global batch on 2 devices, on 1
     config = config_on(wgan_gp, data_dir, train__num_steps=GAN_STEPS,
                        train__num_devices=devices, eval__classifier_dir='')
     gan_train.train_and_evaluate(config, str(tmp_path / str(devices)))
@@ -90,9 +92,9 @@ def test_a_process_lost_at_a_random_step_ends_the_job_in_one_line_and_the_rerun_
   data_dir, reference = gan_job
   workdir = str(tmp_path / 'run')
   address = f'127.0.0.1:{local_job.free_port()}'  # started as a scheduler would: by flags
-  flags = _flags(workdir, data_dir, *GAN_FLAGS, '--num_processes=2', '--failure_timeout=10',
+  flags = _flags(workdir, data_dir, *GAN_FLAGS, '--num_processes=2', '--failure_timeout=5',
                  f'--coordinator_address={address}')
-  procs = [_start(*flags, f'--process_id={i}') for i in range(2)]
+  procs = [_start(*flags, f'--process_id={i}', devices=1) for i in range(2)]
   # after the row of step 2 or 4 of 8 (or just before step 4's checkpoint): at least four
   # steps and the last checkpoint are still to come, which the job cannot finish alone
   kill_after = random.Random().choice([1, 2])
@@ -108,12 +110,12 @@ def test_a_process_lost_at_a_random_step_ends_the_job_in_one_line_and_the_rerun_
     for p in procs:
       if p.poll() is None:
         os.killpg(p.pid, signal.SIGKILL)
-  assert time.time() - killed < 10 + 10  # the failure timeout, and the watch's polling
+  assert time.time() - killed < 5 + 10  # the failure timeout, and the watch's polling
   assert procs[0].returncode == 1, out[-3000:]
   last = out.strip().splitlines()[-1]
   assert last.startswith('launch.py: process 0: process 1 of the job stopped answering'), last
   procs[1].communicate()
-  out = _finish(_job(workdir, data_dir, *GAN_FLAGS))
+  out = _finish(_job(workdir, data_dir, *GAN_FLAGS, devices=1))
   assert _losses(workdir) == _losses(reference), (kill_after, out[-2000:])  # bit-identical
 
 

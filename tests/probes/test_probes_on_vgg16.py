@@ -24,24 +24,24 @@ def _setup():
 
 
 def test_attacks_and_saliency_run_on_vgg16_in_its_own_input_range():
+  # (each program here is a compile of VGG16's backward pass: FGSM, whose gradient is PGD's,
+  # is checked on the small nets of test_attacks.py, its eps = 0 in each input range too)
   params, x, y = _setup()
-  np.testing.assert_array_equal(
-      jax.jit(lambda p, x, y: attacks.fgsm(NET, p, x, y, 0.0))(params, x, y), x)
   adv = jax.jit(lambda p, x, y, k: attacks.pgd(NET, p, x, y, k, eps=0.03, step_size=0.01,
                                                num_steps=3))(params, x, y, jax.random.key(2))
   linf, _ = attacks.perturbation_norms(x, adv)
   assert float(linf.max()) <= 0.03 + 1e-6 and float(adv.min()) >= 0 and float(adv.max()) <= 1
-  grads = jax.jit(lambda p, x, y: saliency.gradient(NET, p, x, y))(params, x, y)
+  gradient = jax.jit(lambda p, x, y: saliency.gradient(NET, p, x, y))
+  grads = gradient(params, x, y)
   assert grads.shape == x.shape and float(jnp.abs(grads).max()) > 0
   # Completeness is tested on smaller nets: 13 random ReLU layers put so many kinks on the
   # path that 64 and 256 steps left 6-7 % here and 1024 steps 0.6 % (7 minutes). Here: the
-  # attributions are the 8-node Gauss-Legendre integral of the gradient, summed by hand.
+  # attributions are the 8-node Gauss-Legendre integral of the gradient (checked against
+  # Captum's in test_saliency.py), summed by hand.
   attributions, _ = jax.jit(lambda p, x, y: saliency.integrated_gradients(
       NET, p, x, y, num_steps=8))(params, x, y)
-  score_sum = lambda images: jnp.take_along_axis(NET(params, images), y[:, None], 1).sum()
   nodes, weights = np.polynomial.legendre.leggauss(8)           # on [-1, 1]
-  grad = jax.jit(jax.grad(score_sum))
-  expected = sum(w / 2 * grad((t + 1) / 2 * x) for t, w in zip(nodes, weights))
+  expected = sum(w / 2 * gradient(params, (t + 1) / 2 * x, y) for t, w in zip(nodes, weights))
   expected = x * expected                                        # baseline 0
   scale = float(jnp.abs(expected).max())
   np.testing.assert_allclose(attributions, expected, rtol=1e-3, atol=1e-4 * scale)

@@ -81,8 +81,8 @@ def _write_legacy_h5(model, path):
       group = f.create_group(layer.name)
       names = [f'{layer.name}/{w.name}:0' for w in layer.weights]
       group.attrs['weight_names'] = [n.encode() for n in names]
-      for name, value in zip(names, layer.get_weights()):
-        group.create_dataset(name, data=value)
+      for name, value in zip(names, layer.weights):  # (get_weights copies: ~2 s more)
+        group.create_dataset(name, data=np.asarray(value))
 
 
 def _keras_vgg16(include_top, **kwargs):
