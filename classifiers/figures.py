@@ -37,15 +37,12 @@ def plot_confusion(matrix, class_names, path: str, title: str = '') -> None:
 
 
 def plot_predictions(test_images, labels, predicted, class_names, path: str) -> None:
-  """Test images titled 'predicted (true)'; errors in red."""
-  n = len(test_images)
-  cols = int(np.ceil(np.sqrt(n)))
-  rows = int(np.ceil(n / cols))
-  fig = images.new_figure((1.5 * cols, 1.6 * rows))
-  for i, (image, y, p) in enumerate(zip(test_images, labels, predicted)):
-    ax = fig.add_subplot(rows, cols, i + 1)
-    ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap='gray')
-    ax.set_title(f'{class_names[p]}\n({class_names[y]})', fontsize=7,
-                 color='black' if p == y else 'red')
-    ax.axis('off')
-  images.save_figure(fig, path, 'predicted (true); errors in red')
+  """uint8 test images titled 'predicted (true)'; errors in red."""
+  shown = np.asarray(test_images, np.float32) / 255.0
+  panels = [{'image': image[..., 0] if image.shape[-1] == 1 else image,
+             'title': f'{class_names[p]}\n({class_names[y]})',
+             'color': 'black' if p == y else 'red'}
+            for image, y, p in zip(shown, labels, predicted)]
+  cols = int(np.ceil(np.sqrt(len(panels))))
+  images.image_table([panels[i:i + cols] for i in range(0, len(panels), cols)], path,
+                     'predicted (true); errors in red', cell=1.4)

@@ -53,6 +53,36 @@ def plot_metrics(rows: list[dict], keys: list, path: str, title: str = '',
   save_figure(fig, path, title)
 
 
+def image_table(rows, path: str, title: str = '', cell: float = 1.6) -> None:
+  """A grid of labelled panels. rows: lists of dicts with `image` ([H, W] or [H, W, 3]) and
+  optional `title`, `cmap`, `overlay` (a [H, W] map drawn over the image), `color`,
+  `symmetric` (a diverging colour scale centred on 0). Each panel has a fixed place (a
+  `cell`-inch square, its title above): tight_layout took as long as drawing the table."""
+  ncols, nrows = max(len(r) for r in rows), len(rows)
+  head, band, side = (0.45 if title else 0.05), 0.36, 0.9 * cell  # inches
+  width, height = cell * ncols, (cell + 0.25) * nrows + head
+  fig = new_figure((width, height))
+  for i, row in enumerate(rows):
+    bottom = height - head - i * (cell + 0.25) - band - side
+    for j, panel in enumerate(row):
+      ax = fig.add_axes(((j * cell + (cell - side) / 2) / width, bottom / height,
+                         side / width, side / height))
+      image = np.asarray(panel['image'])
+      kwargs = {'cmap': panel.get('cmap', 'gray')}
+      if panel.get('symmetric'):
+        bound = max(float(np.abs(image).max()), 1e-12)
+        kwargs.update(vmin=-bound, vmax=bound)
+      elif image.ndim == 2 and panel.get('cmap', 'gray') == 'gray':
+        kwargs.update(vmin=0.0, vmax=1.0)
+      ax.imshow(image, **kwargs)
+      if panel.get('overlay') is not None:
+        ax.imshow(panel['overlay'], cmap='jet', alpha=0.45)
+      ax.set_title(panel.get('title', ''), fontsize=7, color=panel.get('color', 'black'),
+                   pad=3)
+      ax.axis('off')
+  save_figure(fig, path, title, layout=False)
+
+
 def new_figure(figsize):
   """A matplotlib figure outside pyplot (no global state, no display needed)."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
@@ -62,9 +92,12 @@ def new_figure(figsize):
   return fig
 
 
-def save_figure(fig, path: str, title: str = '', dpi: int = 100) -> None:
+def save_figure(fig, path: str, title: str = '', dpi: int = 100, layout: bool = True) -> None:
+  """Writes `fig` as a PNG under `title`, laid out by tight_layout; `layout=False` for a
+  figure that places its axes itself, leaving 0.45 inches at the top for the title."""
   if title:
-    fig.suptitle(title)
-  fig.tight_layout()
+    fig.suptitle(title, **({} if layout else {'y': 1 - 0.08 / fig.get_figheight()}))
+  if layout:
+    fig.tight_layout()
   os.makedirs(os.path.dirname(path), exist_ok=True)
   fig.savefig(path, dpi=dpi)

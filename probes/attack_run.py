@@ -174,6 +174,6 @@ def _write_figures(clf, config, workdir, x, y, targeted, targets, t_scores):
            'title': adv_text + ('' if name == 'fgsm' else
                                 f'\n(target {clf.class_names[goal[i]]})')}])
     eps = a.figure_eps if name == 'fgsm' else a.targeted_eps
-    base.image_table(rows, os.path.join(workdir, 'figures', f'{name}_examples.png'),
-                             f'{name.replace("_", " ")}, eps {eps:g}: original | change | '
-                             f'adversarial')
+    images_lib.image_table(rows, os.path.join(workdir, 'figures', f'{name}_examples.png'),
+                           f'{name.replace("_", " ")}, eps {eps:g}: original | change | '
+                           f'adversarial')

@@ -1,9 +1,9 @@
-"""What the probe runs share: the classifier they load, its test images and labelled image
-tables."""
+"""What the probe runs share: the classifier they load, its test images and the panels of
+their image tables."""
 import numpy as np
 
 from classifiers import build, saved
-from common import checks, data, images as images_lib
+from common import checks, data
 
 
 def validate(config) -> None:
@@ -37,32 +37,8 @@ def display(images, pixel_range: str):
   return x[..., 0] if x.shape[-1] == 1 else x
 
 
-def image_table(rows, path: str, title: str = '', cell: float = 1.6) -> None:
-  """A grid of labelled panels. rows: lists of dicts with `image` ([H, W] or [H, W, 3]) and
-  optional `title`, `cmap`, `overlay` (a [H, W] map drawn over the image), `color`,
-  `symmetric` (a diverging colour scale centred on 0)."""
-  ncols = max(len(r) for r in rows)
-  fig = images_lib.new_figure((cell * ncols, (cell + 0.25) * len(rows)))
-  for i, row in enumerate(rows):
-    for j, panel in enumerate(row):
-      ax = fig.add_subplot(len(rows), ncols, i * ncols + j + 1)
-      image = np.asarray(panel['image'])
-      kwargs = {'cmap': panel.get('cmap', 'gray')}
-      if panel.get('symmetric'):
-        bound = max(float(np.abs(image).max()), 1e-12)
-        kwargs.update(vmin=-bound, vmax=bound)
-      elif image.ndim == 2 and panel.get('cmap', 'gray') == 'gray':
-        kwargs.update(vmin=0.0, vmax=1.0)
-      ax.imshow(image, **kwargs)
-      if panel.get('overlay') is not None:
-        ax.imshow(panel['overlay'], cmap='jet', alpha=0.45)
-      ax.set_title(panel.get('title', ''), fontsize=7, color=panel.get('color', 'black'))
-      ax.axis('off')
-  images_lib.save_figure(fig, path, title)
-
-
 def prediction_panels(clf, images, labels) -> list[dict]:
-  """For `image_table`: each image titled 'predicted p (true label)', red when wrong."""
+  """For `images.image_table`: each image titled 'predicted p (true label)', red when wrong."""
   shown = display(images, clf.pixel_range)
   scores = np.asarray(clf.logits(images))
   panels = []

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import checks, writers
+from common import checks, images as images_lib, writers
 from probes import base, class_viz
 
 SWEEPABLE = ('num_iterations', 'learning_rate', 'l2_reg')
@@ -78,7 +78,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   probs = np.asarray(jax.nn.softmax(clf.logits(from_noise)))
   summary['target_probability'] = {name: float(probs[c, c])
                                    for c, name in enumerate(clf.class_names)}
-  base.image_table(
+  images_lib.image_table(
       [[{'image': img, 'title': f'{clf.class_names[c]}\np={probs[c, c]:.2f}'}
         for c, img in enumerate(base.display(from_noise, clf.pixel_range))]],
       os.path.join(figures, 'class_viz.png'),
@@ -90,8 +90,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       base.display(images[idx], clf.pixel_range), idx)],
           [{'image': img, 'title': 'maximised'} for img in
            base.display(from_image, clf.pixel_range)]]
-  base.image_table(rows, os.path.join(figures, 'class_viz_from_image.png'),
-                           'test images (top) and their class score maximised (bottom)')
+  images_lib.image_table(rows, os.path.join(figures, 'class_viz_from_image.png'),
+                         'test images (top) and their class score maximised (bottom)')
 
   for key, values in config.viz.sweeps.items():
     rows = []
@@ -99,8 +99,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       out = visualize(start, targets, **{key: value})
       rows.append([{'image': img, 'title': f'{key}={value:g}' if c == 0 else clf.class_names[c]}
                    for c, img in enumerate(base.display(out, clf.pixel_range))])
-    base.image_table(rows, os.path.join(figures, f'sweep_{key}.png'),
-                             f'class visualization: {key} (one row per value)')
+    images_lib.image_table(rows, os.path.join(figures, f'sweep_{key}.png'),
+                           f'class visualization: {key} (one row per value)')
 
   summary['fooling'] = _fooling(clf, config, images[idx], labels[idx], figures)
   writers.write_json(os.path.join(workdir, 'summary.json'), summary)
@@ -133,8 +133,8 @@ def _fooling(clf, config, images, labels, figures):
                   'title': f'change L2 {l2[i]:.2f}'},
                  {'image': shown_fooled[i], 'title': f'{text}\n({iters[i]} steps)',
                   'color': 'red' if done[i] else 'black'}])
-  base.image_table(rows, os.path.join(figures, 'fooling.png'),
-                           'fooling: original | change | next class')
+  images_lib.image_table(rows, os.path.join(figures, 'fooling.png'),
+                         'fooling: original | change | next class')
   return {'fooled': int(done.sum()), 'num_images': len(images),
           'iterations': iters.tolist(), 'l2': l2.tolist(), 'linf': linf.tolist(),
           'mean_l2': float(l2[done].mean()) if done.any() else None}

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common import batching, checks, writers
+from common import batching, checks, images as images_lib, writers
 from probes import base, saliency
 
 METHODS = ('gradient', 'smoothgrad', 'integrated_gradients', 'grad_cam')
@@ -92,9 +92,9 @@ def _write_figures(config, clf, images, labels, maps, workdir):
     rows = [[heads[i], {'image': m[i], 'cmap': 'hot', 'title': TITLES[method]},
              {'image': heads[i]['image'], 'overlay': m[i], 'title': 'overlay'}]
             for i in range(n)]
-    base.image_table(rows, os.path.join(workdir, 'figures', f'saliency_{method}.png'),
-                             f'{TITLES[method]}: {clf.dataset} classifier')
+    images_lib.image_table(rows, os.path.join(workdir, 'figures', f'saliency_{method}.png'),
+                           f'{TITLES[method]}: {clf.dataset} classifier')
   rows = [[heads[i]] + [{'image': m[i], 'cmap': 'hot', 'title': TITLES[method]}
                         for method, m in maps.items()] for i in range(n)]
-  base.image_table(rows, os.path.join(workdir, 'figures', 'saliency_methods.png'),
-                           'predicted p (true) | saliency of the true class')
+  images_lib.image_table(rows, os.path.join(workdir, 'figures', 'saliency_methods.png'),
+                         'predicted p (true) | saliency of the true class')
