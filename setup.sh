@@ -28,7 +28,7 @@ fi
 # PYTHONDONTWRITEBYTECODE is set (as on these CI machines), each process would otherwise
 # compile them again when it imports them (0.35 s of each launch.py's ~1.6 s of imports).
 .venv/bin/python -m compileall -q launch.py benchmarks classifiers common configs gans probes \
-  tests transfer >/dev/null
+  tests transfer || echo "setup.sh: could not byte-compile the project's modules (above)" >&2
 
 # Debian packages: the main job's data (the tests run the main job too; elsewhere the run
 # downloads it or says how to provide it) and, with --test, the Chromium the web app's browser

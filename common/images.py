@@ -1,9 +1,12 @@
-"""Image grids as PNG and metric curves as plots (matplotlib without pyplot's global state)."""
+"""Image grids as PNG, labelled image tables and metric curves as plots (matplotlib without
+pyplot's global state)."""
 import math
 import os
 
 import numpy as np
 from PIL import Image
+
+TITLE_INCHES = 0.45  # above the axes of a figure saved with layout=False, for its title
 
 
 def grid(images, ncols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -56,14 +59,16 @@ def plot_metrics(rows: list[dict], keys: list, path: str, title: str = '',
 def image_table(rows, path: str, title: str = '', cell: float = 1.6) -> None:
   """A grid of labelled panels. rows: lists of dicts with `image` ([H, W] or [H, W, 3]) and
   optional `title`, `cmap`, `overlay` (a [H, W] map drawn over the image), `color`,
-  `symmetric` (a diverging colour scale centred on 0). Each panel has a fixed place (a
-  `cell`-inch square, its title above): tight_layout took as long as drawing the table."""
+  `symmetric` (a diverging colour scale centred on 0). Each panel has a fixed place, a
+  0.9 `cell`-inch square under a band for a title of up to 3 short lines (~30 characters a
+  line at cell 1.4): tight_layout took 0.3 s of the 0.8 s an 8 x 3 table took."""
   ncols, nrows = max(len(r) for r in rows), len(rows)
-  head, band, side = (0.45 if title else 0.05), 0.36, 0.9 * cell  # inches
-  width, height = cell * ncols, (cell + 0.25) * nrows + head
+  head, band, side = (TITLE_INCHES if title else 0.05), 0.36, 0.9 * cell  # inches
+  pitch = band + side + 0.05
+  width, height = cell * ncols, pitch * nrows + head
   fig = new_figure((width, height))
   for i, row in enumerate(rows):
-    bottom = height - head - i * (cell + 0.25) - band - side
+    bottom = height - head - i * pitch - band - side
     for j, panel in enumerate(row):
       ax = fig.add_axes(((j * cell + (cell - side) / 2) / width, bottom / height,
                          side / width, side / height))
@@ -94,7 +99,7 @@ def new_figure(figsize):
 
 def save_figure(fig, path: str, title: str = '', dpi: int = 100, layout: bool = True) -> None:
   """Writes `fig` as a PNG under `title`, laid out by tight_layout; `layout=False` for a
-  figure that places its axes itself, leaving 0.45 inches at the top for the title."""
+  figure that places its axes itself, TITLE_INCHES below its top edge."""
   if title:
     fig.suptitle(title, **({} if layout else {'y': 1 - 0.08 / fig.get_figheight()}))
   if layout:

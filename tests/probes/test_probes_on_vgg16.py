@@ -35,9 +35,9 @@ def test_attacks_and_saliency_run_on_vgg16_in_its_own_input_range():
   grads = gradient(params, x, y)
   assert grads.shape == x.shape and float(jnp.abs(grads).max()) > 0
   # Completeness is tested on smaller nets: 13 random ReLU layers put so many kinks on the
-  # path that 64 and 256 steps left 6-7 % here and 1024 steps 0.6 % (7 minutes). Here: the
-  # attributions are the 8-node Gauss-Legendre integral of the gradient (checked against
-  # Captum's in test_saliency.py), summed by hand.
+  # path that 64 and 256 steps left 6-7 % here and 1024 steps 0.6 % (7 minutes). Here, the
+  # quadrature: the attributions are the 8-node Gauss-Legendre integral of `gradient`, summed
+  # by hand (`gradient` is checked against Captum's Saliency in test_saliency.py).
   attributions, _ = jax.jit(lambda p, x, y: saliency.integrated_gradients(
       NET, p, x, y, num_steps=8))(params, x, y)
   nodes, weights = np.polynomial.legendre.leggauss(8)           # on [-1, 1]
