@@ -96,6 +96,8 @@ def initialize(cluster: Cluster):
 
   def finish():
     multihost_utils.sync_global_devices('finished')
+    # Said before leaving: another process's watch may still poll after this one has gone.
+    _client().key_value_set(f'{_FINISHED_KEY}/{jax.process_index()}', '')
     watched.set()
     # Leave in order: the others disconnect first, process 0 (which hosts the coordinator)
     # last, once it sees them gone; otherwise a late process's goodbye finds no coordinator
@@ -253,17 +255,23 @@ def _client():
   return jax_distributed.global_state.client
 
 
+_FINISHED_KEY = 'jax_classics/finished'
+
+
 def lost_processes() -> list[int]:
-  """The processes of the job the coordinator no longer hears from ([0] when the coordinator
-  itself is gone; empty outside a job)."""
+  """The processes of the job the coordinator no longer hears from, leaving unfinished
+  ([0] when the coordinator itself is gone; empty outside a job)."""
   client = _client()
   if client is None:
     return []
   try:
-    live = set(client.get_live_nodes(list(range(jax.process_count()))))
+    gone = set(range(jax.process_count())) - set(
+        client.get_live_nodes(list(range(jax.process_count()))))
+    if gone:
+      gone -= {int(key.rsplit('/', 1)[1]) for key, _ in client.key_value_dir_get(_FINISHED_KEY)}
   except Exception:  # pylint: disable=broad-except  (the coordinator itself may be gone)
     return [0] if jax.process_index() != 0 else []
-  return sorted(set(range(jax.process_count())) - live)
+  return sorted(gone)
 
 
 def abandon(error: BaseException) -> None:

@@ -1,8 +1,9 @@
 """Multi-process jobs on JAX's runtime (common/distributed.py, launch.py's flags), as a pod
 slice or a SLURM job runs them, here as local CPU processes talking through gloo: the same
 losses as one process, one writer, resume after a kill, a sweep's variants spread over the
-processes' devices, a lost process ends the others with one line, process 0 alone running
-a one-device run, a held workdir and a bad config refused by every process."""
+processes' devices, a lost process ends the others with one line (and one that leaves
+finished is not lost), process 0 alone running a one-device run, a held workdir and a bad
+config refused by every process."""
 import os
 import random
 import signal
@@ -212,3 +213,31 @@ def test_every_process_refuses_a_held_workdir_a_bad_config_or_bad_cluster_flags(
     out, _ = proc.communicate(timeout=60)  # no waiting for the other processes
     assert proc.returncode == 2, out[-3000:]
     assert needle in out.strip().splitlines()[-1] and 'Traceback' not in out, out[-3000:]
+
+
+# Process 0 slowed down just after the end-of-job barrier, while process 1 leaves: it left
+# finished, so process 0's watch, polling every second meanwhile, must not take it for lost.
+_LATE_FINISHER = '''
+import sys, time
+from jax.experimental import multihost_utils
+from common import distributed
+barrier = multihost_utils.sync_global_devices
+def late_on_0(name):
+  barrier(name)
+  if distributed.is_main():
+    time.sleep(3)
+multihost_utils.sync_global_devices = late_on_0
+finish = distributed.initialize(distributed.Cluster(
+    coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2]),
+    failure_timeout=4))
+finish()
+print('finished')
+'''
+
+
+def test_a_process_that_leaves_finished_is_not_taken_for_lost():
+  address = f'127.0.0.1:{local_job.free_port()}'
+  procs = [_start('-c', _LATE_FINISHER, address, str(i), devices=1) for i in range(2)]
+  for proc in procs:
+    out = _finish(proc, timeout=120)
+    assert out.strip().splitlines()[-1] == 'finished', out[-3000:]
