@@ -3,7 +3,7 @@
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.classifier_epoch [--cnn_steps=1184 --eval_steps=48 --sweep_epochs=1]
       [--only=mlp,cnn,lenet,eval,transfer,sweep]
-      [--cpu_threads=1]
+      [--cpu_threads=1] [--profile]
 
 Measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does not
 depend on the pixels), each side by side in this process:
@@ -15,8 +15,8 @@ depend on the pixels), each side by side in this process:
      network, optimizer and batch in PyTorch: report 000's CNN with pooling (batch 16, Adam),
      report 002's LeNet (batch 64, RMSprop), the evaluation classifier (batch 128, Adam);
      and the transfer demo's pretraining step (configs/transfer_fmnist.py: VGG-style blocks,
-     batch 128, Adam, one step per call as transfer/finetune.fit runs it); each with its FLOP
-     rate (closed form, `convnet_flops`) beside a large matmul's.
+     batch 128, Adam, in rolled calls of 16 steps as transfer/finetune.fit runs them); each
+     with its FLOP rate (closed form, `convnet_flops`) beside a large matmul's.
   3. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
      8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
      program called once per variant (both with SGD's deferred first-layer updates,
@@ -24,6 +24,8 @@ depend on the pixels), each side by side in this process:
      ceiling a large matmul sets on these cores.
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
 process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
+`--profile` runs each conv net's JAX steps again under jax.profiler and prints where their
+time goes, summed by kind of op (benchmarks/op_profile.py).
 """
 import dataclasses
 import functools
@@ -37,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import machine
+from benchmarks import machine, op_profile
 from classifiers import build, step as step_lib, sweep
 from common import data, host, mesh as mesh_lib, sweep as sweep_lib
 from configs import cnn as cnn_config, eval_classifier, lenet as lenet_config
@@ -62,10 +64,11 @@ def fake_dataset():
                            data.class_names('fashion_mnist'), 'random')
 
 
-def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float]:
+def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float, object]:
   """Seconds for `num_steps` steps as the trainer runs them (its calls of an epoch, or of
-  `num_steps` when that is shorter: one rolled scan either way), and the compile time;
-  `setup_changes` replace fields of the trainer's step_lib.Setup."""
+  `num_steps` when that is shorter: one rolled scan either way), the compile time and the
+  timed run (`run()` runs those steps again); `setup_changes` replace fields of the trainer's
+  step_lib.Setup."""
   mesh = mesh_lib.data_mesh(1)
   setup = dataclasses.replace(build.build_setup(config, ds, mesh), **setup_changes)
   k = min(build.steps_per_call(config, N // config.train.batch_size), num_steps)
@@ -77,14 +80,15 @@ def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float
   compile_s = time.perf_counter() - t0
   state, _ = jax.block_until_ready(call(state, images, labels))  # warm-up, not timed
 
-  def run(state):
+  def run():
+    nonlocal state
     for _ in range(num_steps // k):
       state, metrics = call(state, images, labels)
-    return state, metrics
+    jax.block_until_ready((state, metrics))
 
   t0 = time.perf_counter()
-  jax.block_until_ready(run(state))
-  return time.perf_counter() - t0, compile_s
+  run()
+  return time.perf_counter() - t0, compile_s, run
 
 
 def torch_steps(kind: str, ds, num_steps: int) -> float:
@@ -241,8 +245,9 @@ def main(argv):
 
 def mlp_epoch(ds):
   mlp_steps = N // 4
-  jax_s, compile_s = jax_steps(mlp_config.get_config(), ds, mlp_steps)
-  every_step_s, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps, deferred_first_layer=False)
+  jax_s, compile_s, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps)
+  every_step_s, _, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps,
+                                 deferred_first_layer=False)
   torch_s = torch_steps('mlp', ds, mlp_steps)
   print(f'MLP (report 000, batch 4), one epoch of {mlp_steps} steps: JAX {jax_s:.2f} s '
         f'(compile {compile_s:.1f} s), PyTorch {torch_s:.2f} s: JAX is {torch_s / jax_s:.2f}x '
@@ -284,11 +289,13 @@ def convnet_steps(ds, kind: str, peak: float):
   config = module.get_config()
   n = _EVAL_STEPS.value if kind == 'eval' else _CNN_STEPS.value
   batch = config.train.batch_size
-  jax_s, compile_s = jax_steps(config, ds, n)
+  jax_s, compile_s, run = jax_steps(config, ds, n)
   _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, jax_s, compile_s,
                       torch_steps(kind, ds, n), convnet_flops(config.model, batch), peak,
                       f'{config.train.num_epochs} epochs',
                       config.train.num_epochs * (N // batch))
+  if op_profile.PROFILE.value:
+    op_profile.print_profile(run, n, 'the JAX step')
 
 
 def _print_side_by_side(title, n, jax_s, compile_s, torch_s, step_flops, peak, run_name,
@@ -305,7 +312,7 @@ def _print_side_by_side(title, n, jax_s, compile_s, torch_s, step_flops, peak, r
 
 
 def transfer_steps(ds, peak: float, n: int = 48):
-  """The transfer demo's pretraining step (transfer/finetune.fit, one step per call, on as
+  """The transfer demo's pretraining step (transfer/finetune.fit's rolled calls, on as
   many classes as its source classes) against the same net in PyTorch."""
   config = transfer_config.get_config()
   blocks, hidden = _transfer_net(config)
@@ -317,18 +324,22 @@ def transfer_steps(ds, peak: float, n: int = 48):
                           labels=ds.train_labels % classes, batch_size=batch,
                           learning_rate=config.optim.pretrain_learning_rate, seed=0)
   t0 = time.perf_counter()
-  fit(params, steps=2)   # compiles
-  compile_s = time.perf_counter() - t0
+  jax.block_until_ready(fit(params, steps=n))   # compiles fit's call of its steps
+  first_s = time.perf_counter() - t0
   t0 = time.perf_counter()
-  fit(params, steps=n)
+  jax.block_until_ready(fit(params, steps=n))
   jax_s = time.perf_counter() - t0
+  compile_s = first_s - jax_s
   convs = [(width, 3, 1, *((2, 2) if i == num_convs - 1 else (0, 0)))
            for width, num_convs in blocks for i in range(num_convs)]
   model = types.SimpleNamespace(convs=convs, dense=hidden)
   _print_side_by_side(f'the transfer pretraining net (blocks {blocks}, batch {batch}), {n} '
-                      'steps one per call', n, jax_s, compile_s, torch_steps('transfer', ds, n),
+                      f'steps in calls of {finetune.steps_per_call(n)}', n, jax_s, compile_s, torch_steps('transfer', ds, n),
                       convnet_flops(model, batch, num_outputs=classes), peak,
                       f'{config.train.pretrain_steps} steps', config.train.pretrain_steps)
+  if op_profile.PROFILE.value:
+    op_profile.print_profile(lambda: jax.block_until_ready(fit(params, steps=n)), n,
+                             'the JAX step')
 
 
 def _transfer_net(config):

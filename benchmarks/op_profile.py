@@ -2,6 +2,7 @@
 summed by kind.
 
   python -m benchmarks.wgan_gp_step --profile
+  python -m benchmarks.classifier_epoch --only=lenet,eval,transfer --profile
 
 XLA names each op of a compiled program after what it computes (`ynn_fusion.4`,
 `copy_bitcast_fusion.12`, `conv_general_dilated.8`, `multiply_add_fusion.54`); the kind is
@@ -17,7 +18,12 @@ import os
 import tempfile
 import time
 
+from absl import flags
 import jax
+
+# One flag for the benchmarks that profile (benchmarks.accelerator_check imports two of them)
+PROFILE = flags.DEFINE_bool('profile', False, "also print where each JAX step's time goes: its "
+                            'ops under jax.profiler, summed by kind (benchmarks/op_profile.py)')
 
 # The first matching prefix names the kind; what matches none (elementwise fusions, unfused
 # broadcasts and selects) is elementwise work.
@@ -80,3 +86,12 @@ def report(seconds: dict, ops: dict, wall_seconds: float, cores: int) -> list[st
                f'wall = {cores * wall_seconds * 1e3:.1f} ms: the ops took '
                f'{100 * total / (cores * wall_seconds):.0f} % of it')
   return lines
+
+
+def print_profile(run, calls: int, what: str, indent: str = '  ') -> None:
+  """Runs `run()` (`calls` steps) again under the profiler and prints where `what`'s time goes."""
+  seconds, ops, wall = op_times(run, calls)
+  print(f"{indent}Where {what}'s time goes ({calls} steps under jax.profiler, "
+        f'{wall * 1e3:.1f} ms a step there):')
+  for line in report(seconds, ops, wall, len(os.sched_getaffinity(0))):
+    print(f'{indent}  {line}')

@@ -11,7 +11,6 @@ networks (BatchNorm in G where the config has it) and Adam settings. Prints step
 time and the ratio; then, for one critic and one generator layer, the gradient time of
 the patch-matmul forms in gans/layers.py against XLA's own convolutions (why we use them).
 """
-import os
 import time
 
 import benchmarks
@@ -34,8 +33,6 @@ _VARIANT = flags.DEFINE_enum('variant', '', ['', 'gulrajani'],
                              "configs/wgan_gp.py's variant: '' the main job's recipe; gulrajani "
                              "gan_mnist.py's (use --batch_size=50), against "
                              "benchmarks/wgan_gp_reference.py's port")
-_PROFILE = flags.DEFINE_bool('profile', False, "also print where the JAX step's time goes: its "
-                             'ops under jax.profiler, summed by kind (benchmarks/op_profile.py)')
 LATENT, SHAPE, N = 128, (28, 28, 1), 6400
 
 
@@ -71,12 +68,8 @@ def time_jax(images):
   t0 = time.perf_counter()
   run()
   rate = _STEPS.value / (time.perf_counter() - t0)
-  if _PROFILE.value:  # the same steps again, under the profiler
-    seconds, ops, wall = op_profile.op_times(run, _STEPS.value)
-    print(f'Where the JAX step\'s time goes ({_STEPS.value} steps under jax.profiler, '
-          f'{wall * 1e3:.0f} ms a step there):')
-    for line in op_profile.report(seconds, ops, wall, len(os.sched_getaffinity(0))):
-      print(f'  {line}')
+  if op_profile.PROFILE.value:  # the same steps again, under the profiler
+    op_profile.print_profile(run, _STEPS.value, 'the JAX step', indent='')
   params = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
   return rate, compile_s, params
 

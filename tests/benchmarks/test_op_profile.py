@@ -68,3 +68,9 @@ def test_report_gives_shares_and_how_much_of_the_cores_time_ops_took():
   assert lines[1].split() == ['1.0', 'ms', '25.0', '%', '1', 'ops', 'b']
   assert lines[2].endswith('2 cores x 4.0 ms wall = 8.0 ms: the ops took 50 % of it')
   assert op_profile.report({}, {}, 0.004, cores=2) == ['no ops in the trace']
+
+
+def test_the_benchmarks_imported_together_define_each_flag_once():
+  from benchmarks import accelerator_check  # pylint: disable=g-import-not-at-top,unused-import
+  # (it imports benchmarks.classifier_epoch and benchmarks.wgan_gp_step: one --profile)
+  assert accelerator_check.classifier_epoch.op_profile.PROFILE.name == 'profile'

@@ -45,6 +45,21 @@ def test_fit_learns_and_leaves_frozen_layers_alone():
   assert finetune.accuracy(np.asarray(logits), labels) > 0.9
 
 
+def test_fit_in_rolled_calls_trains_as_one_step_a_call(monkeypatch):
+  assert [finetune.steps_per_call(n) for n in (1, 12, 48, 1500, 17)] == [1, 12, 16, 15, 1]
+  images, labels = _blobs(64)   # 2 batches an epoch: calls of 12 steps cross epochs
+  params = NET.init(jax.random.key(0), (8, 8, 1))
+  fit = lambda: finetune.fit(NET, params, {}, images, labels, steps=12, batch_size=32,
+                             learning_rate=1e-2, seed=0)
+  rolled, rolled_losses = fit()
+  monkeypatch.setattr(finetune, 'MAX_STEPS_PER_CALL', 1)
+  alone, losses = fit()
+  assert len(rolled_losses) == len(losses) == 12
+  np.testing.assert_allclose(rolled_losses, losses, rtol=1e-5)   # the same batches, in order
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), rolled,
+               alone)
+
+
 def test_the_step_differentiates_only_the_trainable_tree():
   params = NET.init(jax.random.key(0), (8, 8, 1))
   trainable, frozen = finetune.partition(params, lambda name: name == 'head')
@@ -55,7 +70,7 @@ def test_the_step_differentiates_only_the_trainable_tree():
       x.size for x in jax.tree.leaves(trainable)) + 1
   images, labels = _blobs(8)
   jaxpr = jax.make_jaxpr(step)(trainable, opt_state, frozen, images, labels,
-                               np.arange(8, dtype=np.int32))
+                               np.arange(8, dtype=np.int32)[None])   # one step of batch 8
   # the conv kernels' gradients would be convolutions of the input with the output gradient;
   # with the base frozen only forward convolutions (2) and the input-side transposes remain
   convs = str(jaxpr).count('conv_general_dilated')
