@@ -15,8 +15,9 @@ depend on the pixels), each side by side in this process:
      network, optimizer and batch in PyTorch: report 000's CNN with pooling (batch 16, Adam),
      report 002's LeNet (batch 64, RMSprop), the evaluation classifier (batch 128, Adam);
      and the transfer demo's pretraining step (configs/transfer_fmnist.py: VGG-style blocks,
-     batch 128, Adam, in rolled calls of 16 steps as transfer/finetune.fit runs them); each
-     with its FLOP rate (closed form, `convnet_flops`) beside a large matmul's.
+     batch 128, Adam, in rolled calls as transfer/finetune.fit runs them: 16 steps each for
+     the 48 timed here); each with its FLOP rate (closed form, `convnet_flops`) beside a large
+     matmul's.
   3. the learning-rate sweep of configs/sweep_mlp_lr.py, 8 rates x 8 seeds (64 variants) and
      8 rates x 1 seed: the variants in one vmapped program vs the same compiled single-run
      program called once per variant (both with SGD's deferred first-layer updates,
@@ -46,7 +47,8 @@ from configs import cnn as cnn_config, eval_classifier, lenet as lenet_config
 from configs import mlp as mlp_config, sweep_mlp_lr, transfer_fmnist as transfer_config
 from transfer import finetune
 
-_CNN_STEPS = flags.DEFINE_integer('cnn_steps', 1184, 'timed steps of report 000\'s CNN and LeNet')
+_CNN_STEPS = flags.DEFINE_integer('cnn_steps', 1184, 'timed steps of report 000\'s CNN and LeNet '
+                                  "(rounded down to whole calls of the trainer's)")
 _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in the sweep test')
 _ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'lenet', 'eval', 'transfer', 'sweep'],
                            'which measurements to run')
@@ -64,11 +66,11 @@ def fake_dataset():
                            data.class_names('fashion_mnist'), 'random')
 
 
-def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float, object]:
-  """Seconds for `num_steps` steps as the trainer runs them (its calls of an epoch, or of
-  `num_steps` when that is shorter: one rolled scan either way), the compile time and the
-  timed run (`run()` runs those steps again); `setup_changes` replace fields of the trainer's
-  step_lib.Setup."""
+def jax_steps(config, ds, num_steps: int, **setup_changes):
+  """(seconds a step, compile seconds, `run`, its steps): the steps as the trainer runs them,
+  in its calls of an epoch (or of `num_steps` when that is shorter: one rolled scan either
+  way), timed over the whole calls that fit in `num_steps` (one at least), which `run()`
+  runs again; `setup_changes` replace fields of the trainer's step_lib.Setup."""
   mesh = mesh_lib.data_mesh(1)
   setup = dataclasses.replace(build.build_setup(config, ds, mesh), **setup_changes)
   k = min(build.steps_per_call(config, N // config.train.batch_size), num_steps)
@@ -80,15 +82,17 @@ def jax_steps(config, ds, num_steps: int, **setup_changes) -> tuple[float, float
   compile_s = time.perf_counter() - t0
   state, _ = jax.block_until_ready(call(state, images, labels))  # warm-up, not timed
 
+  calls = max(1, num_steps // k)
+
   def run():
     nonlocal state
-    for _ in range(num_steps // k):
+    for _ in range(calls):
       state, metrics = call(state, images, labels)
     jax.block_until_ready((state, metrics))
 
   t0 = time.perf_counter()
   run()
-  return time.perf_counter() - t0, compile_s, run
+  return (time.perf_counter() - t0) / (calls * k), compile_s, run, calls * k
 
 
 def torch_steps(kind: str, ds, num_steps: int) -> float:
@@ -245,9 +249,10 @@ def main(argv):
 
 def mlp_epoch(ds):
   mlp_steps = N // 4
-  jax_s, compile_s, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps)
-  every_step_s, _, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps,
-                                 deferred_first_layer=False)
+  step_s, compile_s, _, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps)
+  every_step_s, _, _, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps,
+                                    deferred_first_layer=False)
+  jax_s, every_step_s = step_s * mlp_steps, every_step_s * mlp_steps
   torch_s = torch_steps('mlp', ds, mlp_steps)
   print(f'MLP (report 000, batch 4), one epoch of {mlp_steps} steps: JAX {jax_s:.2f} s '
         f'(compile {compile_s:.1f} s), PyTorch {torch_s:.2f} s: JAX is {torch_s / jax_s:.2f}x '
@@ -289,8 +294,8 @@ def convnet_steps(ds, kind: str, peak: float):
   config = module.get_config()
   n = _EVAL_STEPS.value if kind == 'eval' else _CNN_STEPS.value
   batch = config.train.batch_size
-  jax_s, compile_s, run = jax_steps(config, ds, n)
-  _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, jax_s, compile_s,
+  step_s, compile_s, run, n = jax_steps(config, ds, n)   # (whole calls: LeNet's epoch is 937)
+  _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, step_s * n, compile_s,
                       torch_steps(kind, ds, n), convnet_flops(config.model, batch), peak,
                       f'{config.train.num_epochs} epochs',
                       config.train.num_epochs * (N // batch))
@@ -334,7 +339,8 @@ def transfer_steps(ds, peak: float, n: int = 48):
            for width, num_convs in blocks for i in range(num_convs)]
   model = types.SimpleNamespace(convs=convs, dense=hidden)
   _print_side_by_side(f'the transfer pretraining net (blocks {blocks}, batch {batch}), {n} '
-                      f'steps in calls of {finetune.steps_per_call(n)}', n, jax_s, compile_s, torch_steps('transfer', ds, n),
+                      f'steps in calls of {finetune.steps_per_call(n)}', n, jax_s, compile_s,
+                      torch_steps('transfer', ds, n),
                       convnet_flops(model, batch, num_outputs=classes), peak,
                       f'{config.train.pretrain_steps} steps', config.train.pretrain_steps)
   if op_profile.PROFILE.value:

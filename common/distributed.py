@@ -97,7 +97,10 @@ def initialize(cluster: Cluster):
   def finish():
     multihost_utils.sync_global_devices('finished')
     # Said before leaving: another process's watch may still poll after this one has gone.
-    _client().key_value_set(f'{_FINISHED_KEY}/{jax.process_index()}', '')
+    try:
+      _client().key_value_set(f'{_FINISHED_KEY}/{jax.process_index()}', '')
+    except jax.errors.JaxRuntimeError:  # (only a hint to the others: the job is done)
+      pass
     watched.set()
     # Leave in order: the others disconnect first, process 0 (which hosts the coordinator)
     # last, once it sees them gone; otherwise a late process's goodbye finds no coordinator
@@ -124,7 +127,7 @@ def _watch(failure_timeout: int) -> threading.Event:
   def watch():
     while not done.wait(min(1.0, failure_timeout / 4)):
       lost = lost_processes()
-      if lost:
+      if lost and not done.is_set():  # (finishing meanwhile, this process left the job itself)
         _exit_with(f'process {", ".join(map(str, lost))} of the job stopped answering')
 
   threading.Thread(target=watch, name='lost-process-watch', daemon=True).start()

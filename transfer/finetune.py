@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from common import batching, checks, mesh as mesh_lib
+from common import batching, checks, loop, mesh as mesh_lib
 from transfer import vgg16
 
 
@@ -47,7 +47,7 @@ MAX_STEPS_PER_CALL = 16
 def steps_per_call(steps: int) -> int:
   """The steps of each of fit's calls: the largest divisor of `steps` up to
   MAX_STEPS_PER_CALL (one compiled program per fit)."""
-  return max(d for d in range(1, min(steps, MAX_STEPS_PER_CALL) + 1) if steps % d == 0)
+  return loop.largest_divisor(steps, MAX_STEPS_PER_CALL)
 
 
 def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: int,
@@ -107,9 +107,8 @@ def _step_fn(apply_fn, learning_rate, mesh):
     """A step for each row of `idx` (a batch's indices), in one rolled loop."""
     def step(carry, rows):
       trainable, opt_state = carry
-      x, y = images[rows], labels[rows]
-      if len(rows) % mesh.size == 0:   # the batch split over the job's devices
-        x, y = mesh_lib.shard_batch(x, mesh), mesh_lib.shard_batch(y, mesh)
+      batch = mesh_lib.batch_or_replicated(mesh, len(rows))   # split over the job's devices
+      x, y = (jax.lax.with_sharding_constraint(a[rows], batch) for a in (images, labels))
       loss, grads = jax.value_and_grad(loss_fn)(trainable, frozen, x, y)
       updates, opt_state = opt.update(grads, opt_state, trainable)
       return (optax.apply_updates(trainable, updates), opt_state), loss

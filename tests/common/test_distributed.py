@@ -238,6 +238,11 @@ print('finished')
 def test_a_process_that_leaves_finished_is_not_taken_for_lost():
   address = f'127.0.0.1:{local_job.free_port()}'
   procs = [_start('-c', _LATE_FINISHER, address, str(i), devices=1) for i in range(2)]
-  for proc in procs:
-    out = _finish(proc, timeout=120)
-    assert out.strip().splitlines()[-1] == 'finished', out[-3000:]
+  try:
+    for proc in procs:
+      out = _finish(proc, timeout=120)
+      assert out.strip().splitlines()[-1] == 'finished', out[-3000:]
+  finally:
+    for proc in procs:
+      if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)

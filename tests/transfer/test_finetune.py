@@ -46,15 +46,17 @@ def test_fit_learns_and_leaves_frozen_layers_alone():
 
 
 def test_fit_in_rolled_calls_trains_as_one_step_a_call(monkeypatch):
-  assert [finetune.steps_per_call(n) for n in (1, 12, 48, 1500, 17)] == [1, 12, 16, 15, 1]
-  images, labels = _blobs(64)   # 2 batches an epoch: calls of 12 steps cross epochs
+  assert [finetune.steps_per_call(n) for n in (1, 20, 48, 1500, 17)] == [1, 10, 16, 15, 1]
+  # 3 batches an epoch, 2 calls of 10 steps: the second call starts mid-epoch and the epochs
+  # end inside the calls
+  images, labels = _blobs(96)
   params = NET.init(jax.random.key(0), (8, 8, 1))
-  fit = lambda: finetune.fit(NET, params, {}, images, labels, steps=12, batch_size=32,
+  fit = lambda: finetune.fit(NET, params, {}, images, labels, steps=20, batch_size=32,
                              learning_rate=1e-2, seed=0)
   rolled, rolled_losses = fit()
   monkeypatch.setattr(finetune, 'MAX_STEPS_PER_CALL', 1)
   alone, losses = fit()
-  assert len(rolled_losses) == len(losses) == 12
+  assert len(rolled_losses) == len(losses) == 20
   np.testing.assert_allclose(rolled_losses, losses, rtol=1e-5)   # the same batches, in order
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), rolled,
                alone)
