@@ -88,10 +88,11 @@ def report(seconds: dict, ops: dict, wall_seconds: float, cores: int) -> list[st
   return lines
 
 
-def print_profile(run, calls: int, what: str, indent: str = '  ') -> None:
-  """Runs `run()` (`calls` steps) again under the profiler and prints where `what`'s time goes."""
-  seconds, ops, wall = op_times(run, calls)
-  print(f"{indent}Where {what}'s time goes ({calls} steps under jax.profiler, "
+def print_profile(run, steps: int, what: str, indent: str = '  ') -> None:
+  """Runs `run()` (`steps` steps) again under the profiler and prints where a step of `what`'s
+  time goes."""
+  seconds, ops, wall = op_times(run, steps)
+  print(f"{indent}Where {what}'s time goes ({steps} steps under jax.profiler, "
         f'{wall * 1e3:.1f} ms a step there):')
   for line in report(seconds, ops, wall, len(os.sched_getaffinity(0))):
     print(f'{indent}  {line}')

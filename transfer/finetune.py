@@ -61,7 +61,7 @@ def fit(apply_fn, trainable, frozen, images, labels, *, steps: int, batch_size: 
   multi-process job each batch is split over the job's devices (mesh.job_mesh). Returns
   (trainable params, losses per step)."""
   mesh = mesh_lib.job_mesh()
-  opt, steps_fn = _step_fn(apply_fn, learning_rate, mesh)
+  opt, steps_fn = _rolled_steps(apply_fn, learning_rate, mesh)
   # the data goes to the devices once; each call sends only its batches' indices
   trainable, frozen, images, labels = mesh_lib.put_replicated(
       (trainable, frozen, images, labels), mesh)
@@ -95,7 +95,9 @@ def _adam(learning_rate):
 
 
 @functools.lru_cache(maxsize=16)   # one jitted function per (model, learning rate, mesh)
-def _step_fn(apply_fn, learning_rate, mesh):
+def _rolled_steps(apply_fn, learning_rate, mesh):
+  """(optimizer, steps(trainable, opt_state, frozen, images, labels, idx)): a step for each
+  row of `idx`, in one rolled loop."""
   opt = _adam(learning_rate)
 
   def loss_fn(trainable, frozen, x, y):
@@ -104,8 +106,7 @@ def _step_fn(apply_fn, learning_rate, mesh):
 
   @functools.partial(jax.jit, out_shardings=mesh_lib.replicated(mesh))
   def steps(trainable, opt_state, frozen, images, labels, idx):
-    """A step for each row of `idx` (a batch's indices), in one rolled loop."""
-    def step(carry, rows):
+    def step(carry, rows):   # rows: a batch's indices
       trainable, opt_state = carry
       batch = mesh_lib.batch_or_replicated(mesh, len(rows))   # split over the job's devices
       x, y = (jax.lax.with_sharding_constraint(a[rows], batch) for a in (images, labels))

@@ -51,11 +51,20 @@ def test_fit_in_rolled_calls_trains_as_one_step_a_call(monkeypatch):
   # end inside the calls
   images, labels = _blobs(96)
   params = NET.init(jax.random.key(0), (8, 8, 1))
+  calls = []   # the shape of each call's indices: (steps, batch)
+  rolled_steps = finetune._rolled_steps  # pylint: disable=protected-access
+
+  def counted(*args):
+    opt, steps = rolled_steps(*args)
+    return opt, lambda *a: (calls.append(a[-1].shape), steps(*a))[1]
+  monkeypatch.setattr(finetune, '_rolled_steps', counted)
   fit = lambda: finetune.fit(NET, params, {}, images, labels, steps=20, batch_size=32,
                              learning_rate=1e-2, seed=0)
   rolled, rolled_losses = fit()
+  assert calls == [(10, 32)] * 2
   monkeypatch.setattr(finetune, 'MAX_STEPS_PER_CALL', 1)
   alone, losses = fit()
+  assert calls[2:] == [(1, 32)] * 20
   assert len(rolled_losses) == len(losses) == 20
   np.testing.assert_allclose(rolled_losses, losses, rtol=1e-5)   # the same batches, in order
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), rolled,
@@ -65,7 +74,8 @@ def test_fit_in_rolled_calls_trains_as_one_step_a_call(monkeypatch):
 def test_the_step_differentiates_only_the_trainable_tree():
   params = NET.init(jax.random.key(0), (8, 8, 1))
   trainable, frozen = finetune.partition(params, lambda name: name == 'head')
-  opt, step = finetune._step_fn(NET, 1e-3, mesh_lib.job_mesh())  # pylint: disable=protected-access
+  opt, step = finetune._rolled_steps(  # pylint: disable=protected-access
+      NET, 1e-3, mesh_lib.job_mesh())
   opt_state = opt.init(trainable)
   # Adam's moments exist for the head only: frozen layers cost no optimizer memory
   assert sum(x.size for x in jax.tree.leaves(opt_state)) == 2 * sum(
