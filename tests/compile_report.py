@@ -4,9 +4,9 @@
 
 Each pytest process (each xdist worker) records, per test (its fixtures' setup included),
 the CPU seconds of its own process and the seconds JAX spent compiling (tracing, lowering,
-XLA), read from jax.monitoring's events, and writes them to DIR/<worker>.json; the run ends
-with the totals and the tests that used the most CPU. The launch.py subprocesses some tests
-start are not counted: their time shows only in the tests' wall times (--durations).
+XLA), read from jax.monitoring's events, and the CPU seconds of the subprocesses it started
+and waited for (launch.py jobs, with their own processes), and writes them to
+DIR/<worker>.json; the run ends with the totals and the tests that used the most CPU.
 """
 import collections
 import glob
@@ -42,8 +42,8 @@ def _worker(config) -> str:
   return getattr(config, 'workerinput', {}).get('workerid', '')
 
 
-def _cpu() -> float:
-  usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu(who=resource.RUSAGE_SELF) -> float:
+  usage = resource.getrusage(who)
   return usage.ru_utime + usage.ru_stime
 
 
@@ -57,9 +57,10 @@ def pytest_runtest_protocol(item, nextitem):
     monitoring.register_event_duration_secs_listener(_listen)
     _listening[0] = True
   _current[0] = item.nodeid
-  start = _cpu()
+  start, start_children = _cpu(), _cpu(resource.RUSAGE_CHILDREN)
   yield
   _records[item.nodeid]['cpu'] += _cpu() - start
+  _records[item.nodeid]['subprocess_cpu'] += _cpu(resource.RUSAGE_CHILDREN) - start_children
   _current[0] = None
 
 
@@ -93,14 +94,16 @@ def summary(records: dict[str, dict[str, float]], top: int = 15) -> list[str]:
   for record in records.values():
     totals.update(record)
   compile_s = lambda r: sum(r.get(k, 0.0) for k in COMPILE_EVENTS.values())
+  both = lambda r: r.get('cpu', 0.0) + r.get('subprocess_cpu', 0.0)
   lines = [f"{len(records)} tests: {totals['cpu']:.1f} s of CPU in the pytest processes, "
            f"{compile_s(totals):.1f} s of it compiling ({totals['xla']:.1f} s XLA, "
            f"{totals['lowering']:.1f} s lowering, {totals['tracing']:.1f} s tracing; "
-           f"{int(totals['compiles'])} compiles)",
-           '   CPU s  compile s  compiles  test']
-  for name, record in sorted(records.items(), key=lambda kv: -kv[1].get('cpu', 0.0))[:top]:
-    lines.append(f"{record.get('cpu', 0.0):8.1f} {compile_s(record):10.1f} "
-                 f"{int(record.get('compiles', 0)):9d}  {name}")
+           f"{int(totals['compiles'])} compiles), {totals['subprocess_cpu']:.1f} s in "
+           'their subprocesses',
+           '   CPU s  subprocess CPU s  compile s  compiles  test']
+  for name, record in sorted(records.items(), key=lambda kv: -both(kv[1]))[:top]:
+    lines.append(f"{record.get('cpu', 0.0):8.1f} {record.get('subprocess_cpu', 0.0):17.1f} "
+                 f"{compile_s(record):10.1f} {int(record.get('compiles', 0)):9d}  {name}")
   return lines
 
 
