@@ -223,7 +223,7 @@ def test_mlp_layouts_compute_the_written_out_mlp(hidden, vmapped):
       h = jax.nn.sigmoid(jnp.dot(h, layer['kernel'], precision='highest') + layer['bias'])
     return h
 
-  loss = lambda f: jax.value_and_grad(lambda p: jnp.sum(f(p) ** 2))(params)
+  loss = lambda f: jax.jit(jax.value_and_grad(lambda p: jnp.sum(f(p) ** 2)))(params)
   model_loss = loss(lambda p: model.apply({'params': p}, x))
   chex.assert_trees_all_close(model_loss, loss(written_out), rtol=1e-5, atol=1e-6)
   assert model_loss[0] > 1  # 3 x 10 sigmoids: not a degenerate zero

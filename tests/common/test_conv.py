@@ -29,13 +29,15 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
                                                           implementation):
   x = jax.random.normal(jax.random.key(0), (2, h, w, cin))
   kernel = jax.random.normal(jax.random.key(1), (kh, kw, cin, cout))
+  # each side under jit (op by op, every op would compile on its own)
   mine = lambda x, k: conv.conv(x, k, padding, implementation)
   ref = lambda x, k: _reference(x, k, padding)
-  np.testing.assert_allclose(mine(x, kernel), ref(x, kernel), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(mine)(x, kernel), jax.jit(ref)(x, kernel), rtol=1e-5,
+                             atol=1e-5)
 
   loss = lambda fn: lambda x, k: jnp.sum(jnp.sin(fn(x, k)))
-  for got, want in zip(jax.grad(loss(mine), (0, 1))(x, kernel),
-                       jax.grad(loss(ref), (0, 1))(x, kernel)):
+  for got, want in zip(jax.jit(jax.grad(loss(mine), (0, 1)))(x, kernel),
+                       jax.jit(jax.grad(loss(ref), (0, 1)))(x, kernel)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
   # WGAN-GP's penalty: the kernel gradient of a function of the input gradient
@@ -43,8 +45,8 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
       jax.grad(lambda x: jnp.sum(jnp.tanh(fn(x, k))))(x) ** 2)
   # entries in the hundreds: a small one carries the float32 rounding of the sums' order
   # (1e-6 of the largest entry when XLA fuses, up to 1.4e-6 with its optimizations off)
-  want = jax.grad(penalty(ref))(kernel)
-  np.testing.assert_allclose(jax.grad(penalty(mine))(kernel), want, rtol=1e-4,
+  want = jax.jit(jax.grad(penalty(ref)))(kernel)
+  np.testing.assert_allclose(jax.jit(jax.grad(penalty(mine)))(kernel), want, rtol=1e-4,
                              atol=2e-6 * float(jnp.max(jnp.abs(want))))
 
 

@@ -26,10 +26,11 @@ def test_values_and_gradients_match_flax_with_ties(shape, window, strides):
   x = jax.nn.relu(jax.random.normal(jax.random.key(0), shape))
   x = jnp.round(x * 2) / 2                # many ties inside windows, zeros included
   ref_strides = window if strides is None else strides
-  np.testing.assert_array_equal(pooling.max_pool(x, window, strides),
-                                nn.max_pool(x, window, ref_strides))
-  ours = jax.grad(_weighted_sum(pooling.max_pool, window, strides))(x)
-  ref = jax.grad(_weighted_sum(nn.max_pool, window, ref_strides))(x)
+  # under jit (op by op, every op would compile on its own)
+  np.testing.assert_array_equal(jax.jit(lambda x: pooling.max_pool(x, window, strides))(x),
+                                jax.jit(lambda x: nn.max_pool(x, window, ref_strides))(x))
+  ours = jax.jit(jax.grad(_weighted_sum(pooling.max_pool, window, strides)))(x)
+  ref = jax.jit(jax.grad(_weighted_sum(nn.max_pool, window, ref_strides)))(x)
   np.testing.assert_array_equal(ours, ref)
   assert float(jnp.abs(ref).sum()) > 0
 
@@ -44,12 +45,12 @@ def test_under_jit_vmap_and_second_derivative():
   x = jax.random.normal(jax.random.key(1), (4, 2, 6, 6, 3))
   f = lambda p: jax.vmap(lambda xi: p(xi, (2, 2), (2, 2)).sum())
   np.testing.assert_allclose(jax.jit(jax.grad(lambda x: f(pooling.max_pool)(x).sum()))(x),
-                             jax.grad(lambda x: f(nn.max_pool)(x).sum())(x))
+                             jax.jit(jax.grad(lambda x: f(nn.max_pool)(x).sum()))(x))
   # the gradient of a function of the gradient (as a gradient penalty takes) agrees too
   def penalty(pool):
     return lambda x: (jax.grad(lambda y: (pool(y, (2, 2), (2, 2)) ** 3).sum())(x) ** 2).sum()
-  np.testing.assert_allclose(jax.grad(penalty(pooling.max_pool))(x[0]),
-                             jax.grad(penalty(nn.max_pool))(x[0]), rtol=1e-5)
+  np.testing.assert_allclose(jax.jit(jax.grad(penalty(pooling.max_pool)))(x[0]),
+                             jax.jit(jax.grad(penalty(nn.max_pool)))(x[0]), rtol=1e-5)
 
 
 def test_jitted_gradient_after_a_group_norm_matches_flax(monkeypatch):

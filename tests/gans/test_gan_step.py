@@ -67,7 +67,7 @@ def test_losses_and_gradients_are_finite(loss):
   real = jax.random.uniform(jax.random.key(1), (BATCH, *SHAPE), minval=-1, maxval=1)
   z = jax.random.normal(jax.random.key(2), (BATCH, LATENT))
   y = jnp.zeros((BATCH,), jnp.int32)
-  fake = gan.generate(state.g_params, {}, z, y)
+  fake = jax.jit(gan.generate)(state.g_params, {}, z, y)  # (op by op: ~150 compiles)
   d_grads, aux = jax.jit(lambda d: jax.grad(gan_lib.discriminator_loss_fn, has_aux=True)(
       d, {}, gan, real, y, fake, y, jax.random.key(3)))(state.d_params)
   (g_loss, _), g_grads = jax.jit(lambda g: jax.value_and_grad(
@@ -78,10 +78,11 @@ def test_losses_and_gradients_are_finite(loss):
   if loss in losses.PROBABILISTIC:
     assert 0 < float(aux[0]['d_real']) < 1  # D(x) is logged as a probability
   # the losses from their textbook forms (float64) on D's logits: a flipped sign fails here
-  critic = lambda x, k: np.float64(gan_lib.apply(gan.discriminator, state.d_params, {}, x, y,
-                                                 train=True, rng=k)[0])
-  l_fake = critic(gan_lib.apply(gan.generator, state.g_params, {}, z, y, train=True)[0],
-                  jax.random.key(4))
+  logits = jax.jit(lambda x, k: gan_lib.apply(gan.discriminator, state.d_params, {}, x, y,
+                                               train=True, rng=k)[0])
+  critic = lambda x, k: np.float64(logits(x, k))
+  l_fake = critic(jax.jit(lambda z: gan_lib.apply(gan.generator, state.g_params, {}, z, y,
+                                                  train=True)[0])(z), jax.random.key(4))
   d_of = lambda l: 1 / (1 + np.exp(-l))
   expected_g = {'minimax': np.mean(np.log(1 - d_of(l_fake))),
                 'non_saturating': -np.mean(np.log(d_of(l_fake))),
@@ -120,8 +121,9 @@ def test_batchnorm_statistics_move_and_sampling_uses_them():
   z = jax.random.normal(jax.random.key(5), (4, LATENT))
   y = jnp.zeros((4,), jnp.int32)
   # running statistics: an image does not depend on the rest of its batch
-  both = gan.generate(state.g_params, state.g_batch_stats, z, y)
-  alone = gan.generate(state.g_params, state.g_batch_stats, z[:1], y[:1])
+  generate = jax.jit(gan.generate)  # (op by op, every op would compile on its own)
+  both = generate(state.g_params, state.g_batch_stats, z, y)
+  alone = generate(state.g_params, state.g_batch_stats, z[:1], y[:1])
   chex.assert_trees_all_close(both[:1], alone, atol=1e-6)
 
 
@@ -167,10 +169,11 @@ def test_conditional_models_use_the_label(generator, discriminator):
   _, state, metrics = _run(gan, steps=2)
   chex.assert_tree_all_finite(metrics)
   z = jnp.tile(jax.random.normal(jax.random.key(0), (1, LATENT)), (2, 1))
-  images = gan.generate(state.g_params, {}, z, jnp.array([0, 1]))
+  # under jit (op by op, every op would compile on its own)
+  images = jax.jit(gan.generate)(state.g_params, {}, z, jnp.array([0, 1]))
   assert float(jnp.max(jnp.abs(images[0] - images[1]))) > 1e-4  # same noise, other class
-  scores = discriminator.apply({'params': state.d_params}, images[:1].repeat(2, 0),
-                               jnp.array([0, 1]))
+  scores = jax.jit(lambda d, x, y: discriminator.apply({'params': d}, x, y))(
+      state.d_params, images[:1].repeat(2, 0), jnp.array([0, 1]))
   assert float(jnp.abs(scores[0] - scores[1])) > 0
 
 

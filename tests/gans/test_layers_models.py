@@ -47,10 +47,13 @@ def test_conv_transpose_gradients_match_xla_autodiff(k, pad):
   op = (layers.conv_transpose4x4_stride2 if k == 4
         else lambda x, kernel: layers.conv_transpose_stride2_padded(x, kernel, pad))
   dy = jnp.asarray(rng.normal(size=(2, 8, 10, 6)), jnp.float32)
-  y, vjp = jax.vjp(op, x, kernel)
-  want, want_vjp = jax.vjp(reference, x, kernel)
+  # under jit (op by op, every op would compile on its own)
+  forward_and_vjp = lambda f: jax.jit(lambda x, kernel, dy: (
+      lambda y, vjp: (y, vjp(dy)))(*jax.vjp(f, x, kernel)))
+  y, grads = forward_and_vjp(op)(x, kernel, dy)
+  want, want_grads = forward_and_vjp(reference)(x, kernel, dy)
   np.testing.assert_allclose(y, want, atol=1e-4, rtol=1e-5)
-  chex.assert_trees_all_close(vjp(dy), want_vjp(dy), atol=1e-4, rtol=1e-5)
+  chex.assert_trees_all_close(grads, want_grads, atol=1e-4, rtol=1e-5)
 
 
 def test_strided_conv_and_its_second_derivative_match_xla():
@@ -59,9 +62,9 @@ def test_strided_conv_and_its_second_derivative_match_xla():
   kernel = jnp.asarray(rng.normal(size=(4, 4, 2, 5)), jnp.float32)
   reference = lambda x, k: jax.lax.conv_general_dilated(
       x, k, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  y = layers.conv4x4_stride2(x, kernel)
+  y = jax.jit(layers.conv4x4_stride2)(x, kernel)
   chex.assert_shape(y, (3, 3, 4, 5))
-  chex.assert_trees_all_close(y, reference(x, kernel), atol=1e-4, rtol=1e-5)
+  chex.assert_trees_all_close(y, jax.jit(reference)(x, kernel), atol=1e-4, rtol=1e-5)
   # What the gradient penalty needs: d/dk of a function of d/dx.
   penalty = lambda f: lambda k: jnp.sum(jax.grad(lambda x: jnp.sum(jnp.tanh(f(x, k))))(x) ** 2)
   chex.assert_trees_all_close(jax.jit(jax.grad(penalty(layers.conv4x4_stride2)))(kernel),
@@ -84,7 +87,7 @@ def test_generator_and_critic_shapes(shape, ups):
 
 def test_critic_has_no_batch_statistics():
   d = models.Critic(width=8)
-  variables = d.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
+  variables = jax.eval_shape(d.init, jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
   assert set(variables) == {'params'}
 
 
@@ -94,11 +97,12 @@ def test_same_padded_stride2_conv_matches_flax(k):
   rng = np.random.default_rng(3)
   x = jnp.asarray(rng.normal(size=(2, 8, 6, 3)), jnp.float32)
   module = layers.ConvStride2(4, kernel_size=k)
-  params = module.init(jax.random.key(0), x)
-  reference = jax.lax.conv_general_dilated(
-      x, params['params']['kernel'], (2, 2), 'SAME',
-      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + params['params']['bias']
-  chex.assert_trees_all_close(module.apply(params, x), reference, atol=1e-5)
+  params = jax.jit(module.init)(jax.random.key(0), x)
+  reference = jax.jit(lambda p, x: jax.lax.conv_general_dilated(
+      x, p['params']['kernel'], (2, 2), 'SAME',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + p['params']['bias'])
+  chex.assert_trees_all_close(jax.jit(module.apply)(params, x), reference(params, x),
+                              atol=1e-5)
 
 
 @pytest.mark.parametrize('k,channels_out', [(7, 1), (3, 4), (4, 2)])
@@ -108,12 +112,12 @@ def test_conv_by_taps_and_its_gradients_match_xla(k, channels_out):
   kernel = jnp.asarray(rng.normal(size=(k, k, 5, channels_out)), jnp.float32)
   reference = lambda x, kk: jax.lax.conv_general_dilated(
       x, kk, (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  chex.assert_trees_all_close(layers.conv_same_by_taps(x, kernel), reference(x, kernel),
-                              atol=1e-4, rtol=1e-5)
+  chex.assert_trees_all_close(jax.jit(layers.conv_same_by_taps)(x, kernel),
+                              jax.jit(reference)(x, kernel), atol=1e-4, rtol=1e-5)
   loss = lambda f: lambda x, kk: jnp.sum(jnp.sin(f(x, kk)))
-  chex.assert_trees_all_close(jax.grad(loss(layers.conv_same_by_taps), (0, 1))(x, kernel),
-                              jax.grad(loss(reference), (0, 1))(x, kernel), atol=1e-3,
-                              rtol=1e-4)
+  chex.assert_trees_all_close(
+      jax.jit(jax.grad(loss(layers.conv_same_by_taps), (0, 1)))(x, kernel),
+      jax.jit(jax.grad(loss(reference), (0, 1)))(x, kernel), atol=1e-3, rtol=1e-4)
 
 
 def _count(module, *inputs):
@@ -129,26 +133,31 @@ def test_report_000_dcgan_has_the_reports_parameter_counts():
   images = jax.jit(g.apply)(g_params, z)
   chex.assert_shape(images, (2, 28, 28, 1))
   assert 0 <= float(images.min()) and float(images.max()) <= 1  # sigmoid output
-  chex.assert_shape(d.apply(d.init(jax.random.key(1), x), x), (2,))
+  chex.assert_shape(jax.eval_shape(lambda k: d.apply(d.init(k, x), x), jax.random.key(1)),
+                    (2,))
 
 
 def test_mlp_models_shapes_maxout_and_batchnorm():
   z, x = jnp.zeros((3, 128)), jnp.zeros((3, 28, 28, 1))
   g = models.MLPGenerator((28, 28, 1), (16, 32), 'relu', batchnorm=True)
-  variables = g.init(jax.random.key(0), z)
+  # under jit (op by op, every op would compile on its own)
+  variables = jax.jit(g.init)(jax.random.key(0), z)
   assert set(variables) == {'params', 'batch_stats'}
-  chex.assert_shape(g.apply(variables, z), (3, 28, 28, 1))
+  chex.assert_shape(jax.jit(g.apply)(variables, z), (3, 28, 28, 1))
   d = models.MLPDiscriminator((16, 8), dropout=0.5, maxout_pieces=5)
-  params = d.init(jax.random.key(1), x)['params']
+  params = jax.jit(d.init)(jax.random.key(1), x)['params']
   assert params['Dense_1']['kernel'].shape == (16, 8 * 5)  # 8 maxout units of 5 pieces
-  out = d.apply({'params': params}, x + 1, train=True, rngs={'dropout': jax.random.key(2)})
+  out = jax.jit(lambda p, x, k: d.apply({'params': p}, x, train=True, rngs={'dropout': k}))(
+      params, x + 1, jax.random.key(2))
   chex.assert_shape(out, (3,))
-  # maxout is the max over its pieces
-  h = jax.nn.leaky_relu(x.reshape(3, -1) @ params['Dense_0']['kernel']
-                        + params['Dense_0']['bias'], 0.2)
-  pieces = (h @ params['Dense_1']['kernel'] + params['Dense_1']['bias']).reshape(3, 8, 5)
-  want = pieces.max(-1) @ params['Dense_2']['kernel'][:, 0] + params['Dense_2']['bias'][0]
-  chex.assert_trees_all_close(d.apply({'params': params}, x), want, atol=1e-5)
+
+  def maxout_by_hand(params, x):   # maxout is the max over its pieces
+    h = jax.nn.leaky_relu(x.reshape(3, -1) @ params['Dense_0']['kernel']
+                          + params['Dense_0']['bias'], 0.2)
+    pieces = (h @ params['Dense_1']['kernel'] + params['Dense_1']['bias']).reshape(3, 8, 5)
+    return pieces.max(-1) @ params['Dense_2']['kernel'][:, 0] + params['Dense_2']['bias'][0]
+  chex.assert_trees_all_close(jax.jit(lambda p, x: d.apply({'params': p}, x))(params, x),
+                              jax.jit(maxout_by_hand)(params, x), atol=1e-5)
 
 
 def test_gulrajani_networks_match_the_pytorch_port_layer_by_layer():
@@ -229,7 +238,7 @@ def test_padded_stride2_conv_and_its_second_derivative_match_xla(size):
   xla = lambda x, k: jax.lax.conv_general_dilated(x, k, (2, 2), ((2, 2), (2, 2)),
                                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   ours = lambda x, k: layers.conv_stride2_padded(x, k, 2)
-  np.testing.assert_allclose(ours(x, k), xla(x, k), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(jax.jit(ours)(x, k), jax.jit(xla)(x, k), rtol=1e-4, atol=1e-4)
   penalty = lambda f: lambda k, x: jnp.sum(jax.grad(lambda x: jnp.sum(f(x, k) ** 2))(x) ** 2)
   gradients = lambda f: jax.jit(jax.grad(penalty(f), (0, 1)))(k, x)
   for a, b in zip(gradients(ours), gradients(xla)):

@@ -70,18 +70,20 @@ def test_first_logged_d_loss_is_the_bce_of_the_first_batch(idx_dir, tmp_path):
   gan = build.build_gan(config, ds.image_shape, ds.num_classes)
   n, batch = len(ds.train_images), config.train.batch_size
   rng = jax.random.key(config.seed)
-  state = gan_lib.create_state(gan, rng, image_shape=ds.image_shape, num_examples=n,
-                               batch_size=batch)
+  # under jit: op by op, each op of the networks would compile on its own
+  state = jax.jit(lambda k: gan_lib.create_state(gan, k, image_shape=ds.image_shape,
+                                                 num_examples=n, batch_size=batch))(rng)
   _, data_key, step_key = jax.random.split(rng, 3)            # init, data order, step noise
   k_z = jax.random.split(jax.random.fold_in(jax.random.fold_in(step_key, 0), 0), 3)[0]
   _, idx = batches.next_indices(state.data_order, data_key, 0, num_examples=n,
                                 batch_size=batch)
   real = ds.train_images[np.asarray(idx)] / 127.5 - 1.0
   no_labels = jnp.zeros((batch,), jnp.int32)
-  fake = gan.generator.apply({'params': state.g_params},
-                             jax.random.normal(k_z, (batch, config.model.latent_dim)),
-                             no_labels, train=True)
-  d = lambda x: gan.discriminator.apply({'params': state.d_params}, x, no_labels, train=True)
+  fake = jax.jit(lambda z: gan.generator.apply({'params': state.g_params}, z, no_labels,
+                                               train=True))(
+      jax.random.normal(k_z, (batch, config.model.latent_dim)))
+  d = jax.jit(lambda x: gan.discriminator.apply({'params': state.d_params}, x, no_labels,
+                                                train=True))
   # -log D(real) - log(1 - D(fake)), D = sigmoid(logit)
   expected = (np.mean(np.log1p(np.exp(-np.float64(d(real)))))
               + np.mean(np.log1p(np.exp(np.float64(d(fake))))))

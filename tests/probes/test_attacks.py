@@ -84,7 +84,8 @@ def test_fgsm_matches_foolbox_on_the_same_weights(net, eps):
 def test_fgsm_matches_pytorch_on_the_same_weights(net):
   """PyTorch's FGSM tutorial: x + eps * sign(grad of cross-entropy), clamped to [0, 1]."""
   eps = 0.1
-  ours = np.asarray(attacks.fgsm(net.apply_fn, net.params, net.images, net.labels, eps))
+  ours = np.asarray(jax.jit(attacks.fgsm, static_argnums=0)(net.apply_fn, net.params,
+                                                            net.images, net.labels, eps))
   x = torch_reference.nhwc_to_torch(net.images).requires_grad_(True)
   loss = torch.nn.functional.cross_entropy(net.torch()(x), torch.tensor(net.labels).long())
   loss.backward()

@@ -30,16 +30,18 @@ def test_class_visualization_raises_each_target_score(net):
 
 
 def test_fooling_images_stop_at_their_first_success(net):
-  predicted = np.argmax(net.apply_fn(net.params, net.images), -1)
+  # under jit, the iteration limit traced: one program per batch shape, not one per op
+  logits = jax.jit(net.apply_fn)
+  fooling_images = jax.jit(class_viz.fooling_images, static_argnums=0)
+  predicted = np.argmax(logits(net.params, net.images), -1)
   targets = jnp.asarray((predicted + 1) % 10)
-  fooled, done, iters = class_viz.fooling_images(
+  fooled, done, iters = fooling_images(
       net.apply_fn, net.params, net.images, targets, learning_rate=0.1, max_iterations=200)
   assert bool(done.all())
-  np.testing.assert_array_equal(np.argmax(net.apply_fn(net.params, fooled), -1), targets)
+  np.testing.assert_array_equal(np.argmax(logits(net.params, fooled), -1), targets)
   assert np.all(np.asarray(iters) >= 1)
   # one step fewer leaves each image short of its target
   for i in range(len(targets)):
-    one = class_viz.fooling_images(net.apply_fn, net.params, net.images[i:i + 1],
-                                   targets[i:i + 1], learning_rate=0.1,
-                                   max_iterations=int(iters[i]) - 1)
+    one = fooling_images(net.apply_fn, net.params, net.images[i:i + 1], targets[i:i + 1],
+                         learning_rate=0.1, max_iterations=int(iters[i]) - 1)
     assert not bool(one[1][0])
