@@ -16,26 +16,44 @@ if [ ! -x .venv/bin/python ]; then
     exit 1; }
 fi
 # uv installs the same pinned packages as pip, downloading, unpacking and byte-compiling on
-# every core: the test set took 22 s here against pip's 64 s (docs/contributing.md). It does
-# not read pip's configuration, so it is handed the wheel folders pip is told to look in
-# (where these machines keep PyTorch's CPU build). Where uv cannot be had, pip installs.
-install=(.venv/bin/python -m pip install -q)
+# every core: the test set took 22-25 s here against pip's 64 s (docs/contributing.md). Of
+# pip's configuration it is handed only the wheel folders pip is told to look in (where these
+# machines keep PyTorch's CPU build); an install uv cannot do (a package only on an index
+# that pip's configuration names, say) is done by pip, as is everything where uv cannot be had.
+pip=(.venv/bin/python -m pip install -q)
+uv=()
 if .venv/bin/python -m pip install -q uv==0.13.9 2>/dev/null; then
-  install=(.venv/bin/uv pip install -q --no-cache --compile-bytecode --python .venv/bin/python)
+  uv=(.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python)
   while read -r folder; do
-    [ -n "$folder" ] && install+=(--find-links "$folder")
-  done < <(.venv/bin/python -m pip config list 2>/dev/null |
-           sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | tr ' ' '\n' | sort -u)
+    uv+=(--find-links "$folder")
+  done < <(.venv/bin/python -m pip config list 2>/dev/null | .venv/bin/python -c '
+import ast, os, sys
+for line in sys.stdin:
+  key, _, value = line.rstrip("\n").partition("=")
+  try:
+    places = ast.literal_eval(value).split() if key.endswith("find-links") else []
+  except (ValueError, SyntaxError):
+    places = []
+  for place in places:
+    if os.path.isdir(place) or "://" in place:
+      print(place)' | sort -u)
 else
   echo "setup.sh: could not install uv; installing with pip instead (slower)" >&2
 fi
+install() {
+  if [ ${#uv[@]} -gt 0 ]; then
+    "${uv[@]}" "$@" && return
+    echo "setup.sh: uv could not install $*; pip tries" >&2
+  fi
+  "${pip[@]}" "$@"
+}
 if [ "${1:-}" = "--test" ]; then
-  "${install[@]}" -r requirements-test.txt
+  install -r requirements-test.txt
   # torch-fidelity's InceptionV3 is the FID port's reference; its own dependency torchvision
   # would replace the pinned torch, and the network needs torch only.
-  "${install[@]}" --no-deps torch-fidelity==0.4.0
+  install --no-deps torch-fidelity==0.4.0
 else
-  "${install[@]}" -r requirements.txt
+  install -r requirements.txt
 fi
 # The project's own modules byte-compiled too, as pip compiles the packages': where
 # PYTHONDONTWRITEBYTECODE is set (as on these CI machines), each process would otherwise

@@ -4,9 +4,12 @@
 
 Each pytest process (each xdist worker) records, per test (its fixtures' setup included),
 the CPU seconds of its own process and the seconds JAX spent compiling (tracing, lowering,
-XLA), read from jax.monitoring's events, and the CPU seconds of the subprocesses it started
-and waited for (launch.py jobs, with their own processes), and writes them to
-DIR/<worker>.json; the run ends with the totals and the tests that used the most CPU.
+XLA), read from jax.monitoring's events, and the CPU seconds of the child processes reaped
+while it ran (launch.py jobs with their own processes, the browser test's Chromium), and
+writes them to DIR/<worker>.json; the run ends with the totals and the tests that used the
+most CPU. A child counts for the test during which it is waited for: one a module fixture
+starts counts for the test that first asks for the fixture; one killed and never waited for
+is not counted.
 """
 import collections
 import glob
@@ -89,7 +92,8 @@ def read(folder: str) -> dict[str, dict[str, float]]:
 
 
 def summary(records: dict[str, dict[str, float]], top: int = 15) -> list[str]:
-  """The report's lines: totals, then the `top` tests by CPU seconds."""
+  """The report's lines: totals, then the `top` tests by CPU seconds, their own and their
+  subprocesses'."""
   totals = collections.Counter()
   for record in records.values():
     totals.update(record)

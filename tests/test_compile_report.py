@@ -42,7 +42,8 @@ def test_a_run_records_each_tests_cpu_compiles_and_subprocesses(tmp_path):
   assert plain.get('compiles', 0) == 0 and plain['cpu'] > 0
   # a child summing 10^7 ints (~0.2 s), counted apart from the test process's own CPU
   assert plain['subprocess_cpu'] == 0 and starter['subprocess_cpu'] > 0.05
-  assert '3 tests:' in result.stdout and 'test_made_up.py::test_compiles' in result.stdout
+  assert '3 tests:' in result.stdout and 's in their subprocesses' in result.stdout
+  assert 'test_made_up.py::test_compiles' in result.stdout
 
 
 def test_the_summary_adds_up_and_ranks_by_cpu_subprocesses_included():
