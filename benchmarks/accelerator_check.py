@@ -76,7 +76,7 @@ def main(argv):
         f'{steps_per_s:.1f} steps/s (compile {compile_s:.1f} s)')
   ds = classifier_epoch.fake_dataset()
   n = 296
-  step_s, _, _, _ = classifier_epoch.jax_steps(cnn_config.get_config(), ds, n)
+  step_s = classifier_epoch.jax_steps(cnn_config.get_config(), ds, n).step_s
   print(f'   CNN (report 000, batch 16): {step_s * 1e3:.2f} ms/step, an epoch '
         f'~{step_s * (classifier_epoch.N // 16):.1f} s')
   vmapped_s, sequential_s, gap = classifier_epoch.sweep_ratio(ds, seeds=8)

@@ -33,6 +33,7 @@ import functools
 import os
 import time
 import types
+from typing import Callable, NamedTuple
 
 import benchmarks
 from absl import flags
@@ -66,11 +67,18 @@ def fake_dataset():
                            data.class_names('fashion_mnist'), 'random')
 
 
-def jax_steps(config, ds, num_steps: int, **setup_changes):
-  """(seconds a step, compile seconds, `run`, its steps): the steps as the trainer runs them,
-  in its calls of an epoch (or of `num_steps` when that is shorter: one rolled scan either
-  way), timed over the whole calls that fit in `num_steps` (one at least), which `run()`
-  runs again; `setup_changes` replace fields of the trainer's step_lib.Setup."""
+class JaxSteps(NamedTuple):
+  step_s: float      # seconds a step
+  compile_s: float
+  run: Callable[[], None]   # the timed calls again
+  steps: int         # the steps `run` runs
+
+
+def jax_steps(config, ds, num_steps: int, **setup_changes) -> JaxSteps:
+  """The steps as the trainer runs them, in its calls of an epoch (or of `num_steps` when
+  that is shorter: one rolled scan either way), timed over the whole calls that fit in
+  `num_steps` (one at least); `setup_changes` replace fields of the trainer's
+  step_lib.Setup."""
   mesh = mesh_lib.data_mesh(1)
   setup = dataclasses.replace(build.build_setup(config, ds, mesh), **setup_changes)
   k = min(build.steps_per_call(config, N // config.train.batch_size), num_steps)
@@ -92,7 +100,7 @@ def jax_steps(config, ds, num_steps: int, **setup_changes):
 
   t0 = time.perf_counter()
   run()
-  return (time.perf_counter() - t0) / (calls * k), compile_s, run, calls * k
+  return JaxSteps((time.perf_counter() - t0) / (calls * k), compile_s, run, calls * k)
 
 
 def torch_steps(kind: str, ds, num_steps: int) -> float:
@@ -249,10 +257,10 @@ def main(argv):
 
 def mlp_epoch(ds):
   mlp_steps = N // 4
-  step_s, compile_s, _, _ = jax_steps(mlp_config.get_config(), ds, mlp_steps)
+  timed = jax_steps(mlp_config.get_config(), ds, mlp_steps)
+  jax_s, compile_s = timed.step_s * mlp_steps, timed.compile_s
   every_step_s = jax_steps(mlp_config.get_config(), ds, mlp_steps,
-                           deferred_first_layer=False)[0] * mlp_steps   # an epoch of them
-  jax_s = step_s * mlp_steps
+                           deferred_first_layer=False).step_s * mlp_steps   # an epoch of them
   torch_s = torch_steps('mlp', ds, mlp_steps)
   print(f'MLP (report 000, batch 4), one epoch of {mlp_steps} steps: JAX {jax_s:.2f} s '
         f'(compile {compile_s:.1f} s), PyTorch {torch_s:.2f} s: JAX is {torch_s / jax_s:.2f}x '
@@ -294,13 +302,15 @@ def convnet_steps(ds, kind: str, peak: float):
   config = module.get_config()
   n = _EVAL_STEPS.value if kind == 'eval' else _CNN_STEPS.value
   batch = config.train.batch_size
-  step_s, compile_s, run, n = jax_steps(config, ds, n)   # (whole calls: LeNet's epoch is 937)
-  _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, step_s * n, compile_s,
+  timed = jax_steps(config, ds, n)
+  n = timed.steps   # whole calls: LeNet's epoch is 937
+  _print_side_by_side(f'{title} (batch {batch}), {n} steps', n, timed.step_s * n,
+                      timed.compile_s,
                       torch_steps(kind, ds, n), convnet_flops(config.model, batch), peak,
                       f'{config.train.num_epochs} epochs',
                       config.train.num_epochs * (N // batch))
   if op_profile.PROFILE.value:
-    op_profile.print_profile(run, n, 'the JAX step')
+    op_profile.print_profile(timed.run, n, 'the JAX step')
 
 
 def _print_side_by_side(title, n, jax_s, compile_s, torch_s, step_flops, peak, run_name,

@@ -76,19 +76,19 @@ class TorchVGG16(nn.Module):
     super().__init__()
     torch.manual_seed(seed)
     layers, channels = [], 3
-    for v in self.CFG:
-      if v == 'M':
-        layers.append(nn.MaxPool2d(2, 2))
-      else:
-        layers += [nn.Conv2d(channels, v, 3, padding=1, device='meta'), nn.ReLU(inplace=True)]
-        channels = v
-    self.features = nn.Sequential(*layers)
-    self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
-    self.classifier = nn.Sequential(
-        nn.Linear(512 * 7 * 7, 4096, device='meta'), nn.ReLU(True), nn.Dropout(),
-        nn.Linear(4096, 4096, device='meta'), nn.ReLU(True), nn.Dropout(),
-        nn.Linear(4096, num_classes, device='meta'))
-    self.to_empty(device='cpu')   # built without the default initialisation, replaced here
+    with torch.device('meta'):   # built without the default initialisation, replaced below
+      for v in self.CFG:
+        if v == 'M':
+          layers.append(nn.MaxPool2d(2, 2))
+        else:
+          layers += [nn.Conv2d(channels, v, 3, padding=1), nn.ReLU(inplace=True)]
+          channels = v
+      self.features = nn.Sequential(*layers)
+      self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+      self.classifier = nn.Sequential(
+          nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
+          nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(), nn.Linear(4096, num_classes))
+    self.to_empty(device='cpu')
     for m in self.modules():
       if isinstance(m, nn.Conv2d):
         nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')

@@ -47,9 +47,12 @@ def test_conv_transpose_gradients_match_xla_autodiff(k, pad):
   op = (layers.conv_transpose4x4_stride2 if k == 4
         else lambda x, kernel: layers.conv_transpose_stride2_padded(x, kernel, pad))
   dy = jnp.asarray(rng.normal(size=(2, 8, 10, 6)), jnp.float32)
-  # under jit (op by op, every op would compile on its own)
-  forward_and_vjp = lambda f: jax.jit(lambda x, kernel, dy: (
-      lambda y, vjp: (y, vjp(dy)))(*jax.vjp(f, x, kernel)))
+  def forward_and_vjp(f):   # under jit (op by op, every op would compile on its own)
+    @jax.jit
+    def run(x, kernel, dy):
+      y, vjp = jax.vjp(f, x, kernel)
+      return y, vjp(dy)
+    return run
   y, grads = forward_and_vjp(op)(x, kernel, dy)
   want, want_grads = forward_and_vjp(reference)(x, kernel, dy)
   np.testing.assert_allclose(y, want, atol=1e-4, rtol=1e-5)
