@@ -15,7 +15,7 @@ import urllib.request
 import jax.numpy as jnp
 import numpy as np
 
-from common import checks, data_files
+from common import checks, data_files, writers
 
 CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'jax_classics', 'datasets')
 DOWNLOAD_TIMEOUT_S = 10
@@ -234,7 +234,5 @@ def _download_raw(name: str, directory: str) -> bool:
     except (OSError, socket.timeout) as e:
       logging.warning('Download of %s failed (%s).', url, e)
       return False
-    with open(target + '.part', 'wb') as f:
-      f.write(blob)
-    os.replace(target + '.part', target)
+    writers.write_bytes(target, blob)
   return True

@@ -1,18 +1,35 @@
 """What a run writes as it goes: metrics.jsonl, TensorBoard events, JSON files."""
+import contextlib
 import json
 import logging
 import os
 import sys
+import uuid
 
 import numpy as np
 
 
+@contextlib.contextmanager
+def whole_file(path: str):
+  """A binary file object whose contents appear at `path` whole or not at all: written under
+  a name of its own beside `path`, then renamed over it; removed if the writing fails. Each
+  writer has its own name, so processes writing the same path at once (the hosts of a job
+  downloading a dataset into one folder) never write into one file; the last rename wins."""
+  tmp = f'{path}.{uuid.uuid4().hex}.tmp'
+  try:
+    with open(tmp, 'xb') as f:
+      yield f
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(tmp)
+    raise
+
+
 def write_bytes(path: str, data: bytes) -> None:
   """Writes `path` whole or not at all: a reader never sees half a file."""
-  tmp = path + '.tmp'
-  with open(tmp, 'wb') as f:
+  with whole_file(path) as f:
     f.write(data)
-  os.replace(tmp, path)
 
 
 def write_json(path: str, obj) -> None:

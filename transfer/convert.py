@@ -21,7 +21,7 @@ from absl import app, flags
 import jax
 import numpy as np
 
-from common import checks, weights
+from common import checks, weights, writers
 from transfer import vgg16
 
 URLS = {
@@ -153,13 +153,12 @@ def download(source: str, cache_dir: str) -> str:
   if not os.path.isfile(path):
     os.makedirs(cache_dir, exist_ok=True)
     try:
-      with urllib.request.urlopen(url, timeout=20) as r, open(path + '.part', 'wb') as f:
+      with urllib.request.urlopen(url, timeout=20) as r, writers.whole_file(path) as f:
         while chunk := r.read(1 << 20):
           f.write(chunk)
     except OSError as e:
       raise weights.ConversionError(f'could not download {url} ({e}); download it elsewhere and pass '
                             '--input=FILE.') from e
-    os.replace(path + '.part', path)
   return path
 
 

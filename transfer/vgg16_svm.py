@@ -8,7 +8,7 @@ from absl import logging
 import jax.numpy as jnp
 import numpy as np
 
-from common import checks, distributed, images as images_lib
+from common import checks, distributed, images as images_lib, writers
 from transfer import finetune, vgg16, vgg16_transfer
 
 SPATIAL_POOLS = ('mean', 'max', 'none')
@@ -46,8 +46,8 @@ def layer_features(config, workdir, params, meta, images, layer, split):
   feats = finetune.outputs(fn, images, config.eval.batch_size, params)
   if distributed.is_main():  # one writer per multi-process job; every process reads it
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.savez(path + '.tmp.npz', features=feats)
-    os.replace(path + '.tmp.npz', path)
+    with writers.whole_file(path) as f:
+      np.savez(f, features=feats)
   return feats
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from common import data
+from common.data_files import IDX_FILES
 
 
 def test_idx_folder_loads_whole_splits(idx_dir):
@@ -95,3 +96,23 @@ def test_pixel_ranges_round_trip():
     f = np.asarray(data.to_float(x, pixel_range))
     assert f[0] == low and f[2] == 1.0
     np.testing.assert_allclose(np.asarray(data.to_unit(f, pixel_range)), x / 255.0, atol=1e-6)
+
+
+def test_a_missing_dataset_downloads_into_the_cache_once(idx_dir, tmp_path, monkeypatch):
+  """The download path, served from file:// URLs (the real ones need the internet): the four
+  files land whole in the cache (no temporary files left) and the next load reads them
+  there; a server that fails leaves nothing behind and says what to do."""
+  cache = tmp_path / 'cache'
+  monkeypatch.setattr(data, 'CACHE_DIR', str(cache))
+  monkeypatch.setattr(data, '_SYSTEM_DIRS', {})
+  monkeypatch.setattr(data, '_tfds_dirs', lambda data_dir: [])
+  monkeypatch.setitem(data._IDX_URLS, 'mnist', f'file://{idx_dir}/')  # pylint: disable=protected-access
+  ds = data.load('mnist')
+  assert ds.train_images.shape == (256, 28, 28, 1) and len(ds.test_labels) == 64
+  assert sorted(os.listdir(cache / 'mnist')) == sorted(f + '.gz' for f in IDX_FILES.values())
+  monkeypatch.setitem(data._IDX_URLS, 'mnist', f'file://{tmp_path}/gone/')  # pylint: disable=protected-access
+  np.testing.assert_array_equal(data.load('mnist').train_images, ds.train_images)  # cached
+  monkeypatch.setattr(data, 'CACHE_DIR', str(tmp_path / 'new_cache'))
+  with pytest.raises(data.DataNotFoundError, match='a download of the raw files'):
+    data.load('mnist')
+  assert os.listdir(tmp_path / 'new_cache' / 'mnist') == []

@@ -1,4 +1,5 @@
-"""common/writers.py: the metric writer's TensorBoard events, written without torch."""
+"""common/writers.py: files written whole by each of several writers, the metric writer's
+TensorBoard events written without torch."""
 import glob
 import importlib.util
 import os
@@ -6,8 +7,10 @@ import struct
 import subprocess
 import sys
 
+import pytest
 from tensorboardX.proto import event_pb2
 
+from common import writers
 from tests.conftest import ROOT
 
 
@@ -38,3 +41,25 @@ def test_the_metric_writer_leaves_torch_unimported(tmp_path):
                        capture_output=True, text=True).stdout
   assert out.strip() == 'False'
   assert _scalars(tmp_path) == [(3, 'loss', 0.5)]
+
+
+def test_two_writers_of_one_path_at_once_each_leave_it_whole(tmp_path):
+  """As two processes of a job downloading one dataset file into a shared folder: the
+  second writer starts while the first is still writing; neither sees the other's file."""
+  path = str(tmp_path / 'train-images-idx3-ubyte.gz')
+  with writers.whole_file(path) as first:
+    first.write(b'a' * 10)
+    writers.write_bytes(path, b'b' * 20)   # the second writer, start to end
+    assert open(path, 'rb').read() == b'b' * 20
+    first.write(b'a' * 10)
+  assert open(path, 'rb').read() == b'a' * 20   # the last to finish wins, whole
+  assert os.listdir(tmp_path) == ['train-images-idx3-ubyte.gz']
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+  path = str(tmp_path / 'features.npz')
+  with pytest.raises(ConnectionResetError):
+    with writers.whole_file(path) as f:
+      f.write(b'half')
+      raise ConnectionResetError('the download stopped')
+  assert os.listdir(tmp_path) == []

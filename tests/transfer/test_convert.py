@@ -1,5 +1,7 @@
 """VGG16 weights converted from PyTorch (torchvision's state_dict) and Keras (the legacy HDF5
-layout of the downloadable files) give the source framework's outputs in Flax."""
+layout of the downloadable files) give the source framework's outputs in Flax; a download
+lands whole or not at all."""
+import io
 import os
 
 os.environ.setdefault('KERAS_BACKEND', 'jax')   # before keras is imported
@@ -136,3 +138,25 @@ def test_not_a_weights_file_is_a_clear_error(tmp_path):
     convert.convert('caffe', str(tmp_path / 'other.h5'), str(tmp_path / 'out'))
   with pytest.raises(FileNotFoundError, match='python -m transfer.convert'):
     convert.load(str(tmp_path / 'nothing'))
+
+
+def test_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
+  """convert.download from file:// URLs (the real ones need the internet): the file lands
+  under its own name; a failed download names the URL and leaves nothing behind."""
+  (tmp_path / 'server').mkdir()
+  (tmp_path / 'server' / 'vgg16.pth').write_bytes(b'\x01' * (3 << 20))  # 3 chunks
+  monkeypatch.setitem(convert.URLS, 'torch', f'file://{tmp_path}/server/vgg16.pth')
+  path = convert.download('torch', str(tmp_path / 'cache'))
+  assert open(path, 'rb').read() == b'\x01' * (3 << 20)
+  assert os.listdir(tmp_path / 'cache') == ['vgg16.pth']
+
+  class CutOff(io.BytesIO):   # the connection drops after the first chunk
+    def read(self, size=-1):
+      if self.tell():
+        raise ConnectionResetError('connection reset by peer')
+      return super().read(size)
+  monkeypatch.setattr(convert.urllib.request, 'urlopen',
+                      lambda url, timeout: CutOff(b'\x02' * (2 << 20)))
+  with pytest.raises(weights.ConversionError, match=r'could not download .*reset by peer'):
+    convert.download('keras', str(tmp_path / 'cache'))
+  assert os.listdir(tmp_path / 'cache') == ['vgg16.pth']
