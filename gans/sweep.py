@@ -100,7 +100,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   def prepare(group_config):
     ds = build.load_data(group_config)
-    return ds, build.build_evaluator(group_config, ds)
+    # built by the first group once its mesh is checked: a config error comes before any
+    # compile, the classifier's features included (as in gans/train.py)
+    return ds, functools.cache(lambda: build.build_evaluator(group_config, ds))
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)
   table = aggregate(rows, config.sweep.axis_values)
@@ -116,12 +118,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return sweep_lib.write_summary(workdir, config, VMAPPABLE, rows, table)
 
 
-def _train_group(config, ds, evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
+def _train_group(config, ds, make_evaluator, axis, values, num_seeds, groupdir) -> list[dict]:
   in_state = any(key in build.HYPERPARAMS for key in sweep_lib.axis_keys(axis))
   gan = build.build_gan(config, ds.image_shape, ds.num_classes, hyperparams_in_state=in_state)
   chunk, call = build.step_sizes(config)
   mesh = mesh_lib.training_mesh(config.train.num_devices, config.train.batch_size,
                                 len(ds.train_images), variants=len(values) * num_seeds)
+  evaluator = make_evaluator()
   state, variant_values, variant_seeds = stacked_state(
       gan, config, axis, values, num_seeds, ds.image_shape, len(ds.train_images), mesh)
   # one variant, whole on every device (and process) of the mesh: what scoring reads

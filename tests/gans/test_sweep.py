@@ -131,6 +131,17 @@ def test_a_bad_axis_names_the_key(idx_dir):
     sweep.validate(config)
 
 
+def test_a_batch_the_devices_cannot_share_is_refused_before_the_scorer_is_built(
+    idx_dir, tmp_path, monkeypatch):
+  """The mesh is checked first: building the scorer compiles the classifier's features."""
+  def built(*args):
+    raise AssertionError('the evaluator was built before the mesh was checked')
+  monkeypatch.setattr(build, 'build_evaluator', built)
+  config = _sweep_config(idx_dir, 'optim.g_learning_rate', (1e-4,), train__batch_size=12)
+  with pytest.raises(checks.ConfigError, match='batch_size = 12 must be a multiple of'):
+    sweep.train_and_evaluate(config, str(tmp_path))  # 1 variant: its batch over 8 devices
+
+
 def test_a_tuple_value_gives_each_key_its_entry(idx_dir):
   config = _sweep_config(idx_dir, 'train.batch_size,optim.g_learning_rate', ((16, 1e-4),))
   variant = sweep_lib.with_value(config, config.sweep.axis, (16, 1e-4))
