@@ -117,8 +117,8 @@ def train_groups(config, workdir: str, vmappable, prepare, train_group) -> list[
   *prepared, axis, values, num_seeds, groupdir) -> rows` for each group not done yet, its
   rows saved as it ends (so a rerun resumes at the first unfinished group); a group that
   returns None was stopped before its last step, and the sweep stops there.
-  `prepare(group_config)` -> a tuple (the data, and the scorers if any) runs once, and only
-  when something is left to train."""
+  `prepare(group_config)` -> a tuple (the data, and the scorers or what builds them) runs
+  once, and only when something is left to train."""
   results_path = os.path.join(workdir, 'results.json')
   rows = writers.read_json(results_path, default=[])
   done = {value_key(r['value']) for r in rows}

@@ -11,10 +11,12 @@ import numpy as np
 
 @contextlib.contextmanager
 def whole_file(path: str):
-  """A binary file object whose contents appear at `path` whole or not at all: written under
-  a name of its own beside `path`, then renamed over it; removed if the writing fails. Each
-  writer has its own name, so processes writing the same path at once (the hosts of a job
-  downloading a dataset into one folder) never write into one file; the last rename wins."""
+  """A binary file object whose contents appear at `path` whole or not at all, to readers and
+  if the writer fails (no fsync: a machine's crash is another matter): written under a name
+  of its own beside `path`, then renamed over it; removed if the writing raises (a process
+  killed outright leaves its `path.*.tmp`). Each writer has its own name, so processes
+  writing the same path at once (the hosts of a job downloading a dataset into one folder)
+  never write into one file; the last to finish replaces the others' copies."""
   tmp = f'{path}.{uuid.uuid4().hex}.tmp'
   try:
     with open(tmp, 'xb') as f:

@@ -100,9 +100,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   def prepare(group_config):
     ds = build.load_data(group_config)
-    # built by the first group once its mesh is checked: a config error comes before any
-    # compile, the classifier's features included (as in gans/train.py)
-    return ds, functools.cache(lambda: build.build_evaluator(group_config, ds))
+
+    # built by the first group once its mesh is checked, so that a config error comes
+    # before any compile (the classifier's features too), as in train.py
+    @functools.cache
+    def evaluator():
+      return build.build_evaluator(group_config, ds)
+    return ds, evaluator
 
   rows = sweep_lib.train_groups(config, workdir, VMAPPABLE, prepare, _train_group)
   table = aggregate(rows, config.sweep.axis_values)

@@ -101,7 +101,7 @@ def test_pixel_ranges_round_trip():
 def test_a_missing_dataset_downloads_into_the_cache_once(idx_dir, tmp_path, monkeypatch):
   """The download path, served from file:// URLs (the real ones need the internet): the four
   files land whole in the cache (no temporary files left) and the next load reads them
-  there; a server that fails leaves nothing behind and says what to do."""
+  there; a server that fails gives the error that says how to provide the data."""
   cache = tmp_path / 'cache'
   monkeypatch.setattr(data, 'CACHE_DIR', str(cache))
   monkeypatch.setattr(data, '_SYSTEM_DIRS', {})

@@ -3,6 +3,7 @@ TensorBoard events written without torch."""
 import glob
 import importlib.util
 import os
+import pathlib
 import struct
 import subprocess
 import sys
@@ -50,9 +51,9 @@ def test_two_writers_of_one_path_at_once_each_leave_it_whole(tmp_path):
   with writers.whole_file(path) as first:
     first.write(b'a' * 10)
     writers.write_bytes(path, b'b' * 20)   # the second writer, start to end
-    assert open(path, 'rb').read() == b'b' * 20
+    assert pathlib.Path(path).read_bytes() == b'b' * 20
     first.write(b'a' * 10)
-  assert open(path, 'rb').read() == b'a' * 20   # the last to finish wins, whole
+  assert pathlib.Path(path).read_bytes() == b'a' * 20   # the last to finish wins, whole
   assert os.listdir(tmp_path) == ['train-images-idx3-ubyte.gz']
 
 

@@ -115,10 +115,12 @@ def test_sweep_writes_its_table_records_divergence_and_resumes(tiny_classifier, 
   assert again['train_seconds'] == summary['train_seconds'] == good[0]['seconds']
 
 
-def test_a_shape_changing_axis_runs_one_value_after_another(idx_dir, tmp_path):
+def test_a_shape_changing_axis_runs_one_value_after_another(idx_dir, tmp_path, monkeypatch):
+  builds = []   # the scorer (none here: no classifier) is built once for the two groups
+  monkeypatch.setattr(build, 'build_evaluator', lambda *args: builds.append(args))
   config = _sweep_config(idx_dir, 'loss.real_label', ((1.0, 1.0), (0.7, 1.2)))
   summary = sweep.train_and_evaluate(config, str(tmp_path))
-  assert not summary['vmapped']
+  assert not summary['vmapped'] and len(builds) == 1
   assert [tuple(r['value']) for r in summary['table']] == [(1.0, 1.0), (0.7, 1.2)]
   assert sorted(os.listdir(tmp_path / 'groups')) == ['0', '1']
   width, height = Image.open(tmp_path / 'figures' / 'samples.png').size

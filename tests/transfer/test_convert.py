@@ -3,6 +3,7 @@ layout of the downloadable files) give the source framework's outputs in Flax; a
 lands whole or not at all."""
 import io
 import os
+import pathlib
 
 os.environ.setdefault('KERAS_BACKEND', 'jax')   # before keras is imported
 
@@ -147,7 +148,7 @@ def test_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
   (tmp_path / 'server' / 'vgg16.pth').write_bytes(b'\x01' * (3 << 20))  # 3 chunks
   monkeypatch.setitem(convert.URLS, 'torch', f'file://{tmp_path}/server/vgg16.pth')
   path = convert.download('torch', str(tmp_path / 'cache'))
-  assert open(path, 'rb').read() == b'\x01' * (3 << 20)
+  assert pathlib.Path(path).read_bytes() == b'\x01' * (3 << 20)
   assert os.listdir(tmp_path / 'cache') == ['vgg16.pth']
 
   class CutOff(io.BytesIO):   # the connection drops after the first chunk
