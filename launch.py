@@ -199,8 +199,7 @@ def _run(trainer, config, workdir: str, write: bool) -> None:
     if write and previous is None:
       os.remove(config_path)
     elif write:
-      with open(config_path, 'wb') as f:
-        f.write(previous)
+      writers.write_bytes(config_path, previous)
     keys = ', '.join(changed) if changed else 'no key (the saved config.json is missing)'
     from common.checks import ConfigError  # pylint: disable=g-import-not-at-top
     raise ConfigError(

@@ -49,8 +49,7 @@ def write_config(config, workdir: str) -> list[str]:
   if changed:
     logging.warning('The config differs from the one saved in %s in: %s',
                     workdir, ', '.join(changed))
-  with open(path, 'w') as f:
-    json.dump(resolved, f, indent=2, sort_keys=True)
+  write_json(path, resolved)
   return changed
 
 
