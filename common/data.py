@@ -9,8 +9,6 @@ provide the data.
 import dataclasses
 import logging
 import os
-import socket
-import urllib.request
 
 import jax.numpy as jnp
 import numpy as np
@@ -229,10 +227,8 @@ def _download_raw(name: str, directory: str) -> bool:
       continue
     try:
       logging.info('Downloading %s', url)
-      with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        blob = response.read()
-    except (OSError, socket.timeout) as e:
+      writers.download(url, target, DOWNLOAD_TIMEOUT_S)
+    except OSError as e:
       logging.warning('Download of %s failed (%s).', url, e)
       return False
-    writers.write_bytes(target, blob)
   return True

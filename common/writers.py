@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import sys
+import urllib.request
 import uuid
 
 import numpy as np
@@ -26,6 +27,14 @@ def whole_file(path: str):
     with contextlib.suppress(FileNotFoundError):
       os.remove(tmp)
     raise
+
+
+def download(url: str, path: str, timeout_s: float) -> None:
+  """`url` streamed into `path`, which appears whole or not at all (`whole_file`); raises
+  OSError (a timeout included) when the network fails."""
+  with urllib.request.urlopen(url, timeout=timeout_s) as response, whole_file(path) as f:
+    while chunk := response.read(1 << 20):
+      f.write(chunk)
 
 
 def write_bytes(path: str, data: bytes) -> None:

@@ -15,7 +15,6 @@ before fc1 (`classifier.0`), so fc1's rows are permuted from (C, H, W) to (H, W,
 """
 import json
 import os
-import urllib.request
 
 from absl import app, flags
 import jax
@@ -153,9 +152,7 @@ def download(source: str, cache_dir: str) -> str:
   if not os.path.isfile(path):
     os.makedirs(cache_dir, exist_ok=True)
     try:
-      with urllib.request.urlopen(url, timeout=20) as r, writers.whole_file(path) as f:
-        while chunk := r.read(1 << 20):
-          f.write(chunk)
+      writers.download(url, path, timeout_s=20)
     except OSError as e:
       raise weights.ConversionError(f'could not download {url} ({e}); download it elsewhere and pass '
                             '--input=FILE.') from e

@@ -4,6 +4,8 @@ lands whole or not at all."""
 import io
 import os
 import pathlib
+import re
+import urllib.request
 
 os.environ.setdefault('KERAS_BACKEND', 'jax')   # before keras is imported
 
@@ -156,8 +158,9 @@ def test_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
       if self.tell():
         raise ConnectionResetError('connection reset by peer')
       return super().read(size)
-  monkeypatch.setattr(convert.urllib.request, 'urlopen',
+  monkeypatch.setattr(urllib.request, 'urlopen',
                       lambda url, timeout: CutOff(b'\x02' * (2 << 20)))
-  with pytest.raises(weights.ConversionError, match=r'could not download .*reset by peer'):
+  with pytest.raises(weights.ConversionError,
+                     match=f'could not download {re.escape(convert.URLS["keras"])} .*reset by peer'):
     convert.download('keras', str(tmp_path / 'cache'))
   assert os.listdir(tmp_path / 'cache') == ['vgg16.pth']
