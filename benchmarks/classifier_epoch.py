@@ -3,7 +3,7 @@
   pip install -r benchmarks/requirements.txt
   python -m benchmarks.classifier_epoch [--cnn_steps=1184 --eval_steps=48 --sweep_epochs=1]
       [--only=mlp,cnn,lenet,eval,transfer,sweep]
-      [--cpu_threads=1] [--profile]
+      [--cpu_threads=1] [--profile] [--conv=patches]
 
 Measurements on Fashion-MNIST-shaped data (60,000 random 28x28 images; speed does not
 depend on the pixels), each side by side in this process:
@@ -26,8 +26,10 @@ depend on the pixels), each side by side in this process:
 Timings exclude compilation (reported apart) and the first call. `--cpu_threads=N` pins the
 process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threads` does.
 `--profile` runs each conv net's JAX steps again under jax.profiler and prints where their
-time goes, summed by kind of op (benchmarks/op_profile.py).
+time goes, summed by kind of op (benchmarks/op_profile.py). `--conv` traces the JAX side's
+convolutions with another of common/conv.py's implementations than the trainers' (auto).
 """
+import contextlib
 import dataclasses
 import functools
 import os
@@ -43,7 +45,7 @@ import numpy as np
 
 from benchmarks import machine, op_profile
 from classifiers import build, step as step_lib, sweep
-from common import data, host, mesh as mesh_lib, sweep as sweep_lib
+from common import conv, data, host, mesh as mesh_lib, sweep as sweep_lib
 from configs import cnn as cnn_config, eval_classifier, lenet as lenet_config
 from configs import mlp as mlp_config, sweep_mlp_lr, transfer_fmnist as transfer_config
 from transfer import finetune
@@ -54,6 +56,8 @@ _SWEEP_EPOCHS = flags.DEFINE_integer('sweep_epochs', 1, 'epochs per variant in t
 _ONLY = flags.DEFINE_list('only', ['mlp', 'cnn', 'lenet', 'eval', 'transfer', 'sweep'],
                            'which measurements to run')
 _EVAL_STEPS = flags.DEFINE_integer('eval_steps', 48, 'timed evaluation-classifier steps')
+_CONV = flags.DEFINE_enum('conv', 'auto', conv.IMPLEMENTATIONS,
+                          "the JAX side's convolutions (common/conv.py); auto: the trainers'")
 _CPU_THREADS = flags.DEFINE_integer('cpu_threads', 0, 'pin the process to this many cores '
                                     '(0: all); PyTorch gets as many threads')
 N = 60_000
@@ -228,8 +232,12 @@ def main(argv):
   if _CPU_THREADS.value:
     import torch  # pylint: disable=g-import-not-at-top
     torch.set_num_threads(_CPU_THREADS.value)
-  print(f'Cores: {len(os.sched_getaffinity(0))}.')
-  ds = fake_dataset()
+  print(f'Cores: {len(os.sched_getaffinity(0))}; JAX convolutions: {_CONV.value}.')
+  with conv.forced(_CONV.value) if _CONV.value != 'auto' else contextlib.nullcontext():
+    _measure(fake_dataset())
+
+
+def _measure(ds):
   if 'mlp' in _ONLY.value:
     mlp_epoch(ds)
   peak = machine.matmul_gflops()  # the cores' ceiling, as the README quotes it

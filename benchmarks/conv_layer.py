@@ -1,6 +1,7 @@
 """Stride-1 convolution layers, forward plus both gradients: common/conv.py's im2col
-('patches') against XLA's convolution and its autodiff, side by side in this process, with
-the FLOP rate of each and the ceiling a large matmul sets on the same cores.
+('patches') and Winograd's 3x3 tiles against XLA's convolution and its autodiff, side by side
+in this process, with the FLOP rate of each (the direct convolution's FLOPs) and the ceiling a
+large matmul sets on the same cores.
 
   python -m benchmarks.conv_layer [--batch=128]
 
@@ -23,7 +24,7 @@ SHAPES = (  # (height, in, out, kernel, padding)
     (28, 1, 32, 3, 'SAME'), (28, 4, 16, 3, 'SAME'), (28, 16, 16, 3, 'SAME'),
     (28, 32, 64, 3, 'SAME'), (32, 32, 32, 3, 'SAME'), (14, 16, 32, 3, 'SAME'),
     (14, 64, 64, 3, 'SAME'), (14, 6, 16, 5, 'VALID'), (7, 64, 64, 3, 'SAME'),
-    (7, 128, 128, 3, 'SAME'),
+    (7, 128, 128, 3, 'SAME'), (13, 16, 32, 3, 'VALID'), (5, 32, 64, 3, 'VALID'),
 )
 
 
@@ -44,21 +45,24 @@ def main(argv):
   a = jnp.ones((2048, 2048))
   ceiling = 2 * 2048**3 / _seconds(lambda a: a @ a, a) / 1e9
   print(f'large matmul: {ceiling:.0f} GFLOP/s')
-  print('H   in  out k  padding | xla s   patches s | ratio | GFLOP/s xla, patches')
+  print('H   in  out k  padding | seconds: xla, patches, winograd | patches, winograd vs xla '
+        '| GFLOP/s xla, patches, winograd')
   for h, cin, cout, k, padding in SHAPES:
     x = jax.random.normal(jax.random.key(0), (n, h, h, cin))
     kernel = jax.random.normal(jax.random.key(1), (k, k, cin, cout))
     out = h if padding == 'SAME' else h - k + 1
     flops = 3 * 2 * n * out * out * k * k * cin * cout   # forward, input and kernel gradient
     seconds = {}
-    for impl in ('xla', 'patches'):
+    for impl in ('xla', 'patches', 'winograd') if k == 3 else ('xla', 'patches'):
       step = lambda x, w, impl=impl: jax.grad(
           lambda x, w: jnp.sum(conv.conv(x, w, padding, impl) ** 2), (0, 1))(x, w)
       seconds[impl] = _seconds(step, x, kernel)
-    print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {seconds["xla"]:.4f}  '
-          f'{seconds["patches"]:.4f}    | {seconds["xla"] / seconds["patches"]:.2f}x | '
-          f'{flops / seconds["xla"] / 1e9:.0f}, {flops / seconds["patches"] / 1e9:.0f}')
-
+    times = ', '.join(f'{t:.4f}' for t in seconds.values())
+    ratios = ', '.join(f'{seconds["xla"] / t:.2f}x' for i, t in seconds.items() if i != 'xla')
+    rates = ', '.join(f'{flops / t / 1e9:.0f}' for t in seconds.values())
+    print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {times} | {ratios} | {rates}')
+  print(f'(auto on CPU: winograd for 3x3 kernels of {conv.WINOGRAD_MIN_IN} input channels or '
+        'more, the patches for the others)')
 
 if __name__ == '__main__':
   benchmarks.run(main)

@@ -3,14 +3,18 @@
 XLA:CPU runs a stride-1 convolution's kernel gradient several times slower than its
 forward pass, and every convolution 3-9x slower inside a rolled loop (jax#12868), so a
 training epoch could not be one lax.scan (benchmarks/conv_layer.py, classifier_epoch.py).
-Here, under differentiation, the convolution is im2col: the input's kh * kw shifted windows
-side by side along the channels (the patches, kept for the backward pass), one matmul with
-the kernel; the kernel gradient is the patches' transpose times the output gradient, the
-input gradient the output gradient times the kernel's transpose, summed back over the
-windows. Everything is pads, slices and dots, so the second derivative (the gradient
+Here, under differentiation, the convolution is made of matmuls, two ways:
+- im2col ('patches'): the input's kh * kw shifted windows side by side along the channels
+  (the patches, kept for the backward pass), one matmul with the kernel; the kernel gradient
+  is the patches' transpose times the output gradient, the input gradient the output
+  gradient times the kernel's transpose, summed back over the windows.
+- Winograd's F(2x2, 3x3) ('winograd', 3x3 kernels): 2x2 output tiles from 4x4 input tiles
+  in 16 products where the patches take 36, and tiles 4x the input's size where the patches
+  are 9x; 16 matmuls forward and in each gradient, the tile transforms additions.
+Everything is pads, slices, additions and dots, so the second derivative (the gradient
 penalty) is again made of them, and loops run at the speed of their matmuls. Evaluated
 without differentiation (inference), it is XLA's convolution, which is faster there. Off
-CPU, XLA's convolution is used throughout (`implementation`, chosen by platform).
+CPU, XLA's convolution is used throughout (`implementation`, chosen by platform and kernel).
 
 `Conv` has flax.linen.Conv's parameters (`kernel` (kh, kw, in, out), `bias`), initialisers
 and auto-names (Conv_0, ...), so checkpoints and converted weights load unchanged.
@@ -23,14 +27,15 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-IMPLEMENTATIONS = ('auto', 'patches', 'xla')  # auto: patches on CPU, xla elsewhere
+IMPLEMENTATIONS = ('auto', 'patches', 'winograd', 'xla')  # auto: `default_implementation`
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
 _FORCED = []  # `forced`: what 'auto' means while tracing inside it
 
 
 @contextlib.contextmanager
 def forced(implementation: str):
-  """Traces every 'auto' convolution inside with `implementation` (benchmarks compare)."""
+  """Traces every 'auto' convolution inside with `implementation` (benchmarks compare);
+  'winograd' where the kernel is 3x3, the patches elsewhere."""
   _FORCED.append(implementation)
   try:
     yield
@@ -92,22 +97,138 @@ def _conv_bwd(padding, residuals, dy):
 _conv.defvjp(_conv_fwd, _conv_bwd)
 
 
+# Winograd's F(2x2, 3x3) (Lavin & Gray, 2016): a 2x2 output tile from its 4x4 input tile d
+# and the 3x3 kernel g is A^T [(G g G^T) * (B^T d B)] A, 16 products per input/output channel
+# pair where the patches take 36, and the tiles hold 4x the input where the patches hold 9x.
+# The 16 products of all tiles are 16 matmuls [tiles, in] @ [in, out]; the transforms are
+# additions (and halvings, exact) of whole arrays, one array per tile entry.
+_BT = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
+_G = ((1, 0, 0), (.5, .5, .5), (.5, -.5, .5), (0, 0, 1))
+_AT = ((1, 1, 1, 0), (0, 1, -1, -1))
+# Where Winograd pays on CPU (a trainer's rolled loop, 2026-12-07): 1.3-1.7x the patches'
+# speed at 32-64 input channels and outputs of 7x7 to 28x28, but 0.4-0.9x at 16 channels
+# (report 000's CNN took 3.7 ms a step against 2.2) and 0.7-1x on 3x3 outputs, mostly
+# padding tiles (`python -m benchmarks.classifier_epoch --conv=patches` against the default).
+WINOGRAD_MIN_IN = 32
+WINOGRAD_MIN_OUT = 7
+
+
+def _combine(parts, matrix):
+  """[sum_j matrix[i][j] * parts[j] for each row i], zero terms skipped."""
+  out = []
+  for row in matrix:
+    terms = [p if c == 1 else -p if c == -1 else p * c for c, p in zip(row, parts) if c]
+    out.append(functools.reduce(jnp.add, terms))
+  return out
+
+
+def _transform(entry, matrix):
+  """out[u][w] = sum_ij matrix[u][i] * matrix[w][j] * entry(i, j): matrix @ tile @ matrix^T
+  for every tile at once, `entry(i, j)` being the tiles' entry (i, j) as one array."""
+  n = len(matrix[0])
+  by_column = [_combine([entry(i, j) for i in range(n)], matrix) for j in range(n)]
+  return [_combine([by_column[j][u] for j in range(n)], matrix) for u in range(len(matrix))]
+
+
+def _transposed(matrix):
+  return tuple(zip(*matrix))
+
+
+def _output_shape(x_shape, padding, kernel_size=(3, 3)):
+  (top, bottom), (left, right) = padding
+  return (x_shape[0], x_shape[1] + top + bottom - kernel_size[0] + 1,
+          x_shape[2] + left + right - kernel_size[1] + 1)
+
+
+def _tiling(x_shape, padding):
+  """(output height, width, tile rows, tile columns)."""
+  _, ho, wo = _output_shape(x_shape, padding)
+  return ho, wo, -(-ho // 2), -(-wo // 2)
+
+
+def _winograd_fwd(x, kernel, padding):
+  n, _, _, cin = x.shape
+  ho, wo, th, tw = _tiling(x.shape, padding)
+  (top, _), (left, _) = padding
+  # padded to 2 th + 2 rows (2 tw + 2 columns), split by row and column parity: tile (t, s)'s
+  # entry (i, j) is the input at (2t + i, 2s + j), a contiguous slice of grid (i % 2, j % 2)
+  xp = jnp.pad(x, ((0, 0), (top, 2 * th + 2 - x.shape[1] - top),
+                   (left, 2 * tw + 2 - x.shape[2] - left), (0, 0)))
+  xp = xp.reshape(n, th + 1, 2, tw + 1, 2, cin)
+  entry = lambda i, j: xp[:, i // 2:i // 2 + th, i % 2, j // 2:j // 2 + tw, j % 2]
+  v = jnp.stack([e for row in _transform(entry, _BT) for e in row]).reshape(16, -1, cin)
+  u = jnp.stack([e for row in _transform(lambda a, b: kernel[a, b], _G) for e in row])
+  m = jnp.einsum('tpi,tio->tpo', v, u).reshape(4, 4, n, th, tw, -1)
+  y = _transform(lambda a, b: m[a, b], _AT)           # y[r][c]: output (2t + r, 2s + c)
+  y = jnp.stack([jnp.stack(row, 3) for row in y], 2).reshape(n, 2 * th, 2 * tw, -1)
+  return y[:, :ho, :wo], (v, u, x.shape)
+
+
+def _winograd_bwd(padding, residuals, dy):
+  v, u, x_shape = residuals
+  n, h, w, cin = x_shape
+  ho, wo, th, tw = _tiling(x_shape, padding)
+  (top, _), (left, _) = padding
+  dy = jnp.pad(dy, ((0, 0), (0, 2 * th - ho), (0, 2 * tw - wo), (0, 0)))
+  dy = dy.reshape(n, th, 2, tw, 2, -1)
+  dm = _transform(lambda r, s: dy[:, :, r, :, s], _transposed(_AT))
+  dm = jnp.stack([e for row in dm for e in row]).reshape(16, n * th * tw, -1)
+  du = jnp.einsum('tpi,tpo->tio', v, dm).reshape(4, 4, cin, -1)
+  dkernel = jnp.stack([jnp.stack(row) for row in _transform(lambda a, b: du[a, b],
+                                                             _transposed(_G))])
+  dv = jnp.einsum('tpo,tio->tpi', dm, u).reshape(4, 4, n, th, tw, cin)
+  dtile = _transform(lambda a, b: dv[a, b], _transposed(_BT))
+  # each tile entry's gradient added back where it was read: grid (i % 2, j % 2), shifted by
+  # (i // 2, j // 2); then the grids interleaved into the padded input's shape
+  shifted = lambda i, j: jnp.pad(dtile[i][j], ((0, 0), (i // 2, 1 - i // 2),
+                                               (j // 2, 1 - j // 2), (0, 0)))
+  grids = [[functools.reduce(jnp.add, (shifted(i, j) for i in (r, r + 2) for j in (c, c + 2)))
+            for c in range(2)] for r in range(2)]
+  dx = jnp.stack([jnp.stack(row, 3) for row in grids], 2).reshape(
+      n, 2 * th + 2, 2 * tw + 2, cin)
+  return dx[:, top:top + h, left:left + w], dkernel
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _winograd(x, kernel, padding):
+  return _xla(x, kernel, padding)
+
+
+_winograd.defvjp(_winograd_fwd, _winograd_bwd)
+
+
 def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
   """lax.conv_general_dilated(x, kernel, stride 1, padding) for NHWC x and an HWIO kernel."""
   if implementation not in IMPLEMENTATIONS:
     raise ValueError(f'conv implementation {implementation!r}: expected one of '
                      f'{", ".join(IMPLEMENTATIONS)}.')
   padding = pads(padding, kernel.shape)
+  if implementation == 'auto' and _FORCED:
+    implementation = _FORCED[-1]
+    if implementation == 'winograd' and kernel.shape[:2] != (3, 3):
+      implementation = 'patches'
   if implementation == 'auto':
-    implementation = _FORCED[-1] if _FORCED else default_implementation()
+    implementation = default_implementation(
+        kernel_shape=kernel.shape, output_shape=_output_shape(x.shape, padding, kernel.shape))
+  if implementation == 'winograd' and kernel.shape[:2] != (3, 3):
+    raise ValueError(f'conv implementation \'winograd\' is for 3x3 kernels; this kernel is '
+                     f'{kernel.shape[0]}x{kernel.shape[1]} (use patches or xla).')
   if implementation == 'xla':
     return _xla(x, kernel, padding)
-  return _conv(x, kernel, padding)
+  return (_winograd if implementation == 'winograd' else _conv)(x, kernel, padding)
 
 
-def default_implementation(backend: str | None = None) -> str:
-  """'patches' on CPU (benchmarks/conv_layer.py), XLA's convolution on GPU and TPU."""
-  return 'patches' if (backend or jax.default_backend()) == 'cpu' else 'xla'
+def default_implementation(backend: str | None = None, kernel_shape=None,
+                           output_shape=None) -> str:
+  """On CPU Winograd's for 3x3 kernels of WINOGRAD_MIN_IN input channels or more and
+  outputs of at least WINOGRAD_MIN_OUT rows and columns, the patches for the others; XLA's
+  convolution on GPU and TPU."""
+  if (backend or jax.default_backend()) != 'cpu':
+    return 'xla'
+  if (kernel_shape is not None and tuple(kernel_shape[:2]) == (3, 3)
+      and kernel_shape[2] >= WINOGRAD_MIN_IN and min(output_shape[-2:]) >= WINOGRAD_MIN_OUT):
+    return 'winograd'
+  return 'patches'
 
 
 class Conv(nn.Module):

@@ -1,5 +1,6 @@
 """common/conv.py against lax.conv_general_dilated and its autodiff: values, both gradients,
-the gradient penalty's second derivative, and flax.linen.Conv's parameters."""
+the gradient penalty's second derivative, for the patches, Winograd's 3x3 tiles and XLA's
+own; and flax.linen.Conv's parameters."""
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -15,7 +16,13 @@ SHAPES = [  # (height, width, kh, kw, in, out, padding)
     (10, 9, 5, 5, 2, 3, 2),                # LeNet's padding 2
     (6, 6, 4, 4, 2, 3, 'SAME'),            # even kernel: the odd pixel after
     (7, 6, 1, 3, 2, 3, ((0, 0), (1, 1))),
+    (5, 4, 3, 3, 3, 2, ((0, 1), (2, 0))),  # odd and even outputs, uneven padding
+    (10, 11, 3, 3, 8, 4, 1),
+    (9, 10, 3, 3, 32, 4, 'SAME'),          # where auto is Winograd's on CPU
 ]
+CASES = [(*shape, implementation) for shape in SHAPES
+         for implementation in ('patches', 'winograd', 'xla')
+         if implementation != 'winograd' or shape[2:4] == (3, 3)]   # Winograd's are 3x3
 
 
 def _reference(x, kernel, padding):
@@ -23,8 +30,7 @@ def _reference(x, kernel, padding):
                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 
-@pytest.mark.parametrize('h,w,kh,kw,cin,cout,padding', SHAPES)
-@pytest.mark.parametrize('implementation', ['patches', 'xla'])
+@pytest.mark.parametrize('h,w,kh,kw,cin,cout,padding,implementation', CASES)
 def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cout, padding,
                                                           implementation):
   x = jax.random.normal(jax.random.key(0), (2, h, w, cin))
@@ -44,10 +50,13 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
   penalty = lambda fn: lambda k: jnp.sum(
       jax.grad(lambda x: jnp.sum(jnp.tanh(fn(x, k))))(x) ** 2)
   # entries in the hundreds: a small one carries the float32 rounding of the sums' order
-  # (1e-6 of the largest entry when XLA fuses, up to 1.4e-6 with its optimizations off)
+  # (1e-6 of the largest entry when XLA fuses, up to 1.4e-6 with its optimizations off).
+  # Winograd's transforms round otherwise: on the 32-channel shape, against float64, XLA's
+  # float32 is 4.6e-6 of the largest entry off and Winograd's 7.9e-6.
   want = jax.jit(jax.grad(penalty(ref)))(kernel)
+  rounding = 1.5e-5 if implementation == 'winograd' else 2e-6
   np.testing.assert_allclose(jax.jit(jax.grad(penalty(mine)))(kernel), want, rtol=1e-4,
-                             atol=2e-6 * float(jnp.max(jnp.abs(want))))
+                             atol=rounding * float(jnp.max(jnp.abs(want))))
 
 
 def _ops(fn, *args):
@@ -55,23 +64,32 @@ def _ops(fn, *args):
   return jaxpr.count('dot_general'), jaxpr.count('conv_general_dilated')
 
 
-def test_patches_differentiate_as_matmuls_and_evaluate_as_xla():
+@pytest.mark.parametrize('implementation', ['patches', 'winograd'])
+def test_differentiated_as_matmuls_and_evaluated_as_xla(implementation):
   """Under grad no convolution is left (a rolled loop runs at matmul speed): the forward
   matmul and both gradients'; evaluated alone it is XLA's convolution."""
   x, kernel = jnp.ones((1, 8, 8, 3)), jnp.ones((3, 3, 3, 4))
-  loss = lambda x, k: conv.conv(x, k, 'SAME', 'patches').sum()
+  loss = lambda x, k: conv.conv(x, k, 'SAME', implementation).sum()
   assert _ops(jax.grad(loss, (0, 1)), x, kernel) == (3, 0)
   assert _ops(loss, x, kernel) == (0, 1)
   xla = lambda x, k: conv.conv(x, k, 'SAME', 'xla').sum()
   assert _ops(jax.grad(xla, (0, 1)), x, kernel)[0] == 0
 
 
-def test_auto_is_patches_on_cpu_only_and_forced_overrides_it():
-  assert conv.default_implementation('cpu') == 'patches'
-  assert conv.default_implementation('gpu') == conv.default_implementation('tpu') == 'xla'
-  x, kernel = jnp.ones((1, 28, 28, 8)), jnp.ones((3, 3, 8, 4))
+def test_auto_is_winograd_or_patches_on_cpu_only_and_forced_overrides_it():
+  for kernel_shape, output_shape, implementation in [
+      ((3, 3, 32, 4), (1, 7, 7), 'winograd'), ((3, 3, 16, 4), (1, 28, 28), 'patches'),
+      ((3, 3, 64, 4), (1, 7, 6), 'patches'), ((5, 5, 64, 4), (1, 28, 28), 'patches')]:
+    assert conv.default_implementation('cpu', kernel_shape, output_shape) == implementation
+    assert conv.default_implementation('gpu', kernel_shape, output_shape) == 'xla'
+    assert conv.default_implementation('tpu', kernel_shape, output_shape) == 'xla'
+  x, kernel = jnp.ones((1, 9, 9, 32)), jnp.ones((3, 3, 32, 4))   # a 9x9 output
   grad = lambda: jax.grad(lambda k: conv.conv(x, k).sum())  # new each time: traces are cached
-  assert _ops(grad(), kernel)[0] == (3 if jax.default_backend() == 'cpu' else 0)
+  on_cpu = jax.default_backend() == 'cpu'
+  assert _ops(grad(), kernel)[0] == (3 if on_cpu else 0)
+  # Winograd's: the matmuls are batched over the tiles' 16 entries (the patches' are not)
+  batched = '([0], [0]))' in str(jax.make_jaxpr(grad())(kernel))
+  assert batched == on_cpu
   with conv.forced('xla'):
     assert _ops(grad(), kernel)[0] == 0
 
@@ -88,5 +106,7 @@ def test_layer_has_flax_conv_parameters_and_outputs():
                                   params['params']['kernel'])   # same initialiser
     np.testing.assert_allclose(ours.apply(params, x), theirs.apply(params, x), rtol=1e-5,
                                atol=1e-5)
-  with pytest.raises(ValueError, match="'fast'.*auto, patches, xla"):
+  with pytest.raises(ValueError, match="'fast'.*auto, patches, winograd, xla"):
     conv.conv(x, jnp.ones((3, 3, 8, 2)), 'SAME', 'fast')
+  with pytest.raises(ValueError, match="'winograd' is for 3x3 kernels; this kernel is 5x5"):
+    conv.conv(x, jnp.ones((5, 5, 8, 2)), 'SAME', 'winograd')

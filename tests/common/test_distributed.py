@@ -178,8 +178,12 @@ def test_a_one_device_run_is_process_0s_and_so_is_its_error(tiny_classifier, tmp
   config.eval.classifier_dir = str(classifier_dir)
   alone = saliency_run.train_and_evaluate(config, str(tmp_path / 'alone'))
   summary = writers.read_json(str(tmp_path / 'job' / 'summary.json'))
-  for key in ('num_images', 'ig_completeness_error', 'ig_completeness_error_median'):
-    assert summary[key] == alone[key], key  # process 0 computed it, as one process does
+  # process 0 computed it, as one process does (to float32 rounding: pinned to one core, as
+  # under the suite's workers, this process and the job's round Winograd's matmuls apart,
+  # 9e-7 relative; equal on two cores)
+  assert summary['num_images'] == alone['num_images']
+  for key in ('ig_completeness_error', 'ig_completeness_error_median'):
+    assert summary[key] == pytest.approx(alone[key], rel=1e-5), key
   assert sorted(os.listdir(tmp_path / 'job')) == sorted(os.listdir(tmp_path / 'alone') + [
       'config.json'])  # what one process writes, and no stray files
   # an error of process 0's run (the classifier cannot be loaded) ends both with its line
