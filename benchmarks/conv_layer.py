@@ -62,7 +62,9 @@ def main(argv):
     rates = ', '.join(f'{flops / t / 1e9:.0f}' for t in seconds.values())
     print(f'{h:<3d} {cin:<3d} {cout:<4d}{k}  {padding:7s} | {times} | {ratios} | {rates}')
   print(f'(auto on CPU: winograd for 3x3 kernels of {conv.WINOGRAD_MIN_IN} input channels or '
-        'more, the patches for the others)')
+        f'more and outputs of at least {conv.WINOGRAD_MIN_OUT}x{conv.WINOGRAD_MIN_OUT}, the '
+        'patches for the others; chosen from timings in a rolled loop, which this one call is '
+        'not)')
 
 if __name__ == '__main__':
   benchmarks.run(main)
