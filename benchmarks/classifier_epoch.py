@@ -29,7 +29,6 @@ process (JAX and PyTorch alike) to N cores first, as configs/mlp.py's `cpu_threa
 time goes, summed by kind of op (benchmarks/op_profile.py). `--conv` traces the JAX side's
 convolutions with another of common/conv.py's implementations than the trainers' (auto).
 """
-import contextlib
 import dataclasses
 import functools
 import os
@@ -233,7 +232,7 @@ def main(argv):
     import torch  # pylint: disable=g-import-not-at-top
     torch.set_num_threads(_CPU_THREADS.value)
   print(f'Cores: {len(os.sched_getaffinity(0))}; JAX convolutions: {_CONV.value}.')
-  with conv.forced(_CONV.value) if _CONV.value != 'auto' else contextlib.nullcontext():
+  with conv.forced(_CONV.value):
     _measure(fake_dataset())
 
 

@@ -66,5 +66,6 @@ def main(argv):
         'patches for the others; chosen from timings in a rolled loop, which this one call is '
         'not)')
 
+
 if __name__ == '__main__':
   benchmarks.run(main)

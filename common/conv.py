@@ -14,7 +14,8 @@ Here, under differentiation, the convolution is made of matmuls, two ways:
 Everything is pads, slices, additions and dots, so the second derivative (the gradient
 penalty) is again made of them, and loops run at the speed of their matmuls. Evaluated
 without differentiation (inference), it is XLA's convolution, which is faster there. Off
-CPU, XLA's convolution is used throughout (`implementation`, chosen by platform and kernel).
+CPU, XLA's convolution is used throughout (`implementation`, chosen by platform, kernel and
+output size).
 
 `Conv` has flax.linen.Conv's parameters (`kernel` (kh, kw, in, out), `bias`), initialisers
 and auto-names (Conv_0, ...), so checkpoints and converted weights load unchanged.
@@ -32,10 +33,17 @@ _NHWC = ('NHWC', 'HWIO', 'NHWC')
 _FORCED = []  # `forced`: what 'auto' means while tracing inside it
 
 
+def _check(implementation: str) -> None:
+  if implementation not in IMPLEMENTATIONS:
+    raise ValueError(f'conv implementation {implementation!r}: expected one of '
+                     f'{", ".join(IMPLEMENTATIONS)}.')
+
+
 @contextlib.contextmanager
 def forced(implementation: str):
   """Traces every 'auto' convolution inside with `implementation` (benchmarks compare);
   'winograd' where the kernel is 3x3, the patches elsewhere."""
+  _check(implementation)
   _FORCED.append(implementation)
   try:
     yield
@@ -105,10 +113,11 @@ _conv.defvjp(_conv_fwd, _conv_bwd)
 _BT = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
 _G = ((1, 0, 0), (.5, .5, .5), (.5, -.5, .5), (0, 0, 1))
 _AT = ((1, 1, 1, 0), (0, 1, -1, -1))
-# Where Winograd pays on CPU (a trainer's rolled loop, 2026-12-07): 1.3-1.7x the patches'
-# speed at 32-64 input channels and outputs of 7x7 to 28x28, but 0.4-0.9x at 16 channels
+# Where Winograd pays on CPU (a trainer's rolled loop, 2026-12-07): 1.3-1.9x the patches'
+# speed at 32-64 input channels and outputs of 7x7 to 28x28, but 0.4-1x at 16 channels
 # (report 000's CNN took 3.7 ms a step against 2.2) and 0.7-1x on 3x3 outputs, mostly
-# padding tiles (`python -m benchmarks.classifier_epoch --conv=patches` against the default).
+# padding tiles (docs/contributing.md; `python -m benchmarks.classifier_epoch --conv=patches`
+# against the default).
 WINOGRAD_MIN_IN = 32
 WINOGRAD_MIN_OUT = 7
 
@@ -134,21 +143,31 @@ def _transposed(matrix):
   return tuple(zip(*matrix))
 
 
-def _output_shape(x_shape, padding, kernel_size=(3, 3)):
+def _output_hw(x_shape, padding, kernel_shape=(3, 3)):
   (top, bottom), (left, right) = padding
-  return (x_shape[0], x_shape[1] + top + bottom - kernel_size[0] + 1,
-          x_shape[2] + left + right - kernel_size[1] + 1)
+  return (x_shape[1] + top + bottom - kernel_shape[0] + 1,
+          x_shape[2] + left + right - kernel_shape[1] + 1)
 
 
-def _tiling(x_shape, padding):
-  """(output height, width, tile rows, tile columns)."""
-  _, ho, wo = _output_shape(x_shape, padding)
-  return ho, wo, -(-ho // 2), -(-wo // 2)
+def _tiles(ho, wo):
+  """Rows and columns of 2x2 output tiles covering an ho x wo output."""
+  return -(-ho // 2), -(-wo // 2)
+
+
+def _interleaved(grids, n, rows, columns):
+  """grids[r][c]: [n, rows / 2, columns / 2, ch], the entries at (2t + r, 2s + c): as one
+  [n, rows, columns, ch] array."""
+  return jnp.stack([jnp.stack(row, 3) for row in grids], 2).reshape(n, rows, columns, -1)
+
+
+def _is_3x3(kernel_shape) -> bool:
+  return tuple(kernel_shape[:2]) == (3, 3)
 
 
 def _winograd_fwd(x, kernel, padding):
   n, _, _, cin = x.shape
-  ho, wo, th, tw = _tiling(x.shape, padding)
+  ho, wo = _output_hw(x.shape, padding)
+  th, tw = _tiles(ho, wo)
   (top, _), (left, _) = padding
   # padded to 2 th + 2 rows (2 tw + 2 columns), split by row and column parity: tile (t, s)'s
   # entry (i, j) is the input at (2t + i, 2s + j), a contiguous slice of grid (i % 2, j % 2)
@@ -159,19 +178,20 @@ def _winograd_fwd(x, kernel, padding):
   v = jnp.stack([e for row in _transform(entry, _BT) for e in row]).reshape(16, -1, cin)
   u = jnp.stack([e for row in _transform(lambda a, b: kernel[a, b], _G) for e in row])
   m = jnp.einsum('tpi,tio->tpo', v, u).reshape(4, 4, n, th, tw, -1)
-  y = _transform(lambda a, b: m[a, b], _AT)           # y[r][c]: output (2t + r, 2s + c)
-  y = jnp.stack([jnp.stack(row, 3) for row in y], 2).reshape(n, 2 * th, 2 * tw, -1)
-  return y[:, :ho, :wo], (v, u, x.shape)
+  y = _interleaved(_transform(lambda a, b: m[a, b], _AT), n, 2 * th, 2 * tw)
+  return y[:, :ho, :wo], (v, u)
 
 
 def _winograd_bwd(padding, residuals, dy):
-  v, u, x_shape = residuals
-  n, h, w, cin = x_shape
-  ho, wo, th, tw = _tiling(x_shape, padding)
-  (top, _), (left, _) = padding
+  v, u = residuals
+  n, ho, wo, _ = dy.shape
+  th, tw = _tiles(ho, wo)
+  cin = u.shape[1]
+  (top, bottom), (left, right) = padding
+  h, w = ho - top - bottom + 2, wo - left - right + 2
   dy = jnp.pad(dy, ((0, 0), (0, 2 * th - ho), (0, 2 * tw - wo), (0, 0)))
   dy = dy.reshape(n, th, 2, tw, 2, -1)
-  dm = _transform(lambda r, s: dy[:, :, r, :, s], _transposed(_AT))
+  dm = _transform(lambda r, c: dy[:, :, r, :, c], _transposed(_AT))
   dm = jnp.stack([e for row in dm for e in row]).reshape(16, n * th * tw, -1)
   du = jnp.einsum('tpi,tpo->tio', v, dm).reshape(4, 4, cin, -1)
   dkernel = jnp.stack([jnp.stack(row) for row in _transform(lambda a, b: du[a, b],
@@ -184,8 +204,7 @@ def _winograd_bwd(padding, residuals, dy):
                                                (j // 2, 1 - j // 2), (0, 0)))
   grids = [[functools.reduce(jnp.add, (shifted(i, j) for i in (r, r + 2) for j in (c, c + 2)))
             for c in range(2)] for r in range(2)]
-  dx = jnp.stack([jnp.stack(row, 3) for row in grids], 2).reshape(
-      n, 2 * th + 2, 2 * tw + 2, cin)
+  dx = _interleaved(grids, n, 2 * th + 2, 2 * tw + 2)
   return dx[:, top:top + h, left:left + w], dkernel
 
 
@@ -199,18 +218,16 @@ _winograd.defvjp(_winograd_fwd, _winograd_bwd)
 
 def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
   """lax.conv_general_dilated(x, kernel, stride 1, padding) for NHWC x and an HWIO kernel."""
-  if implementation not in IMPLEMENTATIONS:
-    raise ValueError(f'conv implementation {implementation!r}: expected one of '
-                     f'{", ".join(IMPLEMENTATIONS)}.')
+  _check(implementation)
   padding = pads(padding, kernel.shape)
   if implementation == 'auto' and _FORCED:
     implementation = _FORCED[-1]
-    if implementation == 'winograd' and kernel.shape[:2] != (3, 3):
+    if implementation == 'winograd' and not _is_3x3(kernel.shape):
       implementation = 'patches'
   if implementation == 'auto':
     implementation = default_implementation(
-        kernel_shape=kernel.shape, output_shape=_output_shape(x.shape, padding, kernel.shape))
-  if implementation == 'winograd' and kernel.shape[:2] != (3, 3):
+        kernel_shape=kernel.shape, output_hw=_output_hw(x.shape, padding, kernel.shape))
+  if implementation == 'winograd' and not _is_3x3(kernel.shape):
     raise ValueError(f'conv implementation \'winograd\' is for 3x3 kernels; this kernel is '
                      f'{kernel.shape[0]}x{kernel.shape[1]} (use patches or xla).')
   if implementation == 'xla':
@@ -219,14 +236,14 @@ def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
 
 
 def default_implementation(backend: str | None = None, kernel_shape=None,
-                           output_shape=None) -> str:
-  """On CPU Winograd's for 3x3 kernels of WINOGRAD_MIN_IN input channels or more and
-  outputs of at least WINOGRAD_MIN_OUT rows and columns, the patches for the others; XLA's
-  convolution on GPU and TPU."""
+                           output_hw=None) -> str:
+  """On CPU Winograd's for 3x3 kernels (HWIO) of WINOGRAD_MIN_IN input channels or more and
+  outputs (`output_hw`: rows, columns) of at least WINOGRAD_MIN_OUT each, the patches for
+  the others (and where the shapes are not given); XLA's convolution on GPU and TPU."""
   if (backend or jax.default_backend()) != 'cpu':
     return 'xla'
-  if (kernel_shape is not None and tuple(kernel_shape[:2]) == (3, 3)
-      and kernel_shape[2] >= WINOGRAD_MIN_IN and min(output_shape[-2:]) >= WINOGRAD_MIN_OUT):
+  if (kernel_shape is not None and output_hw is not None and _is_3x3(kernel_shape)
+      and kernel_shape[2] >= WINOGRAD_MIN_IN and min(output_hw) >= WINOGRAD_MIN_OUT):
     return 'winograd'
   return 'patches'
 

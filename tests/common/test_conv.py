@@ -1,6 +1,8 @@
 """common/conv.py against lax.conv_general_dilated and its autodiff: values, both gradients,
 the gradient penalty's second derivative, for the patches, Winograd's 3x3 tiles and XLA's
 own; and flax.linen.Conv's parameters."""
+import re
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -16,7 +18,7 @@ SHAPES = [  # (height, width, kh, kw, in, out, padding)
     (10, 9, 5, 5, 2, 3, 2),                # LeNet's padding 2
     (6, 6, 4, 4, 2, 3, 'SAME'),            # even kernel: the odd pixel after
     (7, 6, 1, 3, 2, 3, ((0, 0), (1, 1))),
-    (5, 4, 3, 3, 3, 2, ((0, 1), (2, 0))),  # odd and even outputs, uneven padding
+    (6, 4, 3, 3, 3, 2, ((0, 1), (2, 0))),  # uneven padding: a 5x4 output
     (10, 11, 3, 3, 8, 4, 1),
     (9, 10, 3, 3, 32, 4, 'SAME'),          # where auto is Winograd's on CPU
 ]
@@ -38,8 +40,11 @@ def test_values_gradients_and_second_derivative_match_lax(h, w, kh, kw, cin, cou
   # each side under jit (op by op, every op would compile on its own)
   mine = lambda x, k: conv.conv(x, k, padding, implementation)
   ref = lambda x, k: _reference(x, k, padding)
-  np.testing.assert_allclose(jax.jit(mine)(x, kernel), jax.jit(ref)(x, kernel), rtol=1e-5,
-                             atol=1e-5)
+  want = jax.jit(ref)(x, kernel)
+  np.testing.assert_allclose(jax.jit(mine)(x, kernel), want, rtol=1e-5, atol=1e-5)
+  # the forward pass that differentiation runs (the one above is XLA's where it differs)
+  np.testing.assert_allclose(jax.jit(lambda x, k: jax.vjp(mine, x, k)[0])(x, kernel), want,
+                             rtol=1e-5, atol=1e-5)
 
   loss = lambda fn: lambda x, k: jnp.sum(jnp.sin(fn(x, k)))
   for got, want in zip(jax.jit(jax.grad(loss(mine), (0, 1)))(x, kernel),
@@ -76,22 +81,38 @@ def test_differentiated_as_matmuls_and_evaluated_as_xla(implementation):
   assert _ops(jax.grad(xla, (0, 1)), x, kernel)[0] == 0
 
 
+def _batched_dots(fn, *args) -> int:
+  """How many dot_generals batch over a leading axis (Winograd's 16 tile entries)."""
+  return len(re.findall(r'dimension_numbers=\(\(\[\d\], \[\d\]\), \(\[0\], \[0\]\)\)',
+                        str(jax.make_jaxpr(fn)(*args))))
+
+
 def test_auto_is_winograd_or_patches_on_cpu_only_and_forced_overrides_it():
-  for kernel_shape, output_shape, implementation in [
-      ((3, 3, 32, 4), (1, 7, 7), 'winograd'), ((3, 3, 16, 4), (1, 28, 28), 'patches'),
-      ((3, 3, 64, 4), (1, 7, 6), 'patches'), ((5, 5, 64, 4), (1, 28, 28), 'patches')]:
-    assert conv.default_implementation('cpu', kernel_shape, output_shape) == implementation
-    assert conv.default_implementation('gpu', kernel_shape, output_shape) == 'xla'
-    assert conv.default_implementation('tpu', kernel_shape, output_shape) == 'xla'
-  x, kernel = jnp.ones((1, 9, 9, 32)), jnp.ones((3, 3, 32, 4))   # a 9x9 output
-  grad = lambda: jax.grad(lambda k: conv.conv(x, k).sum())  # new each time: traces are cached
+  for kernel_shape, output_hw, implementation in [
+      ((3, 3, 32, 4), (7, 7), 'winograd'), ((3, 3, 16, 4), (28, 28), 'patches'),
+      ((3, 3, 64, 4), (7, 6), 'patches'), ((5, 5, 64, 4), (28, 28), 'patches')]:
+    assert conv.default_implementation('cpu', kernel_shape, output_hw) == implementation
+    assert conv.default_implementation('gpu', kernel_shape, output_hw) == 'xla'
+    assert conv.default_implementation('tpu', kernel_shape, output_hw) == 'xla'
   on_cpu = jax.default_backend() == 'cpu'
-  assert _ops(grad(), kernel)[0] == (3 if on_cpu else 0)
-  # Winograd's: the matmuls are batched over the tiles' 16 entries (the patches' are not)
-  batched = '([0], [0]))' in str(jax.make_jaxpr(grad())(kernel))
-  assert batched == on_cpu
+  kernel = jnp.ones((3, 3, 32, 4))
+  # new each time: traces are cached
+  grad = lambda x, padding: jax.grad(lambda k: conv.conv(x, k, padding).sum())
+  # the output's size decides, not the input's: 9x9 VALID is a 7x7 output, 8x8 a 6x6
+  for size, padding, batched in [(9, 'SAME', 3), (9, 'VALID', 3), (8, 'VALID', 0)]:
+    x = jnp.ones((1, size, size, 32))
+    assert _ops(grad(x, padding), kernel)[0] == (3 if on_cpu else 0)
+    assert _batched_dots(grad(x, padding), kernel) == (batched if on_cpu else 0), size
+  x = jnp.ones((1, 9, 9, 32))
   with conv.forced('xla'):
-    assert _ops(grad(), kernel)[0] == 0
+    assert _ops(grad(x, 'SAME'), kernel)[0] == 0
+  with conv.forced('winograd'):   # Winograd's where it applies, the patches elsewhere
+    assert _batched_dots(grad(x, 'SAME'), kernel) == 3
+    assert _batched_dots(grad(x, 'SAME'), jnp.ones((5, 5, 32, 4))) == 0
+    assert _ops(grad(x, 'SAME'), jnp.ones((5, 5, 32, 4)))[0] == 3
+  with pytest.raises(ValueError, match="'fast'.*auto, patches, winograd, xla"):
+    with conv.forced('fast'):
+      pass
 
 
 def test_layer_has_flax_conv_parameters_and_outputs():
