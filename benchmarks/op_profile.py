@@ -1,5 +1,5 @@
 """Where a compiled step's time goes: the device ops of a `jax.profiler` trace, their times
-summed by kind.
+summed by kind, and the costliest ops by name.
 
   python -m benchmarks.wgan_gp_step --profile
   python -m benchmarks.classifier_epoch --only=lenet,eval,transfer --profile
@@ -49,15 +49,16 @@ def kind(op_name: str) -> str:
 
 
 def summed(events: list[dict], calls: int) -> tuple[dict, dict]:
-  """({kind: seconds per call}, {kind: its ops' names}) over a trace's events: the ops' spans
-  carry their name as `hlo_op` (the runtime's own spans do not), durations in microseconds."""
-  seconds, ops = collections.Counter(), collections.defaultdict(set)
+  """({kind: seconds per call}, {kind: {op name: seconds per call}}) over a trace's events: the
+  ops' spans carry their name as `hlo_op` (the runtime's own spans do not), durations in
+  microseconds."""
+  seconds, ops = collections.Counter(), collections.defaultdict(collections.Counter)
   for event in events:
     op = event.get('args', {}).get('hlo_op')
     if event.get('ph') == 'X' and op and not op.startswith(CONTROL_FLOW):
       seconds[kind(op)] += event['dur'] / 1e6 / calls
-      ops[kind(op)].add(op)
-  return dict(seconds), {label: sorted(names) for label, names in ops.items()}
+      ops[kind(op)][op] += event['dur'] / 1e6 / calls
+  return dict(seconds), {label: dict(names) for label, names in ops.items()}
 
 
 def op_times(run, calls: int) -> tuple[dict, dict, float]:
@@ -74,9 +75,10 @@ def op_times(run, calls: int) -> tuple[dict, dict, float]:
   return (*summed(events, calls), wall)
 
 
-def report(seconds: dict, ops: dict, wall_seconds: float, cores: int) -> list[str]:
-  """Lines: each kind's milliseconds per call, its share and op count, then how much of the
-  cores' time over the wall time the ops took."""
+def report(seconds: dict, ops: dict, wall_seconds: float, cores: int,
+           costliest: int = 5) -> list[str]:
+  """Lines: each kind's milliseconds per call, its share and op count, how much of the cores'
+  time over the wall time the ops took, then the `costliest` ops by name."""
   total = sum(seconds.values())
   if not total:
     return ['no ops in the trace']
@@ -85,6 +87,10 @@ def report(seconds: dict, ops: dict, wall_seconds: float, cores: int) -> list[st
   lines.append(f'{total * 1e3:7.1f} ms of ops a call; {cores} cores x {wall_seconds * 1e3:.1f} ms '
                f'wall = {cores * wall_seconds * 1e3:.1f} ms: the ops took '
                f'{100 * total / (cores * wall_seconds):.0f} % of it')
+  by_op = sorted(((t, name, k) for k, names in ops.items() for name, t in names.items()),
+                 reverse=True)[:costliest]
+  lines.append(f'the {len(by_op)} costliest ops: ' + ', '.join(
+      f'{name} {t * 1e3:.1f} ms ({k.split(" (")[0]})' for t, name, k in by_op))
   return lines
 
 

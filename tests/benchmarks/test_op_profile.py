@@ -32,7 +32,8 @@ def test_spans_are_summed_per_call_in_seconds_and_loops_are_not_counted_twice():
             {'ph': 'M', 'name': 'thread_name', 'args': {'name': 'python'}}]
   seconds, ops = op_profile.summed(events, calls=3)
   assert seconds == pytest.approx({MATMULS: 0.001, MOVES: 0.0001})  # 3000, 300 µs / 3 calls
-  assert ops == {MATMULS: ['dot_general.1'], MOVES: ['copy.2']}
+  assert ops == {MATMULS: {'dot_general.1': pytest.approx(0.001)},
+                 MOVES: {'copy.2': pytest.approx(0.0001)}}
 
 
 def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
@@ -63,11 +64,13 @@ def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
 
 
 def test_report_gives_shares_and_how_much_of_the_cores_time_ops_took():
-  lines = op_profile.report({'a': 0.003, 'b': 0.001}, {'a': ['x', 'y'], 'b': ['z']}, 0.004,
-                            cores=2)
-  assert lines[0].split() == ['3.0', 'ms', '75.0', '%', '2', 'ops', 'a']
+  lines = op_profile.report({'a (x, y)': 0.003, 'b': 0.001},
+                            {'a (x, y)': {'x': 0.0005, 'y': 0.0025}, 'b': {'z': 0.001}}, 0.004,
+                            cores=2, costliest=2)
+  assert lines[0].split() == ['3.0', 'ms', '75.0', '%', '2', 'ops', 'a', '(x,', 'y)']
   assert lines[1].split() == ['1.0', 'ms', '25.0', '%', '1', 'ops', 'b']
   assert lines[2].endswith('2 cores x 4.0 ms wall = 8.0 ms: the ops took 50 % of it')
+  assert lines[3] == 'the 2 costliest ops: y 2.5 ms (a), z 1.0 ms (b)'
   assert op_profile.report({}, {}, 0.004, cores=2) == ['no ops in the trace']
 
 
