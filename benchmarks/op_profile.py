@@ -48,22 +48,20 @@ def kind(op_name: str) -> str:
   return ELEMENTWISE
 
 
-def summed(events: list[dict], calls: int) -> tuple[dict, dict]:
-  """({kind: seconds per call}, {kind: {op name: seconds per call}}) over a trace's events: the
-  ops' spans carry their name as `hlo_op` (the runtime's own spans do not), durations in
-  microseconds."""
-  seconds, ops = collections.Counter(), collections.defaultdict(collections.Counter)
+def summed(events: list[dict], calls: int) -> dict:
+  """{kind: {op name: seconds per call}} over a trace's events: the ops' spans carry their
+  name as `hlo_op` (the runtime's own spans do not), durations in microseconds."""
+  ops = collections.defaultdict(collections.Counter)
   for event in events:
     op = event.get('args', {}).get('hlo_op')
     if event.get('ph') == 'X' and op and not op.startswith(CONTROL_FLOW):
-      seconds[kind(op)] += event['dur'] / 1e6 / calls
       ops[kind(op)][op] += event['dur'] / 1e6 / calls
-  return dict(seconds), {label: dict(names) for label, names in ops.items()}
+  return {label: dict(names) for label, names in ops.items()}
 
 
-def op_times(run, calls: int) -> tuple[dict, dict, float]:
+def op_times(run, calls: int) -> tuple[dict, float]:
   """Runs `run()` (`calls` calls of one program, blocking until their work is done) under the
-  profiler: `summed`'s two dicts and the wall seconds per call of that run."""
+  profiler: `summed`'s ops and the wall seconds per call of that run."""
   with tempfile.TemporaryDirectory() as folder:
     with jax.profiler.trace(folder):
       t0 = time.perf_counter()
@@ -72,13 +70,13 @@ def op_times(run, calls: int) -> tuple[dict, dict, float]:
     [path] = glob.glob(os.path.join(folder, '**', '*.trace.json.gz'), recursive=True)
     with gzip.open(path) as f:
       events = json.load(f)['traceEvents']
-  return (*summed(events, calls), wall)
+  return summed(events, calls), wall
 
 
-def report(seconds: dict, ops: dict, wall_seconds: float, cores: int,
-           costliest: int = 5) -> list[str]:
+def report(ops: dict, wall_seconds: float, cores: int, costliest: int = 5) -> list[str]:
   """Lines: each kind's milliseconds per call, its share and op count, how much of the cores'
   time over the wall time the ops took, then the `costliest` ops by name."""
+  seconds = {k: sum(names.values()) for k, names in ops.items()}
   total = sum(seconds.values())
   if not total:
     return ['no ops in the trace']
@@ -97,8 +95,8 @@ def report(seconds: dict, ops: dict, wall_seconds: float, cores: int,
 def print_profile(run, steps: int, what: str, indent: str = '  ') -> None:
   """Runs `run()` (`steps` steps) again under the profiler and prints where a step of `what`'s
   time goes."""
-  seconds, ops, wall = op_times(run, steps)
+  ops, wall = op_times(run, steps)
   print(f"{indent}Where {what}'s time goes ({steps} steps under jax.profiler, "
         f'{wall * 1e3:.1f} ms a step there):')
-  for line in report(seconds, ops, wall, len(os.sched_getaffinity(0))):
+  for line in report(ops, wall, len(os.sched_getaffinity(0))):
     print(f'{indent}  {line}')

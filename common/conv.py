@@ -78,22 +78,34 @@ def patches(x, kernel_shape, padding):
                          axis=-1)
 
 
+def _output_hw(x_shape, padding, kernel_shape):
+  (top, bottom), (left, right) = padding
+  return (x_shape[1] + top + bottom - kernel_shape[0] + 1,
+          x_shape[2] + left + right - kernel_shape[1] + 1)
+
+
+def _input_hw(output_shape, padding, kernel_shape):
+  """The input's rows and columns that `_output_hw` maps to `output_shape`'s (a backward
+  pass's output gradient)."""
+  (top, bottom), (left, right) = padding
+  return (output_shape[1] + kernel_shape[0] - 1 - top - bottom,
+          output_shape[2] + kernel_shape[1] - 1 - left - right)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv(x, kernel, padding):
+def _patches(x, kernel, padding):
   return _xla(x, kernel, padding)
 
 
-def _conv_fwd(x, kernel, padding):
+def _patches_fwd(x, kernel, padding):
   p = patches(x, kernel.shape, padding)
   return p @ kernel.reshape(-1, kernel.shape[-1]), (p, kernel)
 
 
-def _conv_bwd(padding, residuals, dy):
+def _patches_bwd(padding, residuals, dy):
   p, kernel = residuals
-  kh, kw, cin, out = kernel.shape
-  (top, bottom), (left, right) = padding
-  x_shape = (p.shape[0], p.shape[1] + kh - 1 - top - bottom, p.shape[2] + kw - 1 - left - right,
-             cin)
+  cin, out = kernel.shape[2:]
+  x_shape = (p.shape[0], *_input_hw(p.shape, padding, kernel.shape), cin)
   dk = p.reshape(-1, p.shape[-1]).T @ dy.reshape(-1, out)
   to_patches = jax.linear_transpose(functools.partial(patches, kernel_shape=kernel.shape,
                                                       padding=padding),
@@ -102,7 +114,7 @@ def _conv_bwd(padding, residuals, dy):
   return dx, dk.reshape(kernel.shape)
 
 
-_conv.defvjp(_conv_fwd, _conv_bwd)
+_patches.defvjp(_patches_fwd, _patches_bwd)
 
 
 # Winograd's F(2x2, 3x3) (Lavin & Gray, 2016): a 2x2 output tile from its 4x4 input tile d
@@ -143,12 +155,6 @@ def _transposed(matrix):
   return tuple(zip(*matrix))
 
 
-def _output_hw(x_shape, padding, kernel_shape=(3, 3)):
-  (top, bottom), (left, right) = padding
-  return (x_shape[1] + top + bottom - kernel_shape[0] + 1,
-          x_shape[2] + left + right - kernel_shape[1] + 1)
-
-
 def _tiles(ho, wo):
   """Rows and columns of 2x2 output tiles covering an ho x wo output."""
   return -(-ho // 2), -(-wo // 2)
@@ -166,7 +172,7 @@ def _is_3x3(kernel_shape) -> bool:
 
 def _winograd_fwd(x, kernel, padding):
   n, _, _, cin = x.shape
-  ho, wo = _output_hw(x.shape, padding)
+  ho, wo = _output_hw(x.shape, padding, kernel.shape)
   th, tw = _tiles(ho, wo)
   (top, _), (left, _) = padding
   # padded to 2 th + 2 rows (2 tw + 2 columns), split by row and column parity: tile (t, s)'s
@@ -187,8 +193,8 @@ def _winograd_bwd(padding, residuals, dy):
   n, ho, wo, _ = dy.shape
   th, tw = _tiles(ho, wo)
   cin = u.shape[1]
-  (top, bottom), (left, right) = padding
-  h, w = ho - top - bottom + 2, wo - left - right + 2
+  (top, _), (left, _) = padding
+  h, w = _input_hw(dy.shape, padding, (3, 3))
   dy = jnp.pad(dy, ((0, 0), (0, 2 * th - ho), (0, 2 * tw - wo), (0, 0)))
   dy = dy.reshape(n, th, 2, tw, 2, -1)
   dm = _transform(lambda r, c: dy[:, :, r, :, c], _transposed(_AT))
@@ -215,6 +221,8 @@ def _winograd(x, kernel, padding):
 
 _winograd.defvjp(_winograd_fwd, _winograd_bwd)
 
+_DIFFERENTIATED = {'patches': _patches, 'winograd': _winograd}   # XLA's when evaluated
+
 
 def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
   """lax.conv_general_dilated(x, kernel, stride 1, padding) for NHWC x and an HWIO kernel."""
@@ -225,25 +233,24 @@ def conv(x, kernel, padding='SAME', implementation: str = 'auto'):
     if implementation == 'winograd' and not _is_3x3(kernel.shape):
       implementation = 'patches'
   if implementation == 'auto':
-    implementation = default_implementation(
-        kernel_shape=kernel.shape, output_hw=_output_hw(x.shape, padding, kernel.shape))
+    implementation = default_implementation(kernel.shape,
+                                            _output_hw(x.shape, padding, kernel.shape))
   if implementation == 'winograd' and not _is_3x3(kernel.shape):
     raise ValueError(f'conv implementation \'winograd\' is for 3x3 kernels; this kernel is '
                      f'{kernel.shape[0]}x{kernel.shape[1]} (use patches or xla).')
   if implementation == 'xla':
     return _xla(x, kernel, padding)
-  return (_winograd if implementation == 'winograd' else _conv)(x, kernel, padding)
+  return _DIFFERENTIATED[implementation](x, kernel, padding)
 
 
-def default_implementation(backend: str | None = None, kernel_shape=None,
-                           output_hw=None) -> str:
+def default_implementation(kernel_shape, output_hw, backend: str | None = None) -> str:
   """On CPU Winograd's for 3x3 kernels (HWIO) of WINOGRAD_MIN_IN input channels or more and
   outputs (`output_hw`: rows, columns) of at least WINOGRAD_MIN_OUT each, the patches for
-  the others (and where the shapes are not given); XLA's convolution on GPU and TPU."""
+  the others; XLA's convolution on GPU and TPU."""
   if (backend or jax.default_backend()) != 'cpu':
     return 'xla'
-  if (kernel_shape is not None and output_hw is not None and _is_3x3(kernel_shape)
-      and kernel_shape[2] >= WINOGRAD_MIN_IN and min(output_hw) >= WINOGRAD_MIN_OUT):
+  if (_is_3x3(kernel_shape) and kernel_shape[2] >= WINOGRAD_MIN_IN
+      and min(output_hw) >= WINOGRAD_MIN_OUT):
     return 'winograd'
   return 'patches'
 

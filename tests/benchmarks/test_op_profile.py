@@ -30,9 +30,8 @@ def test_spans_are_summed_per_call_in_seconds_and_loops_are_not_counted_twice():
             span('while.5', 9000),                            # holds the two ops above
             {'ph': 'X', 'dur': 7000, 'name': 'ThunkExecutor::Execute'},  # the runtime's
             {'ph': 'M', 'name': 'thread_name', 'args': {'name': 'python'}}]
-  seconds, ops = op_profile.summed(events, calls=3)
-  assert seconds == pytest.approx({MATMULS: 0.001, MOVES: 0.0001})  # 3000, 300 µs / 3 calls
-  assert ops == {MATMULS: {'dot_general.1': pytest.approx(0.001)},
+  ops = op_profile.summed(events, calls=3)
+  assert ops == {MATMULS: {'dot_general.1': pytest.approx(0.001)},   # 3000, 300 µs / 3 calls
                  MOVES: {'copy.2': pytest.approx(0.0001)}}
 
 
@@ -51,11 +50,11 @@ def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
     out.block_until_ready()
     took.append(time.perf_counter() - t0)
 
-  seconds, ops, wall = op_profile.op_times(run, calls=3)
+  ops, wall = op_profile.op_times(run, calls=3)
   # a call's share of the run (the run is timed inside the profiled span, so at least that;
   # the upper bound leaves room for a busy machine and fails without the division)
   assert took[0] / 3 <= wall < took[0] / 2
-  assert set(seconds) == set(ops) and all(s > 0 for s in seconds.values())
+  assert ops and all(t > 0 for names in ops.values() for t in names.values())
   assert len(ops[MATMULS]) == 1  # the loop body's one matmul
   names = [name for names in ops.values() for name in names]
   for name in names:  # instructions of this program, not the runtime's spans
@@ -64,14 +63,13 @@ def test_a_programs_ops_are_found_in_the_trace_and_a_loop_counts_once():
 
 
 def test_report_gives_shares_and_how_much_of_the_cores_time_ops_took():
-  lines = op_profile.report({'a (x, y)': 0.003, 'b': 0.001},
-                            {'a (x, y)': {'x': 0.0005, 'y': 0.0025}, 'b': {'z': 0.001}}, 0.004,
-                            cores=2, costliest=2)
+  lines = op_profile.report({'a (x, y)': {'x': 0.0005, 'y': 0.0025}, 'b': {'z': 0.001}},
+                            0.004, cores=2, costliest=2)
   assert lines[0].split() == ['3.0', 'ms', '75.0', '%', '2', 'ops', 'a', '(x,', 'y)']
   assert lines[1].split() == ['1.0', 'ms', '25.0', '%', '1', 'ops', 'b']
   assert lines[2].endswith('2 cores x 4.0 ms wall = 8.0 ms: the ops took 50 % of it')
   assert lines[3] == 'the 2 costliest ops: y 2.5 ms (a), z 1.0 ms (b)'
-  assert op_profile.report({}, {}, 0.004, cores=2) == ['no ops in the trace']
+  assert op_profile.report({}, 0.004, cores=2) == ['no ops in the trace']
 
 
 def test_the_benchmarks_imported_together_define_each_flag_once():

@@ -69,13 +69,15 @@ def _ops(fn, *args):
   return jaxpr.count('dot_general'), jaxpr.count('conv_general_dilated')
 
 
-@pytest.mark.parametrize('implementation', ['patches', 'winograd'])
-def test_differentiated_as_matmuls_and_evaluated_as_xla(implementation):
+@pytest.mark.parametrize('implementation, batched', [('patches', 0), ('winograd', 3)])
+def test_differentiated_as_matmuls_and_evaluated_as_xla(implementation, batched):
   """Under grad no convolution is left (a rolled loop runs at matmul speed): the forward
-  matmul and both gradients'; evaluated alone it is XLA's convolution."""
+  matmul and both gradients' (Winograd's batched over the tiles' 16 entries); evaluated
+  alone it is XLA's convolution."""
   x, kernel = jnp.ones((1, 8, 8, 3)), jnp.ones((3, 3, 3, 4))
   loss = lambda x, k: conv.conv(x, k, 'SAME', implementation).sum()
   assert _ops(jax.grad(loss, (0, 1)), x, kernel) == (3, 0)
+  assert _batched_dots(jax.grad(loss, (0, 1)), x, kernel) == batched
   assert _ops(loss, x, kernel) == (0, 1)
   xla = lambda x, k: conv.conv(x, k, 'SAME', 'xla').sum()
   assert _ops(jax.grad(xla, (0, 1)), x, kernel)[0] == 0
@@ -91,9 +93,9 @@ def test_auto_is_winograd_or_patches_on_cpu_only_and_forced_overrides_it():
   for kernel_shape, output_hw, implementation in [
       ((3, 3, 32, 4), (7, 7), 'winograd'), ((3, 3, 16, 4), (28, 28), 'patches'),
       ((3, 3, 64, 4), (7, 6), 'patches'), ((5, 5, 64, 4), (28, 28), 'patches')]:
-    assert conv.default_implementation('cpu', kernel_shape, output_hw) == implementation
-    assert conv.default_implementation('gpu', kernel_shape, output_hw) == 'xla'
-    assert conv.default_implementation('tpu', kernel_shape, output_hw) == 'xla'
+    assert conv.default_implementation(kernel_shape, output_hw, 'cpu') == implementation
+    assert conv.default_implementation(kernel_shape, output_hw, 'gpu') == 'xla'
+    assert conv.default_implementation(kernel_shape, output_hw, 'tpu') == 'xla'
   on_cpu = jax.default_backend() == 'cpu'
   kernel = jnp.ones((3, 3, 32, 4))
   # new each time: traces are cached
